@@ -1,0 +1,86 @@
+using Google.Protobuf.Reflection;
+using Google.Protobuf.WellKnownTypes;
+using Google.Rpc;
+using Grpc.Core;
+
+namespace MonkeyCoder.Core.Api;
+
+/// <summary>
+/// The one way errors leave the service: an <see cref="RpcException"/> carrying a
+/// <c>google.rpc.Status</c> with ErrorInfo (reason UPPER_SNAKE_CASE, domain "monkeycoder"),
+/// plus BadRequest for INVALID_ARGUMENT and RetryInfo for RESOURCE_EXHAUSTED/UNAVAILABLE.
+/// </summary>
+public static class RpcErrors
+{
+    public const string Domain = "monkeycoder";
+
+    /// <summary>The detail messages errors carry; JSON transcoding needs them to render <c>details</c>.</summary>
+    public static TypeRegistry DetailTypes { get; } =
+        TypeRegistry.FromMessages(ErrorInfo.Descriptor, BadRequest.Descriptor, RetryInfo.Descriptor);
+
+    public static RpcException Create(
+        StatusCode code,
+        string reason,
+        string message,
+        IReadOnlyDictionary<string, string>? metadata = null,
+        TimeSpan? retryAfter = null,
+        BadRequest? badRequest = null)
+    {
+        var info = new ErrorInfo { Reason = reason, Domain = Domain };
+        if (metadata is not null)
+        {
+            foreach (var (key, value) in metadata)
+            {
+                info.Metadata[key] = value;
+            }
+        }
+
+        var status = new Google.Rpc.Status { Code = (int)code, Message = message, Details = { Any.Pack(info) } };
+        if (badRequest is not null)
+        {
+            status.Details.Add(Any.Pack(badRequest));
+        }
+
+        if (retryAfter is { } delay)
+        {
+            status.Details.Add(Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay < TimeSpan.Zero ? TimeSpan.Zero : delay) }));
+        }
+
+        return status.ToRpcException();
+    }
+
+    public static RpcException InvalidArgument(IReadOnlyList<BadRequest.Types.FieldViolation> violations)
+    {
+        var badRequest = new BadRequest();
+        badRequest.FieldViolations.AddRange(violations);
+        var message = violations.Count == 1
+            ? $"Invalid {violations[0].Field}: {violations[0].Description}"
+            : $"{violations.Count} invalid fields: " + string.Join("; ", violations.Select(v => $"{v.Field}: {v.Description}"));
+        return Create(StatusCode.InvalidArgument, "INVALID_ARGUMENT", message, badRequest: badRequest);
+    }
+
+    public static RpcException InvalidArgument(string field, string description) =>
+        InvalidArgument([new BadRequest.Types.FieldViolation { Field = field, Description = description }]);
+
+    public static RpcException FailedPrecondition(string reason, string message) =>
+        Create(StatusCode.FailedPrecondition, reason, message);
+
+    public static RpcException NotFound(string reason, string message) =>
+        Create(StatusCode.NotFound, reason, message);
+
+    public static RpcException ResourceExhausted(string reason, string message, TimeSpan retryAfter, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Create(StatusCode.ResourceExhausted, reason, message, metadata, retryAfter);
+
+    public static RpcException Unavailable(string reason, string message, TimeSpan? retryAfter = null, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Create(StatusCode.Unavailable, reason, message, metadata, retryAfter);
+
+    public static RpcException Unauthenticated(string reason, string message) =>
+        Create(StatusCode.Unauthenticated, reason, message);
+
+    public static RpcException PermissionDenied(string reason, string message) =>
+        Create(StatusCode.PermissionDenied, reason, message);
+
+    public static RpcException Internal(string eventId) =>
+        Create(StatusCode.Internal, "INTERNAL", $"Internal error. Quote event id {eventId} when reporting it.",
+            new Dictionary<string, string> { ["event_id"] = eventId });
+}

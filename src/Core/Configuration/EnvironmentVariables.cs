@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Configuration;
+
+namespace MonkeyCoder.Core.Configuration;
+
+/// <summary>
+/// Maps the flat environment variables operators already use (the original system's names:
+/// <c>DATABASE_URL</c>, <c>OPENAI_API_KEY</c>, …) onto configuration keys. appsettings.json and
+/// <c>MonkeyCoder__Section__Key</c> variables keep working; these win over both.
+/// </summary>
+public static class EnvironmentVariables
+{
+    /// <summary>Environment variable → configuration key. The single list of supported variables.</summary>
+    public static readonly IReadOnlyList<(string Variable, string Key)> Map =
+    [
+        ("ENVIRONMENT", "MonkeyCoder:Hosting:Environment"),
+        ("PORT", "MonkeyCoder:Hosting:Port"),
+        ("BIND_ADDRESS", "MonkeyCoder:Hosting:BindAddress"),
+        ("DATABASE_URL", "MonkeyCoder:Database:Url"),
+        ("REDIS_URL", "MonkeyCoder:Redis:Url"),
+        ("SENTRY_DSN", "MonkeyCoder:Sentry:Dsn"),
+        ("JWT_SECRET_KEY", "MonkeyCoder:Auth:JwtSecretKey"),
+        ("MODEL_CATALOG_PATH", "MonkeyCoder:Catalog:Path"),
+        ("OPENAI_API_KEY", "MonkeyCoder:Providers:openai:ApiKey"),
+        ("OPENAI_BASE_URL", "MonkeyCoder:Providers:openai:BaseUrl"),
+        ("ANTHROPIC_API_KEY", "MonkeyCoder:Providers:anthropic:ApiKey"),
+        ("ANTHROPIC_BASE_URL", "MonkeyCoder:Providers:anthropic:BaseUrl"),
+        ("GOOGLE_API_KEY", "MonkeyCoder:Providers:google:ApiKey"),
+        ("GOOGLE_BASE_URL", "MonkeyCoder:Providers:google:BaseUrl"),
+        ("GROQ_API_KEY", "MonkeyCoder:Providers:groq:ApiKey"),
+        ("GROQ_BASE_URL", "MonkeyCoder:Providers:groq:BaseUrl"),
+        ("XAI_API_KEY", "MonkeyCoder:Providers:xai:ApiKey"),
+        ("XAI_BASE_URL", "MonkeyCoder:Providers:xai:BaseUrl"),
+        ("SIMULATED_ENABLED", "MonkeyCoder:Simulated:Enabled"),
+        ("SIMULATED_FIRST_TOKEN_DELAY_MS", "MonkeyCoder:Simulated:FirstTokenDelayMs"),
+        ("SIMULATED_TOKENS_PER_SECOND", "MonkeyCoder:Simulated:TokensPerSecond"),
+    ];
+
+    /// <summary>Adds the mapped variables that are set (non-empty) as a configuration source.</summary>
+    public static IConfigurationBuilder AddMonkeyCoderEnvironment(this IConfigurationBuilder builder, Func<string, string?>? read = null)
+    {
+        read ??= Environment.GetEnvironmentVariable;
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (variable, key) in Map)
+        {
+            var value = read(variable);
+            if (!string.IsNullOrEmpty(value))
+            {
+                values[key] = value;
+            }
+        }
+
+        return builder.AddInMemoryCollection(values);
+    }
+}

@@ -1,0 +1,52 @@
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Core.Execution;
+
+/// <summary>One try against one model: "ok" or the error class, with its timing and usage.</summary>
+public sealed record AttemptRecord(
+    CatalogModel Model,
+    string Outcome,
+    TimeSpan Latency,
+    TimeSpan? TimeToFirstToken,
+    TokenUsage Usage,
+    string? ErrorDetail = null)
+{
+    public bool Succeeded => Outcome == "ok";
+}
+
+/// <summary>The result of running a plan: the answer, the model that gave it, usage and every attempt.</summary>
+public sealed record ExecutionOutcome
+{
+    public required string ExecutionId { get; init; }
+
+    public required string Content { get; init; }
+
+    public required FinishReason FinishReason { get; init; }
+
+    /// <summary>The model that actually answered.</summary>
+    public required CatalogModel Model { get; init; }
+
+    /// <summary>Usage of the answering attempt(s): what is billed.</summary>
+    public required TokenUsage Usage { get; init; }
+
+    public required double CostUsd { get; init; }
+
+    public required IReadOnlyList<AttemptRecord> Attempts { get; init; }
+
+    /// <summary>Time spent waiting on providers, all attempts together.</summary>
+    public TimeSpan ProviderTime { get; init; }
+
+    /// <summary>From the start of execution to the first content.</summary>
+    public TimeSpan? TimeToFirstToken { get; init; }
+
+    public bool CacheHit { get; init; }
+}
+
+/// <summary>What a streaming execution yields: content deltas, then exactly one completion.</summary>
+public readonly record struct ExecutionEvent(string? Delta, ExecutionOutcome? Completed)
+{
+    public static ExecutionEvent Content(string text) => new(text, null);
+
+    public static ExecutionEvent Done(ExecutionOutcome outcome) => new(null, outcome);
+}

@@ -1,0 +1,55 @@
+using System.Text;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Routing;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Core.Execution;
+
+/// <summary>Turns a task into chat messages: a persona system prompt, prior turns, then the prompt with its files.</summary>
+public static class PromptBuilder
+{
+    public static IReadOnlyList<ChatMessage> Build(TaskRequest task, Persona persona)
+    {
+        var messages = new List<ChatMessage>(task.History.Count + 2)
+        {
+            new(ChatRole.System, SystemPrompt(persona, task.CustomInstructions)),
+        };
+        messages.AddRange(task.History);
+        messages.Add(new ChatMessage(ChatRole.User, UserPrompt(task)));
+        return messages;
+    }
+
+    public static string UserPrompt(TaskRequest task)
+    {
+        if (task.Files.Count == 0)
+        {
+            return task.Prompt;
+        }
+
+        var builder = new StringBuilder(task.Prompt.Length + task.Files.Sum(f => f.Content.Length + f.Path.Length + 16));
+        builder.Append(task.Prompt);
+        foreach (var file in task.Files)
+        {
+            builder.Append("\n\nFile: ").Append(file.Path).Append("\n```").Append(file.Type).Append('\n')
+                .Append(file.Content).Append("\n```");
+        }
+
+        return builder.ToString();
+    }
+
+    public static string SystemPrompt(Persona persona, string customInstructions)
+    {
+        var role = persona switch
+        {
+            Persona.Architect => "You are a software architect. Propose a clear design with components, data flow and trade-offs.",
+            Persona.Reviewer => "You are a meticulous code reviewer. Point out defects, risks and concrete improvements.",
+            Persona.SecurityAnalyst => "You are a security analyst. Find vulnerabilities and explain how to fix them.",
+            Persona.PerformanceExpert => "You are a performance engineer. Find bottlenecks and propose measured improvements.",
+            Persona.Tester => "You are a test engineer. Write thorough, readable tests covering edge cases.",
+            Persona.TechnicalWriter => "You are a technical writer. Write clear, accurate documentation with examples.",
+            Persona.Custom => "You are a helpful assistant.",
+            _ => "You are a senior software developer. Write correct, idiomatic, well-structured code.",
+        };
+        return string.IsNullOrWhiteSpace(customInstructions) ? role : role + "\n\n" + customInstructions;
+    }
+}

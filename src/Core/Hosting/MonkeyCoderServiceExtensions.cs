@@ -1,0 +1,103 @@
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Api;
+using MonkeyCoder.Core.Configuration;
+using MonkeyCoder.Core.Execution;
+using MonkeyCoder.Core.Observability;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Providers.Simulated;
+using MonkeyCoder.Core.Routing;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Core.Hosting;
+
+/// <summary>Composition of Core for both hosts: <c>AddMonkeyCoder</c> registers, <c>MapMonkeyCoder</c> maps.</summary>
+public static class MonkeyCoderServiceExtensions
+{
+    /// <summary>Health check tag for checks that decide readiness.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Registers every Core feature and the gRPC server with its interceptors. Returns the gRPC
+    /// builder so the REST host can add JSON transcoding to the same services.
+    /// </summary>
+    public static IGrpcServerBuilder AddMonkeyCoder(this IServiceCollection services, IConfiguration configuration)
+    {
+        // Each options type: bound by the configuration source generator, validated at start.
+        services.AddSingleton<IValidateOptions<HostingOptions>, HostingOptionsValidator>();
+        services.AddOptions<HostingOptions>().Bind(configuration.GetSection(HostingOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SimulatedProviderOptions>, SimulatedProviderOptionsValidator>();
+        services.AddOptions<SimulatedProviderOptions>().Bind(configuration.GetSection(SimulatedProviderOptions.Section)).ValidateOnStart();
+        services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section));
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<TokenCounter>();
+        services.AddSingleton(sp => ModelCatalog.Create(sp.GetRequiredService<IOptions<CatalogOptions>>()));
+        services.AddSingleton<ProviderRegistry>();
+        services.AddSingleton<ProviderHealthMonitor>();
+
+        services.AddSingleton<SimulatedProvider>();
+        if (configuration.GetValue(SimulatedProviderOptions.Section + ":Enabled", true))
+        {
+            services.AddSingleton<IProviderClient>(sp => sp.GetRequiredService<SimulatedProvider>());
+        }
+
+        services.AddSingleton<TaskAnalyzer>();
+        services.AddSingleton<ITaskRouter, CapabilityRouter>();
+        services.AddSingleton<ExecutionEngine>();
+        services.AddSingleton<TaskRequestValidator>();
+        services.AddHostedService<StartupWarmup>();
+
+        services.AddGrpcHealthChecks(options =>
+            {
+                // Run checks on each Check call rather than serving a cached result that is
+                // UNKNOWN until the first publish.
+                options.UseHealthChecksCache = false;
+                options.Services.Map("", _ => true);
+                options.Services.Map(RouterService.Descriptor.FullName, r => r.Tags.Contains(ReadyTag));
+                options.Services.Map(ModelService.Descriptor.FullName, r => r.Name == "catalog");
+            })
+            .AddCheck<CatalogHealthCheck>("catalog", tags: [ReadyTag])
+            .AddCheck<ProvidersHealthCheck>("providers", HealthStatus.Degraded, tags: [ReadyTag]);
+
+        return services.AddGrpc(options =>
+        {
+            options.Interceptors.Add<ErrorInterceptor>();
+            // Requests carry files: 1 MiB of content plus prompt and framing. Defaults to 4 MiB.
+            options.MaxReceiveMessageSize = 4 * 1024 * 1024;
+            options.EnableDetailedErrors = false;
+        });
+    }
+
+    /// <summary>Maps the gRPC services and gRPC health.</summary>
+    public static IEndpointRouteBuilder MapMonkeyCoder(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<RouterApi>();
+        endpoints.MapGrpcService<ModelApi>();
+        endpoints.MapGrpcHealthChecksService();
+        return endpoints;
+    }
+}
+
+/// <summary>
+/// Builds the expensive singletons before the first request (tokenizer vocabulary, catalog),
+/// so a bad catalog stops the process at start and a cold burst does not stall on them.
+/// </summary>
+internal sealed class StartupWarmup(IServiceProvider services) : Microsoft.Extensions.Hosting.IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = services.GetRequiredService<TokenCounter>().Count("warm up");
+        _ = services.GetRequiredService<ModelCatalog>();
+        _ = services.GetRequiredService<ITaskRouter>();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

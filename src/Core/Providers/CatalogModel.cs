@@ -1,0 +1,93 @@
+using System.Text.Json.Serialization;
+
+namespace MonkeyCoder.Core.Providers;
+
+/// <summary>One model as the catalog describes it. Immutable; the catalog swaps whole snapshots.</summary>
+public sealed record CatalogModel
+{
+    /// <summary>The provider's own model id, sent upstream as is.</summary>
+    public required string Id { get; init; }
+
+    public required string Provider { get; init; }
+
+    public string DisplayName { get; init; } = "";
+
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>Tokens of input + output the model accepts.</summary>
+    public int ContextWindow { get; init; }
+
+    public int MaxOutputTokens { get; init; }
+
+    /// <summary>US dollars per 1M input tokens.</summary>
+    public double InputPricePerMillion { get; init; }
+
+    /// <summary>US dollars per 1M output tokens.</summary>
+    public double OutputPricePerMillion { get; init; }
+
+    public ModelScores Capabilities { get; init; } = new();
+
+    /// <summary>Typical time to a complete short answer, in milliseconds.</summary>
+    public int TypicalLatencyMs { get; init; }
+
+    /// <summary>"active" or "deprecated".</summary>
+    public string Status { get; init; } = "active";
+
+    /// <summary>For deprecated models: the model id to use instead.</summary>
+    public string? Replacement { get; init; }
+
+    /// <summary>Ordered model ids (this provider's, or "provider/id") to try when this one fails.</summary>
+    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+
+    /// <summary>Reasoning models take max_completion_tokens and reject sampling parameters.</summary>
+    public bool Reasoning { get; init; }
+
+    /// <summary>"provider/id": unique across the catalog.</summary>
+    [JsonIgnore]
+    public string Key => $"{Provider}/{Id}";
+
+    [JsonIgnore]
+    public bool IsDeprecated => string.Equals(Status, "deprecated", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Cost in US dollars of the given usage at this model's prices.</summary>
+    public double CostOf(TokenUsage usage) =>
+        (usage.InputTokens * InputPricePerMillion + usage.OutputTokens * OutputPricePerMillion) / 1_000_000d;
+}
+
+/// <summary>0–1 capability scores used by routing.</summary>
+public sealed record ModelScores
+{
+    public double CodeGeneration { get; init; } = 0.5;
+
+    public double Reasoning { get; init; } = 0.5;
+
+    public double Reliability { get; init; } = 0.9;
+}
+
+/// <summary>A provider the catalog knows: which wire protocol it speaks and where.</summary>
+public sealed record CatalogProvider
+{
+    public required string Name { get; init; }
+
+    public string DisplayName { get; init; } = "";
+
+    /// <summary>"openai", "anthropic", "gemini" or "simulated".</summary>
+    public required string Protocol { get; init; }
+
+    /// <summary>Default base URL; overridden by configuration.</summary>
+    public string BaseUrl { get; init; } = "";
+
+    /// <summary>The environment variable whose presence enables this provider.</summary>
+    public string? ApiKeyVariable { get; init; }
+}
+
+public sealed record CatalogDocument
+{
+    public IReadOnlyList<CatalogProvider> Providers { get; init; } = [];
+
+    public IReadOnlyList<CatalogModel> Models { get; init; } = [];
+}
+
+[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web, ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(CatalogDocument))]
+internal sealed partial class CatalogJsonContext : JsonSerializerContext;

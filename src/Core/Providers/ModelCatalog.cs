@@ -1,0 +1,139 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace MonkeyCoder.Core.Providers;
+
+/// <summary>Catalog location. Section <c>MonkeyCoder:Catalog</c>.</summary>
+public sealed class CatalogOptions
+{
+    public const string Section = "MonkeyCoder:Catalog";
+
+    /// <summary><c>MODEL_CATALOG_PATH</c>: a JSON file that replaces the shipped catalog. Defaults to none.</summary>
+    public string? Path { get; set; }
+}
+
+/// <summary>
+/// Every model's limits, prices and capabilities, loaded once from the shipped
+/// <c>catalog.json</c> (or <see cref="CatalogOptions.Path"/>) plus models added by configuration.
+/// Lookups accept an id, an alias, or "provider/id".
+/// </summary>
+public sealed class ModelCatalog
+{
+    private readonly FrozenDictionary<string, CatalogModel> _byName;
+    private readonly FrozenDictionary<string, CatalogProvider> _providers;
+
+    public ModelCatalog(CatalogDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        document = Normalize(document);
+        Providers = document.Providers;
+        Models = document.Models;
+        _providers = document.Providers.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+
+        var byName = new Dictionary<string, CatalogModel>(StringComparer.OrdinalIgnoreCase);
+        foreach (var model in document.Models)
+        {
+            if (!_providers.ContainsKey(model.Provider))
+            {
+                throw new InvalidOperationException($"Catalog model '{model.Id}' names unknown provider '{model.Provider}'.");
+            }
+
+            if (!byName.TryAdd(model.Key, model))
+            {
+                throw new InvalidOperationException($"Catalog lists model '{model.Key}' twice.");
+            }
+        }
+
+        // Bare ids and aliases resolve to the first model that claims them, in catalog order.
+        foreach (var model in document.Models)
+        {
+            byName.TryAdd(model.Id, model);
+            foreach (var alias in model.Aliases)
+            {
+                byName.TryAdd(alias, model);
+            }
+        }
+
+        _byName = byName.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    }
+
+    public IReadOnlyList<CatalogProvider> Providers { get; }
+
+    /// <summary>
+    /// Fills what a catalog file may omit. The JSON source generator sets omitted init-only
+    /// members to null rather than keeping their initializers, so defaults are applied here.
+    /// </summary>
+    private static CatalogDocument Normalize(CatalogDocument document) => new()
+    {
+        Providers = (document.Providers ?? []).Select(p => p with
+        {
+            DisplayName = string.IsNullOrEmpty(p.DisplayName) ? p.Name : p.DisplayName,
+            BaseUrl = p.BaseUrl ?? "",
+        }).ToList(),
+        Models = (document.Models ?? []).Select(m => m with
+        {
+            DisplayName = string.IsNullOrEmpty(m.DisplayName) ? m.Id : m.DisplayName,
+            Aliases = m.Aliases ?? [],
+            Fallbacks = m.Fallbacks ?? [],
+            Capabilities = m.Capabilities ?? new ModelScores(),
+            Status = string.IsNullOrEmpty(m.Status) ? "active" : m.Status,
+        }).ToList(),
+    };
+
+    public IReadOnlyList<CatalogModel> Models { get; }
+
+    public bool TryGetModel(string name, out CatalogModel model)
+    {
+        if (_byName.TryGetValue(name, out var found))
+        {
+            model = found;
+            return true;
+        }
+
+        model = null!;
+        return false;
+    }
+
+    /// <summary>Resolves a name within one provider first ("gpt-4.1" under "openai"), then globally.</summary>
+    public CatalogModel? Find(string name, string? provider = null)
+    {
+        if (provider is not null && _byName.TryGetValue($"{provider}/{name}", out var scoped))
+        {
+            return scoped;
+        }
+
+        return _byName.GetValueOrDefault(name);
+    }
+
+    public CatalogProvider? FindProvider(string name) => _providers.GetValueOrDefault(name);
+
+    public static CatalogDocument LoadDocument(string? path)
+    {
+        if (!string.IsNullOrWhiteSpace(path))
+        {
+            using var file = File.OpenRead(path);
+            return JsonSerializer.Deserialize(file, CatalogJsonContext.Default.CatalogDocument)
+                ?? throw new InvalidDataException($"Model catalog '{path}' is empty.");
+        }
+
+        using var stream = typeof(ModelCatalog).Assembly.GetManifestResourceStream("MonkeyCoder.catalog.json")
+            ?? throw new InvalidOperationException("The shipped model catalog is missing from the assembly.");
+        return JsonSerializer.Deserialize(stream, CatalogJsonContext.Default.CatalogDocument)
+            ?? throw new InvalidDataException("The shipped model catalog is empty.");
+    }
+
+    internal static ModelCatalog Create(IOptions<CatalogOptions> options)
+    {
+        var path = options.Value.Path;
+        try
+        {
+            return new ModelCatalog(LoadDocument(path));
+        }
+        catch (Exception ex) when (ex is IOException or JsonException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new OptionsValidationException(CatalogOptions.Section, typeof(CatalogOptions),
+                [$"MODEL_CATALOG_PATH (MonkeyCoder:Catalog:Path) '{path}' could not be loaded: {ex.Message}"]);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Core.Routing;
+
+/// <summary>One model the plan may use, with its score and the reasons for it.</summary>
+public sealed record RouteCandidate(
+    CatalogModel Model,
+    double Score,
+    IReadOnlyList<string> Reasons,
+    IReadOnlyDictionary<string, double> Breakdown);
+
+/// <summary>What the router decided. Immutable; the executor runs it and never changes it.</summary>
+public sealed record RoutePlan
+{
+    public required TaskRequest Task { get; init; }
+
+    public required TaskProfile Analysis { get; init; }
+
+    public required Strategy Strategy { get; init; }
+
+    /// <summary>Ordered best first. Never empty: the router throws when nothing fits.</summary>
+    public required IReadOnlyList<RouteCandidate> Candidates { get; init; }
+
+    /// <summary>0.1–1.</summary>
+    public double Confidence { get; init; }
+
+    public IReadOnlyList<string> Reasons { get; init; } = [];
+
+    public CollapseStrategy CollapseStrategy { get; init; } = CollapseStrategy.BestScore;
+
+    public int ParallelVariants { get; init; } = 1;
+
+    public IReadOnlyList<Persona> PipelinePersonas { get; init; } = [];
+}

@@ -1,0 +1,62 @@
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Core.Routing;
+
+/// <summary>
+/// A validated, normalized task: what the router and the executor work from. Built from an
+/// <see cref="ExecuteRequest"/> by <c>Api.TaskRequestValidator</c> (or by the OpenAI-compatible edge).
+/// </summary>
+public sealed record TaskRequest
+{
+    public required TaskType TaskType { get; init; }
+
+    /// <summary>The prompt with leading slash commands removed.</summary>
+    public required string Prompt { get; init; }
+
+    public IReadOnlyList<TaskFile> Files { get; init; } = [];
+
+    /// <summary>Unspecified lets the router choose.</summary>
+    public Persona Persona { get; init; }
+
+    /// <summary>Normalized to lower case with the leading slash, e.g. "/arch".</summary>
+    public IReadOnlyList<string> SlashCommands { get; init; } = [];
+
+    /// <summary>Defaults to 4096.</summary>
+    public int MaxTokens { get; init; } = DefaultMaxTokens;
+
+    /// <summary>Defaults to 0.1.</summary>
+    public double Temperature { get; init; } = DefaultTemperature;
+
+    /// <summary>True when the caller set a temperature explicitly.</summary>
+    public bool TemperatureSet { get; init; }
+
+    public IReadOnlyList<string> PreferredProviders { get; init; } = [];
+
+    /// <summary>Provider → model id.</summary>
+    public IReadOnlyDictionary<string, string> ModelPreferences { get; init; } = new Dictionary<string, string>();
+
+    public Strategy Strategy { get; init; }
+
+    public int ParallelVariants { get; init; }
+
+    public CollapseStrategy CollapseStrategy { get; init; }
+
+    public IReadOnlyList<Persona> PipelinePersonas { get; init; } = [];
+
+    public double ConsensusThreshold { get; init; } = 0.7;
+
+    public string SessionId { get; init; } = "";
+
+    public string TaskId { get; init; } = "";
+
+    public string CustomInstructions { get; init; } = "";
+
+    /// <summary>Prior turns of a session, oldest first (filled by the session store).</summary>
+    public IReadOnlyList<Providers.ChatMessage> History { get; init; } = [];
+
+    public const int DefaultMaxTokens = 4096;
+    public const int MaxMaxTokens = 200_000;
+    public const double DefaultTemperature = 0.1;
+}
+
+public sealed record TaskFile(string Path, string Content, string Type);

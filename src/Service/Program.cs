@@ -1,0 +1,12 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using MonkeyCoder.Core.Configuration;
+using MonkeyCoder.Core.Hosting;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Configuration.AddMonkeyCoderEnvironment();
+builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 50051, HttpProtocols.Http2);
+builder.Services.AddMonkeyCoder(builder.Configuration);
+
+var app = builder.Build();
+app.MapMonkeyCoder();
+app.Run();

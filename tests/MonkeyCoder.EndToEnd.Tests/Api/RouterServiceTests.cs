@@ -1,0 +1,171 @@
+using Google.Rpc;
+using Grpc.Core;
+using Grpc.Health.V1;
+using MonkeyCoder.EndToEnd.Tests.Infrastructure;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.EndToEnd.Tests.Api;
+
+[Collection(ServiceCollection.Name)]
+public sealed class RouterServiceTests(ServiceFixture fixture)
+{
+    private static ExecuteRequest Task(string prompt = "write fizzbuzz in python", int maxTokens = 200) =>
+        new() { TaskType = TaskType.CodeGeneration, Prompt = prompt, MaxTokens = maxTokens, TaskId = "t-1" };
+
+    [Fact]
+    public async Task Execute_SimulatedTask_ReturnsContentUsageAndModel()
+    {
+        var response = await fixture.Router.ExecuteAsync(Task(), deadline: DateTime.UtcNow.AddSeconds(20));
+
+        Assert.Equal(ExecutionStatus.Completed, response.Status);
+        Assert.StartsWith("exec_", response.ExecutionId, StringComparison.Ordinal);
+        Assert.Equal("t-1", response.TaskId);
+        Assert.Contains("```python", response.Content, StringComparison.Ordinal);
+        Assert.Equal("simulated", response.Provider);
+        Assert.False(string.IsNullOrEmpty(response.Model));
+        Assert.True(response.Usage.InputTokens > 0);
+        Assert.InRange(response.Usage.OutputTokens, 1, 200);
+        Assert.Equal(response.Usage.InputTokens + response.Usage.OutputTokens, response.Usage.TotalTokens);
+        Assert.True(response.Usage.CostUsd > 0);
+        Assert.True(response.Timing.Total.ToTimeSpan() >= response.Timing.Provider.ToTimeSpan());
+        Assert.Single(response.Attempts);
+        Assert.Equal("ok", response.Attempts[0].Outcome);
+    }
+
+    [Fact]
+    public async Task Execute_SameTaskTwice_IsDeterministic()
+    {
+        var first = await fixture.Router.ExecuteAsync(Task("explain dependency injection"), deadline: DateTime.UtcNow.AddSeconds(20));
+        var second = await fixture.Router.ExecuteAsync(Task("explain dependency injection"), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(first.Content, second.Content);
+        Assert.NotEqual(first.ExecutionId, second.ExecutionId);
+    }
+
+    [Fact]
+    public async Task Execute_SmallMaxTokens_StopsAtLengthWithExactCount()
+    {
+        var response = await fixture.Router.ExecuteAsync(Task(maxTokens: 12), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(FinishReason.Length, response.FinishReason);
+        Assert.Equal(12, response.Usage.OutputTokens);
+    }
+
+    [Fact]
+    public async Task StreamExecute_Task_StartsThenDeltasThenFinalWithUsage()
+    {
+        using var call = fixture.Router.StreamExecute(Task(), deadline: DateTime.UtcNow.AddSeconds(20));
+        var events = new List<StreamExecuteResponse>();
+        await foreach (var item in call.ResponseStream.ReadAllAsync())
+        {
+            events.Add(item);
+        }
+
+        Assert.Equal(StreamExecuteResponse.EventOneofCase.Started, events[0].EventCase);
+        Assert.NotEmpty(events[0].Started.Plan.Candidates);
+        Assert.Equal(StreamExecuteResponse.EventOneofCase.Final, events[^1].EventCase);
+        var deltas = events.Skip(1).SkipLast(1).ToList();
+        Assert.True(deltas.Count >= 2, $"expected several deltas, got {deltas.Count}");
+        Assert.All(deltas, d => Assert.Equal(StreamExecuteResponse.EventOneofCase.Delta, d.EventCase));
+        Assert.Equal(Enumerable.Range(0, deltas.Count), deltas.Select(d => d.Delta.Index));
+
+        var final = events[^1].Final;
+        Assert.Equal(events[0].Started.ExecutionId, final.ExecutionId);
+        Assert.True(final.Usage.OutputTokens > 0);
+        Assert.NotEqual(FinishReason.Unspecified, final.FinishReason);
+
+        // The streamed text is the same answer the unary call gives.
+        var unary = await fixture.Router.ExecuteAsync(Task(), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(unary.Content, string.Concat(deltas.Select(d => d.Delta.Text)));
+        Assert.Equal(unary.Usage.OutputTokens, final.Usage.OutputTokens);
+    }
+
+    [Fact]
+    public async Task Route_Task_ReturnsRankedCandidatesWithReasons()
+    {
+        var response = await fixture.Router.RouteAsync(new ExecuteRequest
+        {
+            TaskType = TaskType.CodeReview,
+            Prompt = "/sec review this authentication flow, then propose fixes",
+        }, deadline: DateTime.UtcNow.AddSeconds(10));
+
+        var plan = response.Plan;
+        Assert.Equal(Strategy.Single, plan.Strategy);
+        Assert.Equal(Persona.SecurityAnalyst, plan.Analysis.Persona);
+        Assert.Equal(ContextType.Security, plan.Analysis.ContextType);
+        Assert.NotEmpty(plan.Candidates);
+        Assert.All(plan.Candidates, c => Assert.NotEmpty(c.Reasons));
+        Assert.Equal(plan.Candidates.OrderByDescending(c => c.Score).Select(c => c.Model), plan.Candidates.Select(c => c.Model));
+        Assert.InRange(plan.Confidence, 0.1, 1);
+    }
+
+    [Fact]
+    public async Task Execute_InvalidInput_InvalidArgumentWithFieldViolations()
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(() => fixture.Router.ExecuteAsync(
+            new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = " ", Temperature = 3 },
+            deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        var status = ex.GetRpcStatus();
+        Assert.NotNull(status);
+        var info = status.GetDetail<ErrorInfo>();
+        Assert.Equal("INVALID_ARGUMENT", info.Reason);
+        Assert.Equal("monkeycoder", info.Domain);
+        var fields = status.GetDetail<BadRequest>().FieldViolations.Select(v => v.Field).ToList();
+        Assert.Contains("prompt", fields);
+        Assert.Contains("temperature", fields);
+    }
+
+    [Fact]
+    public async Task Execute_DeadlineShorterThanLatency_DeadlineExceeded()
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(() => fixture.Router.ExecuteAsync(
+            Task(), deadline: DateTime.UtcNow.AddMilliseconds(60)).ResponseAsync);
+        Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+
+        // The service is still healthy and answering afterwards.
+        var ok = await fixture.Router.ExecuteAsync(Task(maxTokens: 5), deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.Equal(ExecutionStatus.Completed, ok.Status);
+    }
+
+    [Fact]
+    public async Task StreamExecute_CallerCancels_UpstreamGenerationStops()
+    {
+        var prompt = $"write a long report {Guid.NewGuid():N}";
+        using var cts = new CancellationTokenSource();
+        using var call = fixture.Router.StreamExecute(Task(prompt, maxTokens: 4000), cancellationToken: cts.Token);
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None)); // started
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None)); // first delta
+        await cts.CancelAsync();
+
+        var ex = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        });
+        Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
+        Assert.True(
+            await fixture.Host.WaitForOutputAsync(l => l.Contains("stopped by the caller", StringComparison.Ordinal), TimeSpan.FromSeconds(5)),
+            "the simulated provider did not stop generating after the caller cancelled");
+    }
+
+    [Fact]
+    public async Task Health_Overall_AndRouterService_Serving()
+    {
+        var health = new Health.HealthClient(fixture.Channel);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest())).Status);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving,
+            (await health.CheckAsync(new HealthCheckRequest { Service = "monkeycoder.v1.RouterService" })).Status);
+    }
+
+    [Fact]
+    public async Task ListModelsAndProviders_EmbeddedDefaults_ShowSimulated()
+    {
+        var providers = await fixture.Models.ListProvidersAsync(new ListProvidersRequest());
+        var simulated = Assert.Single(providers.Providers, p => p.Name == "simulated");
+        Assert.Equal(HealthState.Healthy, simulated.Health);
+        var models = await fixture.Models.ListModelsAsync(new ListModelsRequest { Provider = "simulated" });
+        Assert.NotEmpty(models.Models);
+        Assert.All(models.Models, m => Assert.True(m.ContextWindow > 0 && m.MaxOutputTokens > 0));
+    }
+}

@@ -1,0 +1,34 @@
+namespace MonkeyCoder.EndToEnd.Tests.Infrastructure;
+
+/// <summary>One REST host process on embedded defaults, with an HttpClient to it.</summary>
+public class GatewayFixture : IAsyncLifetime
+{
+    public HostProcess Host { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    protected virtual IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>();
+
+    public async Task InitializeAsync()
+    {
+        Host = await HostProcess.StartGatewayAsync(Environment);
+        Http = new HttpClient { BaseAddress = Host.Address, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        var errors = Host.ErrorLines.ToList();
+        await Host.DisposeAsync();
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("The gateway logged unexpected errors:\n" + string.Join('\n', errors));
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class GatewayCollection : ICollectionFixture<GatewayFixture>
+{
+    public const string Name = "gateway";
+}

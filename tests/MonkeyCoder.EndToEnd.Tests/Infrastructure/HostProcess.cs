@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace MonkeyCoder.EndToEnd.Tests.Infrastructure;
+
+/// <summary>
+/// A real host process (the AOT Service binary, or a host dll under `dotnet`) on a free loopback
+/// port, with its output captured. Disposing stops it with SIGTERM (then kills it after 10 s).
+/// </summary>
+public sealed class HostProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private HostProcess(Process process, int port, string kind)
+    {
+        _process = process;
+        Port = port;
+        Kind = kind;
+    }
+
+    public int Port { get; }
+
+    public string Kind { get; }
+
+    public Uri Address => new($"http://127.0.0.1:{Port}");
+
+    public IEnumerable<string> Output => _output;
+
+    /// <summary>Lines the host logged at error level or above (console logger "fail:"/"crit:").</summary>
+    public IEnumerable<string> ErrorLines => _output.Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal));
+
+    public bool HasExited => _process.HasExited;
+
+    public static Task<HostProcess> StartServiceAsync(IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync("service", ServiceCommand(), environment);
+
+    public static Task<HostProcess> StartGatewayAsync(IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync("gateway", ("dotnet", HostDll("Gateway.Json", "monkey-coder-gateway.dll")), environment);
+
+    /// <summary>The AOT binary when MONKEY_SERVICE_BIN names it (as the test command does), else the built dll.</summary>
+    public static bool UsesAotBinary => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MONKEY_SERVICE_BIN"));
+
+    private static (string FileName, string? Argument) ServiceCommand()
+    {
+        var aot = Environment.GetEnvironmentVariable("MONKEY_SERVICE_BIN");
+        if (!string.IsNullOrEmpty(aot))
+        {
+            if (!File.Exists(aot))
+            {
+                throw new FileNotFoundException($"MONKEY_SERVICE_BIN points at a missing file: {aot}");
+            }
+
+            return (aot, null);
+        }
+
+        return ("dotnet", HostDll("Service", "monkey-coder-service.dll"));
+    }
+
+    private static async Task<HostProcess> StartAsync(string kind, (string FileName, string? Argument) command, IReadOnlyDictionary<string, string>? environment)
+    {
+        var port = FreePort();
+        var info = new ProcessStartInfo(command.FileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = RepoRoot(),
+        };
+        if (command.Argument is not null)
+        {
+            info.ArgumentList.Add(command.Argument);
+        }
+
+        // A clean environment for the host: no stray provider keys or URLs from the caller's shell.
+        foreach (var key in new[] { "DATABASE_URL", "REDIS_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GROQ_API_KEY", "XAI_API_KEY", "SENTRY_DSN" })
+        {
+            info.Environment.Remove(key);
+        }
+
+        info.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment["BIND_ADDRESS"] = "127.0.0.1";
+        info.Environment["ENVIRONMENT"] = "test";
+        info.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        info.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var host = new HostProcess(process, port, kind);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { host._output.Enqueue(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { host._output.Enqueue(e.Data); } };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await host.WaitForPortAsync(TimeSpan.FromSeconds(60));
+        return host;
+    }
+
+    /// <summary>Waits until the port accepts connections; fails with the host's output if it exits or times out.</summary>
+    private async Task WaitForPortAsync(TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The {Kind} exited with code {_process.ExitCode} during start-up:\n{string.Join('\n', _output)}");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        throw new TimeoutException($"The {Kind} did not listen on {Port} within {timeout}:\n{string.Join('\n', _output)}");
+    }
+
+    /// <summary>Waits (bounded) until a line matching <paramref name="predicate"/> appears in the output.</summary>
+    public async Task<bool> WaitForOutputAsync(Func<string, bool> predicate, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < timeout)
+        {
+            if (_output.Any(predicate))
+            {
+                return true;
+            }
+
+            await Task.Delay(25);
+        }
+
+        return false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                _ = kill(_process.Id, 15);
+            }
+            else
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+
+        _process.Dispose();
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Grpc.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Grpc.sln not found above the test binaries.");
+    }
+
+    private static string HostDll(string project, string dll)
+    {
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var path = Path.Combine(RepoRoot(), "src", project, "bin", configuration, "net10.0", dll);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build {project} first: {path} is missing.");
+    }
+}

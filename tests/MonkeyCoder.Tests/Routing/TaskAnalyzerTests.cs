@@ -1,0 +1,64 @@
+using MonkeyCoder.Core.Routing;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Tests.Routing;
+
+public sealed class TaskAnalyzerTests
+{
+    private readonly TaskAnalyzer _analyzer = new(TestCatalog.Tokens);
+
+    [Fact]
+    public void Complexity_ShortPlainPrompt_Trivial()
+    {
+        Assert.Equal(0, TaskAnalyzer.Complexity("hello", 0));
+        Assert.Equal(ComplexityLevel.Trivial, TaskAnalyzer.LevelOf(0));
+    }
+
+    [Fact]
+    public void Complexity_FollowsOriginalWeights()
+    {
+        // code word (+0.18), 11 words (+0.05), 2 domain words (+0.122), 2 step words (+0.22), 2 files (+0.09)
+        var prompt = "first write a function for the database cache and then return it now ok";
+        Assert.Equal(0.18 + 0.05 + 0.122 + 0.22 + 0.09, TaskAnalyzer.Complexity(prompt, 2), 3);
+    }
+
+    [Fact]
+    public void Complexity_DomainKeywords_CappedAtThirtyPercent()
+    {
+        var prompt = "algorithm architecture authentication authorization cache concurrency database distributed encryption";
+        Assert.Equal(0.30, TaskAnalyzer.Complexity(prompt, 0), 3);
+    }
+
+    [Theory]
+    [InlineData(0.85, ComplexityLevel.Critical)]
+    [InlineData(0.6, ComplexityLevel.Complex)]
+    [InlineData(0.45, ComplexityLevel.Moderate)]
+    [InlineData(0.2, ComplexityLevel.Simple)]
+    [InlineData(0.19, ComplexityLevel.Trivial)]
+    public void LevelOf_Thresholds(double complexity, ComplexityLevel expected) =>
+        Assert.Equal(expected, TaskAnalyzer.LevelOf(complexity));
+
+    [Fact]
+    public void Analyze_SlashCommand_OverridesPersonaAndContext()
+    {
+        var profile = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.CodeGeneration, Prompt = "build it", SlashCommands = ["/arch"], Persona = Persona.Tester });
+        Assert.Equal(Persona.Architect, profile.Persona);
+        Assert.Equal(ContextType.Architecture, profile.Context);
+    }
+
+    [Fact]
+    public void Analyze_CustomTaskWithKeywords_PicksContextAndPersona()
+    {
+        var profile = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.Custom, Prompt = "why is this endpoint so slow? check latency and memory" });
+        Assert.Equal(ContextType.Performance, profile.Context);
+        Assert.Equal(Persona.PerformanceExpert, profile.Persona);
+    }
+
+    [Fact]
+    public void Analyze_CountsPromptAndFileTokens()
+    {
+        var small = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.CodeReview, Prompt = "review" });
+        var withFile = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.CodeReview, Prompt = "review", Files = [new TaskFile("a.py", string.Concat(Enumerable.Repeat("x = 1\n", 200)), "python")] });
+        Assert.True(withFile.EstimatedInputTokens > small.EstimatedInputTokens + 200);
+    }
+}
