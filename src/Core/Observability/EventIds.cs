@@ -1,6 +1,9 @@
 namespace MonkeyCoder.Core.Observability;
 
-/// <summary>Every log event id the service uses, in one list so ids never collide. Ranges by feature.</summary>
+/// <summary>
+/// Every log event id the service uses, in one list so ids never collide. Each feature owns a
+/// range; add new ids under its heading only.
+/// </summary>
 public static class EventIds
 {
     // 1000–1099 hosting and configuration
@@ -21,4 +24,16 @@ public static class EventIds
 
     // 1400–1499 providers
     public const int SimulatedStreamStopped = 1400;
+
+    // 1500–1599 observability (metrics, Sentry, health probes, alerts)
+
+    // 1600–1699 REST edge (OpenAI compatibility, CORS, security headers)
+
+    // 2000–2099 auth (users, keys, JWT, device flow, audit)
+
+    // 2100–2199 limits (rate limits, budgets)
+
+    // 2200–2299 storage (PostgreSQL, migrations)
+
+    // 2300–2399 usage, caching, sessions
 }
