@@ -5,7 +5,8 @@
 #   scripts/services.sh stop           → stops both and deletes their data
 # State lives under ${MONKEY_TEST_STATE:-/tmp/monkey-coder-test}; every wait is bounded.
 set -u
-state=${MONKEY_TEST_STATE:-/tmp/monkey-coder-test}
+# One state folder per checkout, so several checkouts can run tests at once.
+state=${MONKEY_TEST_STATE:-/tmp/monkey-coder-test-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd | md5sum | cut -c1-8)}
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
 free_port() {
