@@ -63,8 +63,12 @@ set -e
 step "Measurements"
 [ -f "$art/test-report.txt" ] && sort "$art/test-report.txt"
 
-# One plain closing line for CI: sum the per-assembly totals.
-awk '/(Passed|Failed)! +- +Failed: /{
-  gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
-} END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$art/test.log"
+# One plain closing line for CI: sum the per-assembly totals ("Passed: N" / "Failed: N" / "Skipped: N"
+# under each "Total tests:" block of the normal-verbosity console logger).
+awk '/^Total tests:/{in_total=1; next}
+  in_total && $1 == "Passed:" {p += $2; next}
+  in_total && $1 == "Failed:" {f += $2; next}
+  in_total && $1 == "Skipped:" {s += $2; next}
+  {in_total=0}
+  END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$art/test.log"
 exit "$status"
