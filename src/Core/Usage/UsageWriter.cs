@@ -29,9 +29,12 @@ public sealed partial class UsageWriter(
     /// <summary>Events this writer has stored since start.</summary>
     public long Written => Interlocked.Read(ref _written);
 
+    /// <summary>The batch being written when the writer was stopped: part of the final drain.</summary>
+    private List<UsageEvent> _inHand = [];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<UsageEvent>(_options.BatchSize);
+        var batch = _inHand = new List<UsageEvent>(_options.BatchSize);
         try
         {
             await ReplaySpillAsync(stoppingToken);
@@ -45,11 +48,16 @@ public sealed partial class UsageWriter(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: the final drain below takes over, including any batch in hand.
+            // Shutting down: StopAsync's final drain takes over, including the batch in hand.
         }
+    }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // The loop may never have run (stopped right after start): the drain happens here either way.
+        await base.StopAsync(cancellationToken);
         queue.MarkWriterStopped();
-        await FinalDrainAsync(batch);
+        await FinalDrainAsync(_inHand);
     }
 
     private async Task FillBatchAsync(List<UsageEvent> batch, CancellationToken cancellationToken)
