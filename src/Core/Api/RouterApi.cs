@@ -2,26 +2,29 @@ using System.Diagnostics;
 using Grpc.Core;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Routing;
+using MonkeyCoder.Core.Usage;
 using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>RouterService: validate → plan → execute → map. Thin by design; behaviour lives in the features.</summary>
-public sealed class RouterApi(TaskRequestValidator validator, ITaskRouter router, ExecutionEngine engine) : RouterService.RouterServiceBase
+public sealed class RouterApi(TaskRequestValidator validator, ITaskRouter router, TaskExecutor executor, ICallerAccessor callers) : RouterService.RouterServiceBase
 {
     public override async Task<ExecuteResponse> Execute(ExecuteRequest request, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
-        var task = validator.Validate(request);
+        var caller = callers.Get(context);
+        var task = await executor.WithHistoryAsync(validator.Validate(request), caller, context.CancellationToken);
         var plan = await router.PlanAsync(task, context.CancellationToken);
-        var outcome = await engine.ExecuteAsync(plan, NewExecutionId(), context.CancellationToken);
+        var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken);
         return ProtoMapper.ToResponse(task, outcome, Stopwatch.GetElapsedTime(started));
     }
 
     public override async Task StreamExecute(ExecuteRequest request, IServerStreamWriter<StreamExecuteResponse> responseStream, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
-        var task = validator.Validate(request);
+        var caller = callers.Get(context);
+        var task = await executor.WithHistoryAsync(validator.Validate(request), caller, context.CancellationToken);
         var plan = await router.PlanAsync(task, context.CancellationToken);
         var executionId = NewExecutionId();
         await responseStream.WriteAsync(new StreamExecuteResponse
@@ -36,7 +39,7 @@ public sealed class RouterApi(TaskRequestValidator validator, ITaskRouter router
         }, context.CancellationToken);
 
         var index = 0;
-        await foreach (var item in engine.StreamAsync(plan, executionId, context.CancellationToken))
+        await foreach (var item in executor.StreamAsync(plan, executionId, caller, context.CancellationToken))
         {
             if (item.Completed is { } outcome)
             {

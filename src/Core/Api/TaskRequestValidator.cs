@@ -164,6 +164,8 @@ public sealed class TaskRequestValidator(ModelCatalog catalog)
             SessionId = request.SessionId,
             TaskId = request.TaskId,
             CustomInstructions = request.CustomInstructions,
+            CacheBypass = request.Cache?.Bypass ?? false,
+            CacheNondeterministic = request.Cache?.AllowNondeterministic ?? false,
         };
     }
 

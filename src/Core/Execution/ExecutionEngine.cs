@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Execution;
 /// after content has reached the caller, a failure ends the stream with an error, never with a
 /// completion. Owns "never report a truncated answer as success".
 /// </summary>
-public sealed partial class ExecutionEngine(ProviderRegistry providers, ProviderHealthMonitor health, TimeProvider time, ILogger<ExecutionEngine> logger)
+public sealed partial class ExecutionEngine(ProviderRegistry providers, ProviderHealthMonitor health, TokenCounter tokens, TimeProvider time, ILogger<ExecutionEngine> logger)
 {
     public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CancellationToken cancellationToken)
     {
@@ -177,10 +177,10 @@ public sealed partial class ExecutionEngine(ProviderRegistry providers, Provider
     private static bool CanFailOver(ProviderException ex) =>
         ex.ErrorClass is not (ProviderErrorClass.ContentFiltered or ProviderErrorClass.InvalidRequest);
 
-    private static ProviderRequest RequestFor(RoutePlan plan, CatalogModel model) => new()
+    private ProviderRequest RequestFor(RoutePlan plan, CatalogModel model) => new()
     {
         Model = model,
-        Messages = PromptBuilder.Build(plan.Task, plan.Analysis.Persona),
+        Messages = PromptBuilder.Build(plan.Task, plan.Analysis.Persona, model, tokens),
         MaxTokens = Math.Min(plan.Task.MaxTokens, model.MaxOutputTokens > 0 ? model.MaxOutputTokens : plan.Task.MaxTokens),
         Temperature = model.Reasoning ? null : plan.Task.Temperature,
         TaskType = plan.Task.TaskType,

@@ -8,14 +8,27 @@ namespace MonkeyCoder.Core.Execution;
 /// <summary>Turns a task into chat messages: a persona system prompt, prior turns, then the prompt with its files.</summary>
 public static class PromptBuilder
 {
-    public static IReadOnlyList<ChatMessage> Build(TaskRequest task, Persona persona)
+    public static IReadOnlyList<ChatMessage> Build(TaskRequest task, Persona persona) => Build(task, persona, null, null);
+
+    /// <summary>
+    /// Builds the messages for one model: session history is trimmed (oldest turns first) so the
+    /// system prompt, history, prompt and max tokens fit <paramref name="model"/>'s context window.
+    /// </summary>
+    public static IReadOnlyList<ChatMessage> Build(TaskRequest task, Persona persona, CatalogModel? model, TokenCounter? tokens)
     {
-        var messages = new List<ChatMessage>(task.History.Count + 2)
+        var system = new ChatMessage(ChatRole.System, SystemPrompt(persona, task.CustomInstructions));
+        var user = new ChatMessage(ChatRole.User, UserPrompt(task));
+        var history = task.History;
+        if (history.Count > 0 && model is { ContextWindow: > 0 } && tokens is not null)
         {
-            new(ChatRole.System, SystemPrompt(persona, task.CustomInstructions)),
-        };
-        messages.AddRange(task.History);
-        messages.Add(new ChatMessage(ChatRole.User, UserPrompt(task)));
+            var answer = Math.Min(task.MaxTokens, model.MaxOutputTokens > 0 ? model.MaxOutputTokens : task.MaxTokens);
+            var budget = model.ContextWindow - answer - tokens.Count([system, user]);
+            history = Sessions.HistoryTrimmer.Trim(history, budget, tokens);
+        }
+
+        var messages = new List<ChatMessage>(history.Count + 2) { system };
+        messages.AddRange(history);
+        messages.Add(user);
         return messages;
     }
 

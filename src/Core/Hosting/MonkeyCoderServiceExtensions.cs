@@ -13,6 +13,7 @@ using MonkeyCoder.Core.Observability;
 using MonkeyCoder.Core.Providers;
 using MonkeyCoder.Core.Providers.Simulated;
 using MonkeyCoder.Core.Routing;
+using MonkeyCoder.Core.Usage;
 using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Hosting;
@@ -54,7 +55,7 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
 
-        services.AddGrpcHealthChecks(options =>
+        var health = services.AddGrpcHealthChecks(options =>
             {
                 // Run checks on each Check call rather than serving a cached result that is
                 // UNKNOWN until the first publish.
@@ -65,6 +66,7 @@ public static class MonkeyCoderServiceExtensions
             })
             .AddCheck<CatalogHealthCheck>("catalog", tags: [ReadyTag])
             .AddCheck<ProvidersHealthCheck>("providers", HealthStatus.Degraded, tags: [ReadyTag]);
+        services.AddMonkeyCoderUsage(configuration, health);
 
         return services.AddGrpc(options =>
         {
@@ -80,6 +82,8 @@ public static class MonkeyCoderServiceExtensions
     {
         endpoints.MapGrpcService<RouterApi>();
         endpoints.MapGrpcService<ModelApi>();
+        endpoints.MapGrpcService<UsageApi>();
+        endpoints.MapGrpcService<SessionApi>();
         endpoints.MapGrpcHealthChecksService();
         return endpoints;
     }
@@ -96,6 +100,8 @@ internal sealed class StartupWarmup(IServiceProvider services) : Microsoft.Exten
         _ = services.GetRequiredService<TokenCounter>().Count("warm up");
         _ = services.GetRequiredService<ModelCatalog>();
         _ = services.GetRequiredService<ITaskRouter>();
+        // Connect to Redis now, not on the first request: a lazily connected multiplexer stalls a cold burst.
+        _ = services.GetService<StackExchange.Redis.IConnectionMultiplexer>();
         return Task.CompletedTask;
     }
 

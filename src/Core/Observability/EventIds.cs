@@ -36,4 +36,14 @@ public static class EventIds
     // 2200–2299 storage (PostgreSQL, migrations)
 
     // 2300–2399 usage, caching, sessions
+    public const int UsageWriteFailed = 2300;
+    public const int UsageWriteRecovered = 2301;
+    public const int UsageSpillReplayed = 2302;
+    public const int UsageDrained = 2303;
+    public const int UsageSpilledOnShutdown = 2304;
+    public const int UsagePurged = 2305;
+    public const int UsagePurgeFailed = 2306;
+    public const int UsageSchemaApplied = 2307;
+    public const int CacheFailed = 2320;
+    public const int SessionStoreFailed = 2340;
 }

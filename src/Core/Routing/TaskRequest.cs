@@ -51,6 +51,12 @@ public sealed record TaskRequest
 
     public string CustomInstructions { get; init; } = "";
 
+    /// <summary>Neither read nor write the response cache, nor join an in-flight identical call.</summary>
+    public bool CacheBypass { get; init; }
+
+    /// <summary>Cache even though temperature &gt; 0.</summary>
+    public bool CacheNondeterministic { get; init; }
+
     /// <summary>Prior turns of a session, oldest first (filled by the session store).</summary>
     public IReadOnlyList<Providers.ChatMessage> History { get; init; } = [];
 

@@ -24,7 +24,7 @@ public class ServiceFixture : IAsyncLifetime
 
     public ModelService.ModelServiceClient Models => new(Channel);
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         var watch = Stopwatch.StartNew();
         Host = await HostProcess.StartServiceAsync(Environment);

@@ -56,7 +56,7 @@ public sealed class ExecutionEngineTests
     };
 
     private static ExecutionEngine Engine(params IProviderClient[] clients) =>
-        new(new ProviderRegistry(clients), new ProviderHealthMonitor(), TimeProvider.System, NullLogger<ExecutionEngine>.Instance);
+        new(new ProviderRegistry(clients), new ProviderHealthMonitor(), TestCatalog.Tokens, TimeProvider.System, NullLogger<ExecutionEngine>.Instance);
 
     [Fact]
     public async Task ExecuteAsync_PrimaryOverloaded_FailsOverAndRecordsAttempt()

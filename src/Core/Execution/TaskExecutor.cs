@@ -1,0 +1,286 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Caching;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Routing;
+using MonkeyCoder.Core.Sessions;
+using MonkeyCoder.Core.Usage;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Core.Execution;
+
+/// <summary>
+/// One task, end to end, for every edge (gRPC, REST, OpenAI-compatible): session history in →
+/// plan → response cache / single flight → <see cref="ExecutionEngine"/> → usage event (queued,
+/// never dropped) and session turns out. Edges map messages; this class owns the order of steps.
+/// </summary>
+public sealed partial class TaskExecutor(
+    ExecutionEngine engine,
+    ModelCatalog catalog,
+    IResponseCache cache,
+    CacheStatistics cacheStatistics,
+    IOptions<Caching.CacheOptions> cacheOptions,
+    ISessionStore sessions,
+    UsageQueue usage,
+    TimeProvider time,
+    ILogger<TaskExecutor> logger)
+{
+    private readonly SingleFlight<ExecutionOutcome> _flights = new();
+    private readonly StreamFlight<ExecutionEvent> _streams = new();
+
+    /// <summary>Identical calls in flight right now (for tests and metrics).</summary>
+    public int InFlight => _flights.InFlight + _streams.InFlight;
+
+    /// <summary>Loads the session's prior turns into the task (owner-scoped).</summary>
+    public async Task<TaskRequest> WithHistoryAsync(TaskRequest task, CallerIdentity caller, CancellationToken cancellationToken)
+    {
+        if (task.SessionId.Length == 0)
+        {
+            return task;
+        }
+
+        try
+        {
+            var turns = await sessions.GetTurnsAsync(caller.PrincipalId, task.SessionId, cancellationToken);
+            return turns.Count == 0 ? task : task with
+            {
+                History = turns.Select(t => new ChatMessage(t.Role == "assistant" ? ChatRole.Assistant : ChatRole.User, t.Content)).ToList(),
+            };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.SessionFailed(logger, ex, "read");
+            return task;
+        }
+    }
+
+    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CallerIdentity caller, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var createdAt = time.GetUtcNow();
+        try
+        {
+            ExecutionOutcome outcome;
+            if (cacheOptions.Value.Enabled && CacheKey.IsCacheable(plan.Task))
+            {
+                var key = CacheKey.For(plan.Task);
+                if (await FromCacheAsync(key, executionId, cancellationToken) is { } cached)
+                {
+                    outcome = cached;
+                }
+                else
+                {
+                    var (shared, joined) = await _flights.RunAsync(key, ct => engine.ExecuteAsync(plan, executionId, ct), cancellationToken);
+                    if (joined)
+                    {
+                        cacheStatistics.JoinedFlight();
+                        outcome = shared with { ExecutionId = executionId, CacheHit = true, CostUsd = 0, Attempts = [] };
+                    }
+                    else
+                    {
+                        outcome = shared;
+                        await StoreAsync(key, outcome, cancellationToken);
+                    }
+                }
+            }
+            else
+            {
+                outcome = await engine.ExecuteAsync(plan, executionId, cancellationToken);
+            }
+
+            Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
+            await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
+            return outcome;
+        }
+        catch (Exception ex)
+        {
+            RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started));
+            throw;
+        }
+    }
+
+    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var createdAt = time.GetUtcNow();
+        await using var events = Source(plan, executionId, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            ExecutionEvent item;
+            try
+            {
+                if (!await events.MoveNextAsync())
+                {
+                    yield break;
+                }
+
+                item = events.Current;
+            }
+            catch (Exception ex)
+            {
+                RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started));
+                throw;
+            }
+
+            if (item.Completed is { } outcome)
+            {
+                Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
+                await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
+            }
+
+            yield return item;
+        }
+    }
+
+    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (!cacheOptions.Value.Enabled || !CacheKey.IsCacheable(plan.Task))
+        {
+            await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken))
+            {
+                yield return item;
+            }
+
+            yield break;
+        }
+
+        var key = CacheKey.For(plan.Task);
+        if (await FromCacheAsync(key, executionId, cancellationToken) is { } cached)
+        {
+            // Replayed in a few pieces so stream consumers see the same shape as a live answer.
+            foreach (var chunk in cached.Content.Chunk(256))
+            {
+                yield return ExecutionEvent.Content(new string(chunk));
+            }
+
+            yield return ExecutionEvent.Done(cached);
+            yield break;
+        }
+
+        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct => engine.StreamAsync(plan, executionId, ct), cancellationToken))
+        {
+            if (item.Completed is { } outcome)
+            {
+                if (joined)
+                {
+                    cacheStatistics.JoinedFlight();
+                    yield return ExecutionEvent.Done(outcome with { ExecutionId = executionId, CacheHit = true, CostUsd = 0, Attempts = [] });
+                }
+                else
+                {
+                    await StoreAsync(key, outcome, cancellationToken);
+                    yield return item;
+                }
+            }
+            else
+            {
+                yield return item;
+            }
+        }
+    }
+
+    private async Task<ExecutionOutcome?> FromCacheAsync(string key, string executionId, CancellationToken cancellationToken)
+    {
+        var answer = await cache.GetAsync(key, cancellationToken);
+        if (answer is null || catalog.Find(answer.Model, answer.Provider) is not { } model || !string.Equals(model.Provider, answer.Provider, StringComparison.OrdinalIgnoreCase))
+        {
+            cacheStatistics.Miss();
+            return null;
+        }
+
+        cacheStatistics.Hit();
+        var usage = new TokenUsage(answer.InputTokens, answer.OutputTokens);
+        return new ExecutionOutcome
+        {
+            ExecutionId = executionId,
+            Content = answer.Content,
+            FinishReason = (FinishReason)answer.FinishReason,
+            Model = model,
+            Usage = usage,
+            CostUsd = 0,
+            Attempts = [],
+            CacheHit = true,
+            TimeToFirstToken = TimeSpan.Zero,
+        };
+    }
+
+    private ValueTask StoreAsync(string key, ExecutionOutcome outcome, CancellationToken cancellationToken) =>
+        cache.SetAsync(key, new CachedAnswer(outcome.Content, (int)outcome.FinishReason, outcome.Model.Provider, outcome.Model.Id,
+            outcome.Usage.InputTokens, outcome.Usage.OutputTokens, time.GetUtcNow()), cancellationToken);
+
+    private async Task AppendTurnsAsync(TaskRequest task, CallerIdentity caller, ExecutionOutcome outcome, CancellationToken cancellationToken)
+    {
+        if (task.SessionId.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var now = time.GetUtcNow();
+            await sessions.AppendAsync(caller.PrincipalId, task.SessionId,
+                [new StoredTurn("user", PromptBuilder.UserPrompt(task), now), new StoredTurn("assistant", outcome.Content, now, outcome.Model.Key)],
+                CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The answer stands; only the conversation memory missed a turn.
+            Log.SessionFailed(logger, ex, "write");
+        }
+    }
+
+    private void Record(RoutePlan plan, CallerIdentity caller, ExecutionOutcome outcome, DateTimeOffset createdAt, TimeSpan latency) =>
+        usage.Enqueue(new UsageEvent
+        {
+            ExecutionId = outcome.ExecutionId,
+            CreatedAt = createdAt,
+            PrincipalId = caller.PrincipalId,
+            ApiKeyId = caller.ApiKeyId,
+            TaskType = (int)plan.Task.TaskType,
+            Strategy = (int)plan.Strategy,
+            Provider = outcome.Model.Provider,
+            Model = outcome.Model.Id,
+            Status = (int)ExecutionStatus.Completed,
+            InputTokens = outcome.Usage.InputTokens,
+            OutputTokens = outcome.Usage.OutputTokens,
+            CostUsd = outcome.CacheHit ? 0 : outcome.CostUsd,
+            LatencyMs = latency.TotalMilliseconds,
+            TimeToFirstTokenMs = outcome.TimeToFirstToken?.TotalMilliseconds,
+            CacheHit = outcome.CacheHit,
+            Attempts = Attempts(outcome.Attempts),
+        });
+
+    private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, DateTimeOffset createdAt, TimeSpan latency)
+    {
+        var cancelled = ex is OperationCanceledException;
+        usage.Enqueue(new UsageEvent
+        {
+            ExecutionId = executionId,
+            CreatedAt = createdAt,
+            PrincipalId = caller.PrincipalId,
+            ApiKeyId = caller.ApiKeyId,
+            TaskType = (int)plan.Task.TaskType,
+            Strategy = (int)plan.Strategy,
+            Status = (int)(cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed),
+            ErrorClass = ex switch
+            {
+                ProviderException p => p.ClassName,
+                OperationCanceledException => "cancelled",
+                Grpc.Core.RpcException r => r.StatusCode.ToString().ToLowerInvariant(),
+                _ => "internal",
+            },
+            LatencyMs = latency.TotalMilliseconds,
+        });
+    }
+
+    private static IReadOnlyList<UsageAttempt> Attempts(IReadOnlyList<AttemptRecord> attempts) =>
+        attempts.Select(a => new UsageAttempt(a.Model.Provider, a.Model.Id, a.Outcome, a.Latency.TotalMilliseconds,
+            a.TimeToFirstToken?.TotalMilliseconds, a.Usage.InputTokens, a.Usage.OutputTokens, a.Succeeded ? a.Model.CostOf(a.Usage) : 0)).ToList();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.SessionStoreFailed, Level = LogLevel.Warning, Message = "Session {Operation} failed; continuing without it")]
+        public static partial void SessionFailed(ILogger logger, Exception exception, string operation);
+    }
+}

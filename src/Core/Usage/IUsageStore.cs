@@ -1,0 +1,43 @@
+namespace MonkeyCoder.Core.Usage;
+
+/// <summary>A time range and scope for a usage query.</summary>
+public sealed record UsageQuery(DateTimeOffset Start, DateTimeOffset End, bool Hourly, string? PrincipalId);
+
+/// <summary>Aggregates over a set of executions.</summary>
+public sealed record UsageAggregate(
+    long Executions,
+    long Succeeded,
+    long Failed,
+    long CacheHits,
+    long InputTokens,
+    long OutputTokens,
+    double CostUsd,
+    double LatencyP50Ms,
+    double LatencyP95Ms)
+{
+    public static readonly UsageAggregate Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    public double ErrorRate => Executions == 0 ? 0 : Failed / (double)Executions;
+}
+
+public sealed record UsageReport(
+    UsageAggregate Totals,
+    IReadOnlyList<(DateTimeOffset Start, UsageAggregate Totals)> Buckets,
+    IReadOnlyList<(string Key, UsageAggregate Totals)> ByProvider,
+    IReadOnlyList<(string Key, UsageAggregate Totals)> ByModel,
+    IReadOnlyList<(int TaskType, UsageAggregate Totals)> ByTaskType);
+
+/// <summary>Durable usage: batched writes, aggregate reads, keyset-paged listing, retention.</summary>
+public interface IUsageStore
+{
+    /// <summary>Writes a batch. Idempotent by execution id: a retried batch never double-counts.</summary>
+    Task WriteAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken);
+
+    Task<UsageReport> GetUsageAsync(UsageQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Newest first; <paramref name="after"/> is the last (created, id) of the previous page.</summary>
+    Task<IReadOnlyList<UsageEvent>> ListAsync(string? principalId, (DateTimeOffset CreatedAt, string ExecutionId)? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes events created before <paramref name="cutoff"/>; returns how many.</summary>
+    Task<long> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+}

@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Caching;
+using MonkeyCoder.Core.Execution;
+using MonkeyCoder.Core.Sessions;
+using MonkeyCoder.Core.Storage;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace MonkeyCoder.Core.Usage;
+
+/// <summary>Usage accounting, the response cache and sessions; PostgreSQL/Redis when configured, else in-process.</summary>
+public static class UsageServiceExtensions
+{
+    public static IServiceCollection AddMonkeyCoderUsage(this IServiceCollection services, IConfiguration configuration, IHealthChecksBuilder health)
+    {
+        services.AddSingleton<IValidateOptions<UsageOptions>, UsageOptionsValidator>();
+        services.AddOptions<UsageOptions>().Bind(configuration.GetSection(UsageOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Caching.CacheOptions>, CacheOptionsValidator>();
+        services.AddOptions<Caching.CacheOptions>().Bind(configuration.GetSection(Caching.CacheOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>();
+        services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateOnStart();
+
+        var databaseUrl = configuration["MonkeyCoder:Database:Url"];
+        var redisUrl = configuration["MonkeyCoder:Redis:Url"];
+
+        if (!string.IsNullOrWhiteSpace(databaseUrl))
+        {
+            services.TryAddSingleton(_ => new NpgsqlDataSourceBuilder(ConnectionUrls.ToNpgsql(databaseUrl)).Build());
+            services.AddHostedService<UsageSchema>();
+            services.AddSingleton<IUsageStore, PostgresUsageStore>();
+            health.AddCheck<PostgresHealthCheck>("postgresql", tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
+        }
+        else
+        {
+            services.AddSingleton<IUsageStore, InMemoryUsageStore>();
+        }
+
+        if (!string.IsNullOrWhiteSpace(redisUrl))
+        {
+            services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(ConnectionUrls.ToRedis(redisUrl)));
+            services.AddSingleton<IResponseCache, RedisResponseCache>();
+            services.AddSingleton<ISessionStore, RedisSessionStore>();
+            health.AddCheck<RedisHealthCheck>("redis", tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
+        }
+        else
+        {
+            services.AddSingleton<IResponseCache, MemoryResponseCache>();
+            services.AddSingleton<ISessionStore, InMemorySessionStore>();
+        }
+
+        services.AddSingleton<CacheStatistics>();
+        services.AddSingleton<UsageQueue>();
+        services.AddSingleton<UsageWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<UsageWriter>());
+        services.AddHostedService<UsageRetention>();
+        services.TryAddSingleton<ICallerAccessor, AnonymousCallerAccessor>();
+        services.AddSingleton<TaskExecutor>();
+        return services;
+    }
+}

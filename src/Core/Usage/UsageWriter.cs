@@ -1,0 +1,249 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MonkeyCoder.Core.Usage;
+
+/// <summary>
+/// Drains <see cref="UsageQueue"/> into the store in batches (up to BatchSize events, or whatever
+/// arrived within BatchDelayMs). A failed write is retried with capped exponential backoff while
+/// new events wait in the queue (then on disk). After a successful write, spill files are replayed.
+/// On shutdown it drains what is queued; what cannot be written in time goes to disk.
+/// </summary>
+public sealed partial class UsageWriter(
+    UsageQueue queue,
+    IUsageStore store,
+    IOptions<UsageOptions> options,
+    TimeProvider time,
+    ILogger<UsageWriter> logger) : BackgroundService
+{
+    /// <summary>Longest pause between retries of a failed write. Defaults to 5 s.</summary>
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time the final drain may spend writing before it spills the rest. Defaults to 5 s.</summary>
+    private static readonly TimeSpan FinalDrainBudget = TimeSpan.FromSeconds(5);
+
+    private readonly UsageOptions _options = options.Value;
+    private long _written;
+
+    /// <summary>Events this writer has stored since start.</summary>
+    public long Written => Interlocked.Read(ref _written);
+
+    /// <summary>The batch being written when the writer was stopped: part of the final drain.</summary>
+    private List<UsageEvent> _inHand = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = _inHand = new List<UsageEvent>(_options.BatchSize);
+        try
+        {
+            await ReplaySpillAsync(stoppingToken);
+            while (await queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                await FillBatchAsync(batch, stoppingToken);
+                await WriteWithRetryAsync(batch, stoppingToken);
+                batch.Clear();
+                await ReplaySpillAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: StopAsync's final drain takes over, including the batch in hand.
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // The loop may never have run (stopped right after start): the drain happens here either way.
+        await base.StopAsync(cancellationToken);
+        queue.MarkWriterStopped();
+        await FinalDrainAsync(_inHand);
+    }
+
+    private async Task FillBatchAsync(List<UsageEvent> batch, CancellationToken cancellationToken)
+    {
+        using var window = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        window.CancelAfter(TimeSpan.FromMilliseconds(_options.BatchDelayMs));
+        try
+        {
+            while (batch.Count < _options.BatchSize)
+            {
+                while (batch.Count < _options.BatchSize && queue.Reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+
+                if (batch.Count >= _options.BatchSize || !await queue.Reader.WaitToReadAsync(window.Token))
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The batch window closed: write what we have.
+        }
+    }
+
+    private async Task WriteWithRetryAsync(List<UsageEvent> batch, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        var failures = 0;
+        while (true)
+        {
+            try
+            {
+                await store.WriteAsync(batch, cancellationToken);
+                Interlocked.Add(ref _written, batch.Count);
+                if (failures > 0)
+                {
+                    Log.Recovered(logger, batch.Count, failures);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                failures++;
+                if (failures == 1 || failures % 20 == 0)
+                {
+                    Log.WriteFailed(logger, ex, batch.Count, failures, queue.Depth);
+                }
+
+                await Task.Delay(delay, time, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    private async Task ReplaySpillAsync(CancellationToken cancellationToken)
+    {
+        foreach (var file in queue.SpillFiles())
+        {
+            if (queue.Claim(file) is not { } claimed)
+            {
+                continue;
+            }
+
+            var events = UsageQueue.Read(claimed);
+            foreach (var chunk in events.Chunk(_options.BatchSize))
+            {
+                await WriteWithRetryAsync([.. chunk], cancellationToken);
+            }
+
+            File.Delete(claimed);
+            Log.Replayed(logger, events.Count);
+        }
+
+        // A claimed file left by a crash mid-replay: replay it too (writes are idempotent).
+        if (Directory.Exists(queue.SpillDirectory))
+        {
+            foreach (var stale in Directory.GetFiles(queue.SpillDirectory, "usage-*.jsonl.replaying"))
+            {
+                var events = UsageQueue.Read(stale);
+                foreach (var chunk in events.Chunk(_options.BatchSize))
+                {
+                    await WriteWithRetryAsync([.. chunk], cancellationToken);
+                }
+
+                File.Delete(stale);
+            }
+        }
+    }
+
+    private async Task FinalDrainAsync(List<UsageEvent> inHand)
+    {
+        var remaining = new List<UsageEvent>(inHand);
+        while (queue.Reader.TryRead(out var item))
+        {
+            remaining.Add(item);
+        }
+
+        if (remaining.Count == 0)
+        {
+            return;
+        }
+
+        using var budget = new CancellationTokenSource(FinalDrainBudget);
+        try
+        {
+            foreach (var chunk in remaining.Chunk(_options.BatchSize))
+            {
+                await store.WriteAsync([.. chunk], budget.Token);
+                Interlocked.Add(ref _written, chunk.Length);
+            }
+
+            Log.Drained(logger, remaining.Count);
+        }
+        catch (Exception ex)
+        {
+            // Idempotent writes make spilling an already-written chunk harmless.
+            queue.Spill(remaining);
+            Log.SpilledOnShutdown(logger, ex, remaining.Count, queue.SpillDirectory);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.UsageWriteFailed, Level = LogLevel.Warning,
+            Message = "Writing {Count} usage events failed (attempt {Failures}); {Queued} queued, retrying")]
+        public static partial void WriteFailed(ILogger logger, Exception exception, int count, int failures, int queued);
+
+        [LoggerMessage(EventId = Observability.EventIds.UsageWriteRecovered, Level = LogLevel.Information,
+            Message = "Usage writes recovered: {Count} events written after {Failures} failed attempts")]
+        public static partial void Recovered(ILogger logger, int count, int failures);
+
+        [LoggerMessage(EventId = Observability.EventIds.UsageSpillReplayed, Level = LogLevel.Information,
+            Message = "Replayed {Count} spilled usage events")]
+        public static partial void Replayed(ILogger logger, int count);
+
+        [LoggerMessage(EventId = Observability.EventIds.UsageDrained, Level = LogLevel.Information,
+            Message = "Drained {Count} queued usage events on shutdown")]
+        public static partial void Drained(ILogger logger, int count);
+
+        [LoggerMessage(EventId = Observability.EventIds.UsageSpilledOnShutdown, Level = LogLevel.Warning,
+            Message = "Could not write {Count} usage events on shutdown; spilled to {Directory} for the next start")]
+        public static partial void SpilledOnShutdown(ILogger logger, Exception exception, int count, string directory);
+    }
+}
+
+/// <summary>Purges usage older than RetentionDays, every PurgeIntervalMinutes.</summary>
+public sealed partial class UsageRetention(IUsageStore store, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageRetention> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        if (o.RetentionDays == 0)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(o.PurgeIntervalMinutes), time);
+        do
+        {
+            try
+            {
+                var purged = await store.PurgeAsync(time.GetUtcNow().AddDays(-o.RetentionDays), stoppingToken);
+                if (purged > 0)
+                {
+                    Log.Purged(logger, purged, o.RetentionDays);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.PurgeFailed(logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.UsagePurged, Level = LogLevel.Information,
+            Message = "Purged {Count} usage events older than {Days} days")]
+        public static partial void Purged(ILogger logger, long count, int days);
+
+        [LoggerMessage(EventId = Observability.EventIds.UsagePurgeFailed, Level = LogLevel.Warning, Message = "Usage purge failed")]
+        public static partial void PurgeFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using Grpc.Core;
+using MonkeyCoder.EndToEnd.Tests.Infrastructure;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.EndToEnd.Tests.Usage;
+
+[Collection(StorageCollection.Name)]
+public sealed class UsageAccountingTests(StorageFixture fixture)
+{
+    private UsageService.UsageServiceClient Usage => new(fixture.Channel);
+
+    private static ExecuteRequest Task(string prompt, double? temperature = null)
+    {
+        var request = new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = prompt, MaxTokens = 40 };
+        if (temperature is { } t)
+        {
+            request.Temperature = t;
+        }
+
+        return request;
+    }
+
+    /// <summary>Polls (bounded) until GetUsage counts at least <paramref name="executions"/>.</summary>
+    private async Task<GetUsageResponse> WaitForUsageAsync(long executions, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        GetUsageResponse usage;
+        do
+        {
+            usage = await Usage.GetUsageAsync(new GetUsageRequest { Granularity = Granularity.Hour });
+            if (usage.Totals.Executions >= executions)
+            {
+                return usage;
+            }
+
+            await System.Threading.Tasks.Task.Delay(100);
+        }
+        while (watch.Elapsed < timeout);
+
+        return usage;
+    }
+
+    [Fact]
+    public async Task GetUsage_AfterExecutions_TotalsEqualSumOfResponses()
+    {
+        var before = (await Usage.GetUsageAsync(new GetUsageRequest())).Totals;
+        var responses = new List<ExecuteResponse>();
+        for (var i = 0; i < 12; i++)
+        {
+            responses.Add(await fixture.Router.ExecuteAsync(Task($"usage totals {Guid.NewGuid():N} {i}")));
+        }
+
+        var usage = await WaitForUsageAsync(before.Executions + 12, TimeSpan.FromSeconds(30));
+        Assert.Equal(before.Executions + 12, usage.Totals.Executions);
+        Assert.Equal(before.InputTokens + responses.Sum(r => r.Usage.InputTokens), usage.Totals.InputTokens);
+        Assert.Equal(before.OutputTokens + responses.Sum(r => r.Usage.OutputTokens), usage.Totals.OutputTokens);
+        Assert.Equal(before.CostUsd + responses.Sum(r => r.Usage.CostUsd), usage.Totals.CostUsd, 6);
+        Assert.Contains(usage.ByProvider, b => b.Key == "simulated");
+        Assert.Contains(usage.ByTaskType, b => b.Key == nameof(TaskType.CodeGeneration));
+        Assert.NotEmpty(usage.Buckets);
+        Assert.True(usage.Totals.LatencyP95.ToTimeSpan() >= usage.Totals.LatencyP50.ToTimeSpan());
+
+        // Every execution is listed, with its attempt, newest first, across pages.
+        var listed = new List<ExecutionRecord>();
+        var token = "";
+        do
+        {
+            var page = await Usage.ListExecutionsAsync(new ListExecutionsRequest { PageSize = 5, PageToken = token });
+            listed.AddRange(page.Executions);
+            token = page.NextPageToken;
+        }
+        while (token.Length > 0);
+
+        Assert.Superset(responses.Select(r => r.ExecutionId).ToHashSet(), listed.Select(e => e.ExecutionId).ToHashSet());
+        Assert.Equal(listed.Count, listed.Select(e => e.ExecutionId).Distinct().Count());
+        Assert.All(listed.Where(e => responses.Any(r => r.ExecutionId == e.ExecutionId)), e => Assert.Single(e.Attempts));
+    }
+
+    [Fact]
+    public async Task GetUsage_InvalidRange_InvalidArgument()
+    {
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Usage.GetUsageAsync(new GetUsageRequest
+        {
+            StartTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow),
+            EndTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow.AddDays(-1)),
+        }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+    }
+}

@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Usage;
+
+namespace MonkeyCoder.Tests.Usage;
+
+public sealed class UsageWriterTests : IDisposable
+{
+    private readonly string _spill = Path.Combine(Path.GetTempPath(), "mc-unit-spill-" + Guid.NewGuid().ToString("N")[..8]);
+
+    /// <summary>An in-memory store that fails while <see cref="Down"/> is set, like an unreachable database.</summary>
+    private sealed class FlakyStore : IUsageStore
+    {
+        public InMemoryUsageStore Inner { get; } = new();
+
+        public volatile bool Down;
+
+        public Task WriteAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken) =>
+            Down ? Task.FromException(new IOException("database away")) : Inner.WriteAsync(batch, cancellationToken);
+
+        public Task<UsageReport> GetUsageAsync(UsageQuery query, CancellationToken cancellationToken) => Inner.GetUsageAsync(query, cancellationToken);
+
+        public Task<IReadOnlyList<UsageEvent>> ListAsync(string? principalId, (DateTimeOffset CreatedAt, string ExecutionId)? after, int limit, CancellationToken cancellationToken) =>
+            Inner.ListAsync(principalId, after, limit, cancellationToken);
+
+        public Task<long> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => Inner.PurgeAsync(cutoff, cancellationToken);
+    }
+
+    private IOptions<UsageOptions> Options(int capacity = 100) =>
+        Microsoft.Extensions.Options.Options.Create(new UsageOptions { QueueCapacity = capacity, BatchSize = 10, BatchDelayMs = 5, SpillPath = _spill });
+
+    private static UsageEvent Event(int i) => new() { ExecutionId = $"e{i:D5}", CreatedAt = DateTimeOffset.UtcNow, PrincipalId = "p", InputTokens = 1, OutputTokens = 2, LatencyMs = i };
+
+    private static async Task<long> CountAsync(IUsageStore store) =>
+        (await store.GetUsageAsync(new UsageQuery(DateTimeOffset.MinValue, DateTimeOffset.MaxValue, false, null), CancellationToken.None)).Totals.Executions;
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 500 && !await condition(); i++)
+        {
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task Writer_StoreDownThenBack_QueueOverflowSpillsAndEveryEventIsWritten()
+    {
+        var store = new FlakyStore { Down = true };
+        var queue = new UsageQueue(Options(capacity: 100));
+        var writer = new UsageWriter(queue, store, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None);
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            queue.Enqueue(Event(i));
+        }
+
+        Assert.True(queue.Spilled > 0, "a full queue must spill to disk, not drop");
+        store.Down = false;
+        await WaitForAsync(async () => await CountAsync(store) == 1_000);
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.Equal(1_000, await CountAsync(store));
+        Assert.Empty(Directory.GetFiles(_spill));
+    }
+
+    [Fact]
+    public async Task Writer_StopWhileStoreDown_SpillsAndNextWriterReplays()
+    {
+        var store = new FlakyStore { Down = true };
+        var queue = new UsageQueue(Options());
+        var writer = new UsageWriter(queue, store, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 50; i++)
+        {
+            queue.Enqueue(Event(i));
+        }
+
+        await writer.StopAsync(CancellationToken.None);
+        queue.Enqueue(Event(999)); // after stop: straight to disk
+        Assert.Equal(0, await CountAsync(store));
+        Assert.NotEmpty(Directory.GetFiles(_spill));
+        Assert.Equal(51, Directory.GetFiles(_spill).Sum(f => File.ReadLines(f).Count()));
+
+        // "Restart": a new queue and writer over the same spill folder, database back.
+        store.Down = false;
+        var next = new UsageWriter(new UsageQueue(Options()), store, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
+        await next.StartAsync(CancellationToken.None);
+        await WaitForAsync(async () => await CountAsync(store) == 51);
+        await next.StopAsync(CancellationToken.None);
+        Assert.Equal(51, await CountAsync(store));
+    }
+
+    [Fact]
+    public void Percentile_InterpolatesLikePostgres()
+    {
+        double[] values = [10, 20, 30, 40];
+        Assert.Equal(25, UsageAggregation.Percentile(values, 0.5));
+        Assert.Equal(38.5, UsageAggregation.Percentile(values, 0.95), 6);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_spill))
+        {
+            Directory.Delete(_spill, recursive: true);
+        }
+    }
+}
