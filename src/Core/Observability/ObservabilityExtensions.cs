@@ -46,6 +46,7 @@ public static class ObservabilityExtensions
 
         // Metrics.
         services.AddSingleton<MonkeyCoderMetrics>();
+        services.AddHostedService<EagerStart<MonkeyCoderMetrics>>();
         services.AddSingleton<IAttemptObserver, AttemptMetricsObserver>();
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("monkey-coder"))
