@@ -23,6 +23,10 @@ fi
 # The package's own cluster is not used; keep it from holding port 5432 or memory.
 service postgresql stop >/dev/null 2>&1 || true
 
+# promtool (Debian package prometheus) validates the alert rules; its server is not used.
+dpkg -s prometheus >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+service prometheus stop >/dev/null 2>&1 || true
+
 step "Node tooling (buf, interop clients)"
 npm ci --no-audit --no-fund --loglevel=error
 
@@ -39,6 +43,10 @@ dotnet build Grpc.sln -c Release -warnaserror -nologo -clp:NoSummary
 step "Proto lint (buf, STANDARD)"
 npx buf lint
 echo "buf lint: clean"
+
+step "Alert rules (promtool)"
+promtool check rules docs/monitoring/alerts.yml
+(cd docs/monitoring && promtool test rules alerts.test.yml)
 
 step "Native AOT publish of the Service"
 publish_log="$art/aot-publish.log"

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Configuration;
 using MonkeyCoder.Core.Hosting;
+using MonkeyCoder.Core.Observability;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddMonkeyCoderEnvironment();
@@ -11,4 +12,5 @@ builder.Services.AddMonkeyCoder(builder.Configuration).AddJsonTranscoding(o => o
 var app = builder.Build();
 app.MapMonkeyCoderHttpHealth();
 app.MapMonkeyCoder();
+app.MapMonkeyCoderObservability();
 app.Run();

@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Api;
 /// cancellation or deadline becomes CANCELLED / DEADLINE_EXCEEDED, and anything unexpected
 /// becomes INTERNAL with an event id (logged with the exception; the caller sees no internals).
 /// </summary>
-public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) : Interceptor
+public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, Observability.IErrorReporter? reporter = null) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -52,6 +52,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger) :
             default:
                 var eventId = Guid.NewGuid().ToString("N")[..12];
                 Log.Unhandled(logger, ex, context.Method, eventId);
+                reporter?.ReportInternal(ex, context.Method, eventId);
                 return RpcErrors.Internal(eventId);
         }
     }

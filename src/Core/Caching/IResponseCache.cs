@@ -49,8 +49,8 @@ public sealed class CacheOptions
 [OptionsValidator]
 public sealed partial class CacheOptionsValidator : IValidateOptions<CacheOptions>;
 
-/// <summary>Counters for hits, misses and evictions (exported as metrics).</summary>
-public sealed class CacheStatistics
+/// <summary>Counters for hits, misses and evictions, also exported as metrics (monkeycoder.cache.lookups).</summary>
+public sealed class CacheStatistics(Observability.MonkeyCoderMetrics? metrics = null)
 {
     private long _hits;
     private long _misses;
@@ -66,13 +66,29 @@ public sealed class CacheStatistics
     /// <summary>Requests answered by joining an identical in-flight call.</summary>
     public long Shared => Interlocked.Read(ref _shared);
 
-    public void Hit() => Interlocked.Increment(ref _hits);
+    public void Hit()
+    {
+        Interlocked.Increment(ref _hits);
+        metrics?.RecordCacheHit();
+    }
 
-    public void Miss() => Interlocked.Increment(ref _misses);
+    public void Miss()
+    {
+        Interlocked.Increment(ref _misses);
+        metrics?.RecordCacheMiss();
+    }
 
-    public void Evicted() => Interlocked.Increment(ref _evictions);
+    public void Evicted()
+    {
+        Interlocked.Increment(ref _evictions);
+        metrics?.RecordCacheEvent("eviction");
+    }
 
-    public void JoinedFlight() => Interlocked.Increment(ref _shared);
+    public void JoinedFlight()
+    {
+        Interlocked.Increment(ref _shared);
+        metrics?.RecordCacheEvent("shared");
+    }
 }
 
 /// <summary>The cache in Redis: shared by every replica; TTL by Redis expiry (evictions are Redis's).</summary>

@@ -38,6 +38,12 @@ public static class EnvironmentVariables
         ("SIMULATED_ENABLED", "MonkeyCoder:Simulated:Enabled"),
         ("SIMULATED_FIRST_TOKEN_DELAY_MS", "MonkeyCoder:Simulated:FirstTokenDelayMs"),
         ("SIMULATED_TOKENS_PER_SECOND", "MonkeyCoder:Simulated:TokensPerSecond"),
+        ("SENTRY_RELEASE", "MonkeyCoder:Sentry:Release"),
+        ("SENTRY_SAMPLE_RATE", "MonkeyCoder:Sentry:SampleRate"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "MonkeyCoder:Sentry:TracesSampleRate"),
+        ("METRICS_PORT", "MonkeyCoder:Metrics:Port"),
+        ("ALERT_WEBHOOK_URL", "MonkeyCoder:Alerts:WebhookUrl"),
+        ("PROBE_INTERVAL_SECONDS", "MonkeyCoder:Probes:IntervalSeconds"),
     ];
 
     /// <summary>Adds the mapped variables that are set (non-empty) as a configuration source.</summary>

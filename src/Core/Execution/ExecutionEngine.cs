@@ -12,8 +12,11 @@ namespace MonkeyCoder.Core.Execution;
 /// after content has reached the caller, a failure ends the stream with an error, never with a
 /// completion. Owns "never report a truncated answer as success".
 /// </summary>
-public sealed partial class ExecutionEngine(ProviderRegistry providers, ProviderHealthMonitor health, TokenCounter tokens, TimeProvider time, ILogger<ExecutionEngine> logger)
+public sealed partial class ExecutionEngine(ProviderRegistry providers, ProviderHealthMonitor health, TokenCounter tokens, TimeProvider time, ILogger<ExecutionEngine> logger,
+    IEnumerable<IAttemptObserver>? observers = null)
 {
+    private readonly IAttemptObserver[] _observers = observers?.ToArray() ?? [];
+
     public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CancellationToken cancellationToken)
     {
         var attempts = new List<AttemptRecord>();
@@ -29,7 +32,7 @@ public sealed partial class ExecutionEngine(ProviderRegistry providers, Provider
                 var response = await providers.Get(model.Provider).CompleteAsync(request, cancellationToken);
                 var latency = time.GetElapsedTime(attemptStart);
                 health.RecordSuccess(model.Provider);
-                attempts.Add(new AttemptRecord(model, "ok", latency, latency, response.Usage));
+                attempts.Add(Observed(new AttemptRecord(model, "ok", latency, latency, response.Usage)));
                 return new ExecutionOutcome
                 {
                     ExecutionId = executionId,
@@ -101,7 +104,7 @@ public sealed partial class ExecutionEngine(ProviderRegistry providers, Provider
                     {
                         var usage = current.Usage ?? default;
                         health.RecordSuccess(model.Provider);
-                        attempts.Add(new AttemptRecord(model, "ok", time.GetElapsedTime(attemptStart), attemptTtft, usage));
+                        attempts.Add(Observed(new AttemptRecord(model, "ok", time.GetElapsedTime(attemptStart), attemptTtft, usage)));
                         yield return ExecutionEvent.Done(new ExecutionOutcome
                         {
                             ExecutionId = executionId,
@@ -189,7 +192,17 @@ public sealed partial class ExecutionEngine(ProviderRegistry providers, Provider
     private AttemptRecord Failed(CatalogModel model, ProviderException ex, TimeSpan latency)
     {
         health.RecordFailure(model.Provider, ex.ClassName);
-        return new(model, ex.ClassName, latency, null, default, ex.ProviderCode is null ? ex.Message : $"{ex.ProviderCode}: {ex.Message}");
+        return Observed(new(model, ex.ClassName, latency, null, default, ex.ProviderCode is null ? ex.Message : $"{ex.ProviderCode}: {ex.Message}"));
+    }
+
+    private AttemptRecord Observed(AttemptRecord attempt)
+    {
+        foreach (var observer in _observers)
+        {
+            observer.OnAttempt(attempt);
+        }
+
+        return attempt;
     }
 
     private static TimeSpan Sum(List<AttemptRecord> attempts)

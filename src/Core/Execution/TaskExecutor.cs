@@ -71,7 +71,14 @@ public sealed partial class TaskExecutor(
                 }
                 else
                 {
-                    var (shared, joined) = await _flights.RunAsync(key, ct => engine.ExecuteAsync(plan, executionId, ct), cancellationToken);
+                    // The answer is cached inside the flight, before the flight ends: a request arriving
+                    // just after it finds the cache, never a gap that starts a second upstream call.
+                    var (shared, joined) = await _flights.RunAsync(key, async ct =>
+                    {
+                        var answer = await engine.ExecuteAsync(plan, executionId, ct);
+                        await StoreAsync(key, answer, ct);
+                        return answer;
+                    }, cancellationToken);
                     if (joined)
                     {
                         cacheStatistics.JoinedFlight();
@@ -80,7 +87,6 @@ public sealed partial class TaskExecutor(
                     else
                     {
                         outcome = shared;
-                        await StoreAsync(key, outcome, cancellationToken);
                     }
                 }
             }
@@ -158,7 +164,7 @@ public sealed partial class TaskExecutor(
             yield break;
         }
 
-        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct => engine.StreamAsync(plan, executionId, ct), cancellationToken))
+        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct => CachingStream(key, plan, executionId, ct), cancellationToken))
         {
             if (item.Completed is { } outcome)
             {
@@ -169,7 +175,6 @@ public sealed partial class TaskExecutor(
                 }
                 else
                 {
-                    await StoreAsync(key, outcome, cancellationToken);
                     yield return item;
                 }
             }
@@ -177,6 +182,20 @@ public sealed partial class TaskExecutor(
             {
                 yield return item;
             }
+        }
+    }
+
+    /// <summary>The upstream stream of a flight; caches the answer before its final event is published.</summary>
+    private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken))
+        {
+            if (item.Completed is { } outcome)
+            {
+                await StoreAsync(key, outcome, cancellationToken);
+            }
+
+            yield return item;
         }
     }
 

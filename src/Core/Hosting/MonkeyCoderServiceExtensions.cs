@@ -54,6 +54,7 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<ExecutionEngine>();
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
+        services.AddMonkeyCoderObservability(configuration);
 
         var health = services.AddGrpcHealthChecks(options =>
             {

@@ -26,6 +26,14 @@ public static class EventIds
     public const int SimulatedStreamStopped = 1400;
 
     // 1500–1599 observability (metrics, Sentry, health probes, alerts)
+    public const int RequestCompleted = 1500;
+    public const int ProbeFailed = 1501;
+    public const int ProviderHealthChanged = 1502;
+    public const int AlertSent = 1503;
+    public const int AlertSuppressed = 1504;
+    public const int AlertFailed = 1505;
+    public const int SentryEnabled = 1506;
+    public const int FaultInjectionEnabled = 1507;
 
     // 1600–1699 REST edge (OpenAI compatibility, CORS, security headers)
 

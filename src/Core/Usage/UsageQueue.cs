@@ -19,7 +19,7 @@ public sealed class UsageQueue
     private volatile bool _writerStopped;
     private long _spilled;
 
-    public UsageQueue(IOptions<UsageOptions> options)
+    public UsageQueue(IOptions<UsageOptions> options, Observability.MonkeyCoderMetrics? metrics = null)
     {
         var o = options.Value;
         _channel = Channel.CreateBounded<UsageEvent>(new BoundedChannelOptions(o.QueueCapacity)
@@ -29,6 +29,7 @@ public sealed class UsageQueue
         });
         _spillDirectory = o.ResolvedSpillPath;
         _spillFile = Path.Combine(_spillDirectory, $"usage-{Environment.ProcessId}-{Guid.NewGuid():N}.jsonl");
+        metrics?.RegisterQueueDepth("usage", () => Depth);
     }
 
     /// <summary>Events waiting in memory.</summary>

@@ -15,14 +15,20 @@ public sealed class HostProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private HostProcess(Process process, int port, string kind)
+    private HostProcess(Process process, int port, string kind, int metricsPort)
     {
         _process = process;
         Port = port;
         Kind = kind;
+        MetricsPort = metricsPort;
     }
 
     public int Port { get; }
+
+    /// <summary>The Service's HTTP/1.1 metrics and health port (METRICS_PORT); unused by the gateway.</summary>
+    public int MetricsPort { get; }
+
+    public Uri MetricsAddress => new($"http://127.0.0.1:{MetricsPort}");
 
     public string Kind { get; }
 
@@ -63,6 +69,7 @@ public sealed class HostProcess : IAsyncDisposable
     private static async Task<HostProcess> StartAsync(string kind, (string FileName, string? Argument) command, IReadOnlyDictionary<string, string>? environment)
     {
         var port = FreePort();
+        var metricsPort = FreePort();
         var info = new ProcessStartInfo(command.FileName)
         {
             RedirectStandardOutput = true,
@@ -82,6 +89,7 @@ public sealed class HostProcess : IAsyncDisposable
         }
 
         info.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment["METRICS_PORT"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["BIND_ADDRESS"] = "127.0.0.1";
         info.Environment["ENVIRONMENT"] = "test";
         info.Environment["DOTNET_ENVIRONMENT"] = "Development";
@@ -92,7 +100,7 @@ public sealed class HostProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var host = new HostProcess(process, port, kind);
+        var host = new HostProcess(process, port, kind, metricsPort);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { host._output.Enqueue(e.Data); } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { host._output.Enqueue(e.Data); } };
         process.Start();
@@ -175,11 +183,27 @@ public sealed class HostProcess : IAsyncDisposable
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
 
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A free loopback port never handed out before in this test process: fixtures start hosts in
+    /// parallel, and a port released by one probe must not become another host's port too.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     public static string RepoRoot()

@@ -1,0 +1,15 @@
+using MonkeyCoder.Core.Execution;
+
+namespace MonkeyCoder.Core.Observability;
+
+/// <summary>Per-provider/model metrics and the request's provider time from each execution attempt.</summary>
+public sealed class AttemptMetricsObserver(MonkeyCoderMetrics metrics) : IAttemptObserver
+{
+    public void OnAttempt(AttemptRecord attempt)
+    {
+        var model = attempt.Model;
+        metrics.RecordAttempt(model.Provider, model.Id, attempt.Outcome, attempt.Latency, attempt.TimeToFirstToken,
+            attempt.Usage.InputTokens, attempt.Usage.OutputTokens, attempt.Succeeded ? model.CostOf(attempt.Usage) : 0);
+        RequestTelemetry.Current?.RecordAttempt(model.Provider, model.Key, attempt.Latency);
+    }
+}

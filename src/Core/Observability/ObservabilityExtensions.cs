@@ -1,0 +1,184 @@
+using System.Net;
+using Grpc.AspNetCore.HealthChecks;
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Configuration;
+using MonkeyCoder.Core.Execution;
+using MonkeyCoder.Core.Hosting;
+using MonkeyCoder.Core.Providers;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace MonkeyCoder.Core.Observability;
+
+/// <summary>Composition of monitoring: metrics, Sentry, probes, alerts, per-provider health, production logs.</summary>
+public static class ObservabilityExtensions
+{
+    /// <summary>Health check tag of the per-provider checks ("provider/&lt;name&gt;"); they do not decide readiness.</summary>
+    public const string ProviderTag = "provider";
+
+    /// <summary>
+    /// Registers everything under Observability. Call before <c>AddGrpc</c> (as <c>AddMonkeyCoder</c> does):
+    /// the telemetry interceptor must be the outermost one so it sees final status codes.
+    /// </summary>
+    public static IServiceCollection AddMonkeyCoderObservability(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<IValidateOptions<SentrySettings>, SentrySettingsValidator>();
+        services.AddOptions<SentrySettings>().Bind(configuration.GetSection(SentrySettings.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>();
+        services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AlertOptions>, AlertOptionsValidator>();
+        services.AddOptions<AlertOptions>().Bind(configuration.GetSection(AlertOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProbeOptions>, ProbeOptionsValidator>();
+        services.AddOptions<ProbeOptions>().Bind(configuration.GetSection(ProbeOptions.Section)).ValidateOnStart();
+
+        var environment = configuration[HostingOptions.Section + ":Environment"] ?? "development";
+        var production = string.Equals(environment, "production", StringComparison.OrdinalIgnoreCase);
+
+        // Metrics.
+        services.AddSingleton<MonkeyCoderMetrics>();
+        services.AddHostedService<EagerStart<MonkeyCoderMetrics>>();
+        services.AddSingleton<IAttemptObserver, AttemptMetricsObserver>();
+        services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("monkey-coder"))
+            .WithMetrics(m => m
+                .AddMeter(MonkeyCoderMetrics.MeterName)
+                .AddRuntimeInstrumentation()
+                .AddProcessInstrumentation()
+                .AddPrometheusExporter());
+
+        // Errors: Sentry when SENTRY_DSN is set.
+        if (!string.IsNullOrWhiteSpace(configuration[SentrySettings.Section + ":Dsn"]))
+        {
+            services.AddSingleton<SentryErrorReporter>();
+            services.AddSingleton<IErrorReporter>(sp => sp.GetRequiredService<SentryErrorReporter>());
+            services.AddHostedService<EagerStart<SentryErrorReporter>>();
+        }
+        else
+        {
+            services.AddSingleton<IErrorReporter, NullErrorReporter>();
+        }
+
+        services.AddSingleton<TelemetryInterceptor>();
+        services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<TelemetryInterceptor>());
+
+        // Test-only fault hook: refused in production, absent unless switched on.
+        if (configuration.GetValue(DiagnosticsOptions.Section + ":EnableFaultInjection", false))
+        {
+            if (production)
+            {
+                throw new InvalidOperationException(
+                    "MonkeyCoder:Diagnostics:EnableFaultInjection is a test-only setting and cannot be enabled when ENVIRONMENT is production.");
+            }
+
+            services.PostConfigure<GrpcServiceOptions>(o => o.Interceptors.Add<FaultInjectionInterceptor>());
+        }
+
+        // Health: probes, per-provider checks (gRPC health "provider/<name>"), alerts.
+        services.AddHttpClient(ProviderProbeService.HttpClientName);
+        services.AddHttpClient(ProviderAlertNotifier.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<IProviderProbe, SimulatedProviderProbe>();
+        services.AddSingleton<ProviderProbeService>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProviderProbeService>());
+        services.AddSingleton<ProviderAlertNotifier>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProviderAlertNotifier>());
+        services.AddOptions<HealthCheckServiceOptions>().Configure<ProviderRegistry>((o, registry) =>
+        {
+            foreach (var provider in registry.Enabled)
+            {
+                o.Registrations.Add(new HealthCheckRegistration(
+                    ProviderTag + "/" + provider,
+                    sp => new ProviderHealthCheck(provider, sp.GetRequiredService<ProviderHealthMonitor>()),
+                    HealthStatus.Unhealthy,
+                    [ProviderTag]));
+            }
+        });
+        services.AddOptions<GrpcHealthChecksOptions>().PostConfigure<ProviderRegistry>((o, registry) =>
+        {
+            // The overall status ("") must not turn NOT_SERVING because one of several providers is down:
+            // the aggregate "providers" check already decides that.
+            o.Services.Map("", r => !r.Tags.Contains(ProviderTag));
+            foreach (var provider in registry.Enabled)
+            {
+                var name = ProviderTag + "/" + provider;
+                o.Services.Map(name, r => r.Name == name);
+            }
+        });
+
+        // Logs: one JSON object per line in production, with the request scope.
+        if (production)
+        {
+            services.AddLogging(b => b.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            }));
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// For a host whose main port is HTTP/2 only (the Service): an extra HTTP/1.1 listener on
+    /// <c>METRICS_PORT</c> (default 9464) for Prometheus and HTTP health probes.
+    /// </summary>
+    public static IWebHostBuilder UseMonkeyCoderMetricsListener(this IWebHostBuilder webHost, IConfiguration configuration)
+    {
+        var port = configuration.GetValue(MetricsOptions.Section + ":Port", 9464);
+        if (port == 0)
+        {
+            return webHost;
+        }
+
+        var bind = configuration.GetValue(HostingOptions.Section + ":BindAddress", "0.0.0.0") ?? "0.0.0.0";
+        var address = IPAddress.TryParse(bind, out var parsed) ? parsed : IPAddress.Any;
+        webHost.ConfigureKestrel(k => k.Listen(address, port, l => l.Protocols = HttpProtocols.Http1));
+        webHost.ConfigureServices(s => s.AddSingleton(new MetricsListener(port)));
+        return webHost;
+    }
+
+    /// <summary>
+    /// Maps <c>/metrics</c>: on the metrics listener's port when the host has one (then also
+    /// <c>/healthz</c> and <c>/readyz</c> there), else on the host's main port.
+    /// </summary>
+    public static IEndpointRouteBuilder MapMonkeyCoderObservability(this IEndpointRouteBuilder endpoints)
+    {
+        var listener = endpoints.ServiceProvider.GetService<MetricsListener>();
+        var metrics = endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        if (listener is not null)
+        {
+            var host = "*:" + listener.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            metrics.RequireHost(host);
+            var health = endpoints.MapGroup("").RequireHost(host);
+            health.MapMonkeyCoderHttpHealth();
+        }
+
+        return endpoints;
+    }
+}
+
+/// <summary>The extra metrics listener's port, when the host has one.</summary>
+public sealed record MetricsListener(int Port);
+
+/// <summary>Resolves a singleton at start so its set-up (and any configuration error) happens before traffic.</summary>
+internal sealed class EagerStart<T>(T service) : IHostedService
+    where T : notnull
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        GC.KeepAlive(service);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,83 @@
+using System.Collections;
+
+namespace MonkeyCoder.Core.Observability;
+
+/// <summary>
+/// What one RPC has learned about itself so far: its request id, principal, the provider and model
+/// that answered, and the time spent waiting on providers. Set by <see cref="TelemetryInterceptor"/>
+/// for the call's async flow (<see cref="Current"/>); features add to it (auth sets
+/// <see cref="PrincipalId"/>). It is also the logging scope of the call, read when a line is
+/// written, so later values appear in later lines. Holds no secrets; the prompt and file contents
+/// are kept only as <see cref="SensitiveValues"/> for scrubbing and never logged.
+/// </summary>
+public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    private static readonly AsyncLocal<RequestTelemetry?> Ambient = new();
+    private long _providerTicks;
+
+    public RequestTelemetry(string requestId, string rpc)
+    {
+        RequestId = requestId;
+        Rpc = rpc;
+    }
+
+    /// <summary>The telemetry of the RPC running on this async flow, if any.</summary>
+    public static RequestTelemetry? Current
+    {
+        get => Ambient.Value;
+        internal set => Ambient.Value = value;
+    }
+
+    public string RequestId { get; }
+
+    /// <summary>"Service/Method", e.g. "RouterService/Execute".</summary>
+    public string Rpc { get; }
+
+    /// <summary>Hook for authentication: the principal's id (never a key or token).</summary>
+    public string? PrincipalId { get; set; }
+
+    /// <summary>Provider of the latest attempt.</summary>
+    public string? Provider { get; private set; }
+
+    /// <summary>Model key of the latest attempt.</summary>
+    public string? Model { get; private set; }
+
+    /// <summary>Values that must never leave the process (prompt, file contents); used by scrubbers only.</summary>
+    public IReadOnlyList<string> SensitiveValues { get; set; } = [];
+
+    /// <summary>Time spent waiting on providers, all attempts together.</summary>
+    public TimeSpan ProviderTime => TimeSpan.FromTicks(Interlocked.Read(ref _providerTicks));
+
+    public void RecordAttempt(string provider, string model, TimeSpan latency)
+    {
+        Provider = provider;
+        Model = model;
+        Interlocked.Add(ref _providerTicks, latency.Ticks);
+    }
+
+    // Logging scope view: read at the time a line is written.
+    public int Count => 5;
+
+    public KeyValuePair<string, object?> this[int index] => index switch
+    {
+        0 => new("RequestId", RequestId),
+        1 => new("Rpc", Rpc),
+        2 => new("PrincipalId", PrincipalId),
+        3 => new("Provider", Provider),
+        4 => new("Model", Model),
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
+    };
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() =>
+        $"RequestId:{RequestId} Rpc:{Rpc} PrincipalId:{PrincipalId} Provider:{Provider} Model:{Model}";
+}

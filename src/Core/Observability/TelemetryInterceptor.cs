@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using System.Globalization;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Core.Observability;
+
+/// <summary>
+/// The outermost interceptor: gives each RPC its <see cref="RequestTelemetry"/> (request id, log
+/// scope), records per-RPC count/status/latency, active streams and the service's own overhead
+/// (time not spent waiting on a provider), which it also returns as <c>x-monkey-overhead-ms</c>:
+/// a response header on unary calls, a trailer on server streams. Runs outside the error mapping,
+/// so it sees the final status code.
+/// </summary>
+public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IErrorReporter reporter, ILogger<TelemetryInterceptor> logger) : Interceptor
+{
+    public const string OverheadHeader = "x-monkey-overhead-ms";
+    public const string RequestIdHeader = "x-request-id";
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var telemetry = Begin(request, context);
+        using var scope = logger.BeginScope(telemetry);
+        var trace = reporter.StartTrace(telemetry.Rpc);
+        var started = Stopwatch.GetTimestamp();
+        var status = StatusCode.Unknown;
+        try
+        {
+            var response = await continuation(request, context);
+            status = StatusCode.OK;
+            var overhead = Overhead(telemetry, Stopwatch.GetElapsedTime(started));
+            var headers = context.GetHttpContext().Response.Headers;
+            headers[OverheadHeader] = Milliseconds(overhead);
+            headers[RequestIdHeader] = telemetry.RequestId;
+            return response;
+        }
+        catch (RpcException ex)
+        {
+            status = ex.StatusCode;
+            throw;
+        }
+        finally
+        {
+            End(telemetry, status, Stopwatch.GetElapsedTime(started), trace);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var telemetry = Begin(request, context);
+        using var scope = logger.BeginScope(telemetry);
+        var trace = reporter.StartTrace(telemetry.Rpc);
+        var started = Stopwatch.GetTimestamp();
+        var status = StatusCode.Unknown;
+        metrics.StreamStarted();
+        try
+        {
+            await continuation(request, responseStream, context);
+            status = StatusCode.OK;
+            context.ResponseTrailers.Add(OverheadHeader, Milliseconds(Overhead(telemetry, Stopwatch.GetElapsedTime(started))));
+        }
+        catch (RpcException ex)
+        {
+            status = ex.StatusCode;
+            throw;
+        }
+        finally
+        {
+            metrics.StreamEnded();
+            End(telemetry, status, Stopwatch.GetElapsedTime(started), trace);
+        }
+    }
+
+    /// <summary>"/monkeycoder.v1.RouterService/Execute" → "RouterService/Execute" (bounded, readable).</summary>
+    public static string RpcName(string method)
+    {
+        var slash = method.LastIndexOf('/');
+        if (slash <= 0)
+        {
+            return method.TrimStart('/');
+        }
+
+        var service = method[..slash].TrimStart('/');
+        var dot = service.LastIndexOf('.');
+        return string.Concat(dot >= 0 ? service[(dot + 1)..] : service, "/", method[(slash + 1)..]);
+    }
+
+    private static RequestTelemetry Begin<TRequest>(TRequest request, ServerCallContext context)
+    {
+        var telemetry = new RequestTelemetry(RequestId(context), RpcName(context.Method));
+        if (request is ExecuteRequest execute)
+        {
+            var sensitive = new List<string>(1 + execute.Files.Count) { execute.Prompt };
+            foreach (var file in execute.Files)
+            {
+                sensitive.Add(file.Content);
+            }
+
+            telemetry.SensitiveValues = sensitive;
+        }
+
+        RequestTelemetry.Current = telemetry;
+        return telemetry;
+    }
+
+    private void End(RequestTelemetry telemetry, StatusCode status, TimeSpan elapsed, ITransactionTracer? trace)
+    {
+        var code = Code(status);
+        metrics.RecordRpc(telemetry.Rpc, code, elapsed);
+        var overhead = Overhead(telemetry, elapsed);
+        metrics.RecordOverhead(telemetry.Rpc, overhead);
+        if (trace is not null)
+        {
+            trace.SetTag("rpc", telemetry.Rpc);
+            trace.Finish(status == StatusCode.OK ? SpanStatus.Ok : SpanStatus.UnknownError);
+        }
+
+        if (status == StatusCode.OK)
+        {
+            Log.Completed(logger, telemetry.Rpc, code, telemetry.Provider ?? "-", telemetry.Model ?? "-", elapsed.TotalMilliseconds, overhead.TotalMilliseconds);
+        }
+        else
+        {
+            Log.Failed(logger, telemetry.Rpc, code, telemetry.Provider ?? "-", telemetry.Model ?? "-", elapsed.TotalMilliseconds);
+        }
+    }
+
+    private static TimeSpan Overhead(RequestTelemetry telemetry, TimeSpan elapsed)
+    {
+        var overhead = elapsed - telemetry.ProviderTime;
+        return overhead < TimeSpan.Zero ? TimeSpan.Zero : overhead;
+    }
+
+    private static string Milliseconds(TimeSpan value) => value.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>The caller's <c>x-request-id</c> when it is a sane token (≤ 64 chars of [A-Za-z0-9._-]), else a new one.</summary>
+    private static string RequestId(ServerCallContext context)
+    {
+        var given = context.RequestHeaders.GetValue(RequestIdHeader);
+        if (given is { Length: > 0 and <= 64 } && given.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            return given;
+        }
+
+        return Guid.CreateVersion7().ToString("N");
+    }
+
+    private static string Code(StatusCode status) => status switch
+    {
+        StatusCode.OK => "OK",
+        StatusCode.Cancelled => "CANCELLED",
+        StatusCode.Unknown => "UNKNOWN",
+        StatusCode.InvalidArgument => "INVALID_ARGUMENT",
+        StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
+        StatusCode.NotFound => "NOT_FOUND",
+        StatusCode.AlreadyExists => "ALREADY_EXISTS",
+        StatusCode.PermissionDenied => "PERMISSION_DENIED",
+        StatusCode.Unauthenticated => "UNAUTHENTICATED",
+        StatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
+        StatusCode.FailedPrecondition => "FAILED_PRECONDITION",
+        StatusCode.Aborted => "ABORTED",
+        StatusCode.OutOfRange => "OUT_OF_RANGE",
+        StatusCode.Unimplemented => "UNIMPLEMENTED",
+        StatusCode.Internal => "INTERNAL",
+        StatusCode.Unavailable => "UNAVAILABLE",
+        StatusCode.DataLoss => "DATA_LOSS",
+        _ => "UNKNOWN",
+    };
+
+    private static partial class Log
+    {
+        // Debug for successes: one line per call at Information would cost throughput under load.
+        [LoggerMessage(EventId = EventIds.RequestCompleted, Level = LogLevel.Debug,
+            Message = "{Rpc} {Outcome} via {Provider}/{Model} in {ElapsedMs:0.0} ms (overhead {OverheadMs:0.00} ms)")]
+        public static partial void Completed(ILogger logger, string rpc, string outcome, string provider, string model, double elapsedMs, double overheadMs);
+
+        [LoggerMessage(EventId = EventIds.RequestCompleted, Level = LogLevel.Information,
+            Message = "{Rpc} {Outcome} via {Provider}/{Model} in {ElapsedMs:0.0} ms")]
+        public static partial void Failed(ILogger logger, string rpc, string outcome, string provider, string model, double elapsedMs);
+    }
+}
+
+/// <summary>
+/// TEST-ONLY fault hook. Registered only when <c>MonkeyCoder:Diagnostics:EnableFaultInjection</c> is
+/// true, which the host refuses in production. A request whose prompt contains <see cref="Marker"/>
+/// then fails with an unexpected exception (message carrying the prompt and a fake key, the worst
+/// case for scrubbing), so tests can drive the INTERNAL path: error log, Sentry event, metrics.
+/// Runs innermost, inside the error mapping.
+/// </summary>
+public sealed class FaultInjectionInterceptor : Interceptor
+{
+    public const string Marker = "[[monkeycoder-test-fault:internal]]";
+
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        ThrowIfMarked(request);
+        return continuation(request, context);
+    }
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        ThrowIfMarked(request);
+        return continuation(request, responseStream, context);
+    }
+
+    private static void ThrowIfMarked<TRequest>(TRequest request)
+    {
+        if (request is ExecuteRequest execute && execute.Prompt.Contains(Marker, StringComparison.Ordinal))
+        {
+            throw new InjectedFaultException(
+                $"Injected test fault while handling prompt '{execute.Prompt}' (upstream Authorization: Bearer sk-injected-fault-0123456789abcdef)");
+        }
+    }
+}
+
+/// <summary>The exception the test fault hook throws.</summary>
+public sealed class InjectedFaultException : Exception
+{
+    public InjectedFaultException()
+    {
+    }
+
+    public InjectedFaultException(string message)
+        : base(message)
+    {
+    }
+
+    public InjectedFaultException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Grpc.Core;
+using Grpc.Net.Client;
+using MonkeyCoder.EndToEnd.Tests.Infrastructure;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.EndToEnd.Tests.Observability;
+
+/// <summary>/metrics on the Service's metrics port and on the REST host after real calls.</summary>
+public sealed class MetricsTests
+{
+    [Fact]
+    public async Task ServiceMetricsPort_AfterCalls_ShowsRequestProviderAndProcessSeries()
+    {
+        await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string> { ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "20" });
+        using var channel = GrpcChannel.ForAddress(host.Address);
+        var router = new RouterService.RouterServiceClient(channel);
+        var overheads = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var call = router.ExecuteAsync(new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = $"fizzbuzz {i}", MaxTokens = 32 },
+                deadline: DateTime.UtcNow.AddSeconds(20));
+            await call.ResponseAsync;
+            var headers = await call.ResponseHeadersAsync;
+            overheads.Add(double.Parse(headers.GetValue("x-monkey-overhead-ms")!, CultureInfo.InvariantCulture));
+            Assert.False(string.IsNullOrEmpty(headers.GetValue("x-request-id")));
+        }
+
+        using (var stream = router.StreamExecute(new ExecuteRequest { TaskType = TaskType.Documentation, Prompt = "document retries", MaxTokens = 40 },
+            deadline: DateTime.UtcNow.AddSeconds(20)))
+        {
+            while (await stream.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+
+            Assert.NotNull(stream.GetTrailers().GetValue("x-monkey-overhead-ms"));
+        }
+
+        await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(new ExecuteRequest { TaskType = TaskType.Chat, Prompt = " " }).ResponseAsync);
+
+        using var http = new HttpClient { BaseAddress = host.MetricsAddress, Timeout = TimeSpan.FromSeconds(10) };
+        var text = await ScrapeUntilAsync(http, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3);
+
+        Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3, text);
+        Assert.Equal(1, Value(text, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"INVALID_ARGUMENT\""));
+        Assert.Equal(1, Value(text, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/StreamExecute\"", "status=\"OK\""));
+        Assert.True(Value(text, "monkeycoder_rpc_duration_seconds_count", "rpc=\"RouterService/Execute\"") >= 4);
+        Assert.True(Value(text, "monkeycoder_rpc_overhead_seconds_count", "rpc=\"RouterService/Execute\"") >= 4);
+        Assert.True(Value(text, "monkeycoder_provider_attempts_total", "provider=\"simulated\"", "outcome=\"ok\"") >= 4);
+        Assert.True(Value(text, "monkeycoder_provider_duration_seconds_count", "provider=\"simulated\"") >= 4);
+        Assert.True(Value(text, "monkeycoder_provider_time_to_first_token_seconds_count", "provider=\"simulated\"") >= 4);
+        Assert.True(Value(text, "monkeycoder_provider_tokens_total", "provider=\"simulated\"", "direction=\"output\"") > 0);
+        Assert.Equal(2, Value(text, "monkeycoder_provider_health", "provider=\"simulated\""));
+        Assert.Equal(0, Value(text, "monkeycoder_streams_active"));
+        Assert.Contains("process_cpu_time_seconds_total", text, StringComparison.Ordinal);
+        Assert.Contains("dotnet_gc_collections_total", text, StringComparison.Ordinal);
+
+        // The metrics port also serves HTTP liveness/readiness (the gRPC port is HTTP/2 only).
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz")).StatusCode);
+
+        overheads.Sort();
+        Report.Write($"{(HostProcess.UsesAotBinary ? "aot" : "jit")}-service-overhead-ms-median", overheads[overheads.Count / 2]);
+    }
+
+    [Fact]
+    public async Task GatewayMetrics_AfterRestCalls_ShowsRequestAndProviderSeries()
+    {
+        await using var host = await HostProcess.StartGatewayAsync(new Dictionary<string, string> { ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "20" });
+        using var http = new HttpClient { BaseAddress = host.Address, Timeout = TimeSpan.FromSeconds(20) };
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await http.PostAsync("/v1/execute", new StringContent(
+                $$"""{"taskType":"TASK_TYPE_CODE_GENERATION","prompt":"fizzbuzz {{i}}","maxTokens":32}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True(response.Headers.TryGetValues("x-monkey-overhead-ms", out var values));
+            Assert.True(double.Parse(values.Single(), CultureInfo.InvariantCulture) >= 0);
+        }
+
+        var text = await ScrapeUntilAsync(http, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3);
+        Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3, text);
+        Assert.True(Value(text, "monkeycoder_provider_attempts_total", "provider=\"simulated\"", "outcome=\"ok\"") >= 3);
+        Assert.Equal(2, Value(text, "monkeycoder_provider_health", "provider=\"simulated\""));
+    }
+
+    /// <summary>Scrapes until <paramref name="done"/> (the exporter caches a scrape briefly), at most 10 s.</summary>
+    internal static async Task<string> ScrapeUntilAsync(HttpClient http, Func<string, bool> done)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        string text;
+        do
+        {
+            text = await http.GetStringAsync("/metrics");
+            if (done(text))
+            {
+                return text;
+            }
+
+            await Task.Delay(200);
+        }
+        while (watch.Elapsed < TimeSpan.FromSeconds(10));
+        return text;
+    }
+
+    /// <summary>Sum of the samples of <paramref name="metric"/> whose labels contain every one of <paramref name="labels"/>; -1 when none.</summary>
+    internal static double Value(string text, string metric, params string[] labels)
+    {
+        var found = false;
+        var sum = 0.0;
+        foreach (Match m in Regex.Matches(text, $@"^{Regex.Escape(metric)}(\{{(?<labels>[^}}]*)\}})? (?<value>\S+)", RegexOptions.Multiline))
+        {
+            var set = m.Groups["labels"].Value;
+            if (labels.All(l => set.Contains(l, StringComparison.Ordinal)))
+            {
+                found = true;
+                sum += double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return found ? sum : -1;
+    }
+}

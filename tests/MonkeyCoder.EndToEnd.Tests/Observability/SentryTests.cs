@@ -1,0 +1,78 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using MonkeyCoder.EndToEnd.Tests.Infrastructure;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.EndToEnd.Tests.Observability;
+
+/// <summary>
+/// The Service (the AOT binary under the test command) with SENTRY_DSN pointing at a local HTTP
+/// server that decodes the envelopes, and the test-only fault hook switched on.
+/// </summary>
+public sealed class SentryTests : IAsyncLifetime
+{
+    private const string FaultMarker = "[[monkeycoder-test-fault:internal]]";
+    private readonly LocalHttpReceiver _sentry = new();
+    private HostProcess _host = null!;
+    private GrpcChannel _channel = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await HostProcess.StartServiceAsync(new Dictionary<string, string>
+        {
+            ["SENTRY_DSN"] = $"http://publickey@127.0.0.1:{_sentry.Port}/1",
+            ["MonkeyCoder__Diagnostics__EnableFaultInjection"] = "true",
+            ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "0",
+        });
+        _channel = GrpcChannel.ForAddress(_host.Address);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _channel.Dispose();
+        var errors = _host.ErrorLines.ToList();
+        await _host.DisposeAsync();
+        _sentry.Dispose();
+        // The forced fault is logged as an error on purpose; nothing else may be.
+        Assert.All(errors, line => Assert.Contains("ErrorInterceptor[1100]", line, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ForcedInternalError_ExactlyOneScrubbedSentryEvent()
+    {
+        var router = new RouterService.RouterServiceClient(_channel);
+        var secretPrompt = "Refactor the billing module for customer " + Guid.NewGuid().ToString("N");
+        var secretFile = "DATABASE_PASSWORD=" + Guid.NewGuid().ToString("N");
+        var callerKey = "mk-" + Guid.NewGuid().ToString("N");
+        var headers = new Metadata { { "authorization", "Bearer " + callerKey } };
+
+        // Expected failures and successes are not Sentry events.
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(
+            new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = " " }, headers, DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        await router.ExecuteAsync(new ExecuteRequest { TaskType = TaskType.Chat, Prompt = "hello", MaxTokens = 8 }, headers, DateTime.UtcNow.AddSeconds(10));
+
+        var request = new ExecuteRequest { TaskType = TaskType.Refactoring, Prompt = $"{secretPrompt} {FaultMarker}", MaxTokens = 16 };
+        request.Files.Add(new SourceFile { Path = "config/.env", Content = secretFile });
+        var ex = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(request, headers, DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+        Assert.Equal(StatusCode.Internal, ex.StatusCode);
+
+        static int Events(IReadOnlyCollection<ReceivedRequest> r) => r.Sum(x => x.EnvelopeItems().Count(i => i.Type == "event"));
+        Assert.True(await _sentry.WaitForAsync(r => Events(r) >= 1, TimeSpan.FromSeconds(20)), "no Sentry event arrived");
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a second (duplicate) event would arrive within this
+        Assert.Equal(1, Events(_sentry.Requests));
+
+        var envelope = _sentry.Requests.Single(r => r.EnvelopeItems().Any(i => i.Type == "event"));
+        Assert.Equal("/api/1/envelope/", envelope.Path);
+        var evt = envelope.EnvelopeItems().Single(i => i.Type == "event").Payload;
+        File.WriteAllText(Path.Combine(Path.GetTempPath(), "monkeycoder-sentry-event.json"), evt);
+        Assert.Contains("InjectedFaultException", evt, StringComparison.Ordinal);
+        Assert.Contains("\"rpc\":\"RouterService/Execute\"", evt, StringComparison.Ordinal);
+        Assert.Contains("\"environment\":\"test\"", evt, StringComparison.Ordinal);
+        Assert.Contains("[scrubbed]", evt, StringComparison.Ordinal);
+        foreach (var secret in new[] { secretPrompt, secretPrompt[..32], secretFile, callerKey, "sk-injected-fault-0123456789abcdef" })
+        {
+            Assert.DoesNotContain(secret, envelope.Body, StringComparison.Ordinal);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using MonkeyCoder.Core.Observability;
+using Sentry;
+using Sentry.Protocol;
+
+namespace MonkeyCoder.Tests.Observability;
+
+public sealed class SentryScrubberTests
+{
+    [Theory]
+    [InlineData("call failed: Authorization: Bearer abc.def-123", "abc.def-123")]
+    [InlineData("openai key sk-proj-0123456789abcdefXYZ rejected", "sk-proj-0123456789abcdefXYZ")]
+    [InlineData("key mk-0123456789abcdef0123 revoked", "mk-0123456789abcdef0123")]
+    [InlineData("google AIzaSyA0123456789abcdefghijklmnopq", "AIzaSyA0123456789abcdefghijklmnopq")]
+    [InlineData("bad jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")]
+    [InlineData("config api_key=hunter2hunter2 loaded", "hunter2hunter2")]
+    [InlineData("connect postgres://app:s3cretpw@db:5432/x failed", "s3cretpw")]
+    public void Text_SecretShapedValues_Removed(string message, string secret)
+    {
+        var scrubbed = SentryScrubber.Text(message, null);
+        Assert.DoesNotContain(secret, scrubbed, StringComparison.Ordinal);
+        Assert.Contains(SentryScrubber.Replacement, scrubbed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Scrub_ExceptionWithPromptAndFile_ValuesReplacedRequestAndUserCleared()
+    {
+        var prompt = "Write the payroll export for ACME Corp including salaries of every employee";
+        var file = "SECRET_FILE_CONTENT_1234";
+        var evt = new SentryEvent(new InvalidOperationException($"failed on '{prompt[..40]}' with file {file}"))
+        {
+            Request = new SentryRequest { Data = prompt, Cookies = "session=abc" },
+            User = new SentryUser { Email = "dev@example.com", IpAddress = "10.0.0.1" },
+        };
+        evt.Request.Headers["Authorization"] = "Bearer sk-live-abcdefghijkl";
+        evt.SentryExceptions = [new SentryException { Type = "System.InvalidOperationException", Value = $"failed on '{prompt[..40]}' with file {file}" }];
+
+        var result = SentryScrubber.Scrub(evt, [prompt, file]);
+
+        var value = Assert.Single(result.SentryExceptions!).Value!;
+        Assert.DoesNotContain(prompt[..32], value, StringComparison.Ordinal);
+        Assert.DoesNotContain(file, value, StringComparison.Ordinal);
+        Assert.Null(result.Request.Data);
+        Assert.Null(result.Request.Cookies);
+        Assert.Empty(result.Request.Headers);
+        Assert.Null(result.User.Email);
+        Assert.Null(result.User.IpAddress);
+    }
+}
