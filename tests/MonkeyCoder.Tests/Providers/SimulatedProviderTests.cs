@@ -61,10 +61,12 @@ public sealed class SimulatedProviderTests
 
         await Task.Delay(50);
         Assert.Empty(events); // nothing before the first-token delay
-        for (var i = 0; i < 40 && !reader.IsCompleted; i++)
+        // Advance fake time until the stream ends; bounded in real time so a starved machine cannot hang the run.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!reader.IsCompleted && watch.Elapsed < TimeSpan.FromSeconds(60))
         {
             time.Advance(TimeSpan.FromMilliseconds(100));
-            await Task.Delay(10);
+            await Task.Delay(5);
         }
 
         await reader.WaitAsync(TimeSpan.FromSeconds(5));
