@@ -67,7 +67,7 @@ public sealed class AnthropicClient(ProviderClientSettings settings, TokenCounte
             switch (data.Type ?? item.EventType)
             {
                 case "error":
-                    throw ProviderErrorClassifier.FromStreamError(Provider, Encoding.UTF8.GetString(item.Data));
+                    throw StreamError(Encoding.UTF8.GetString(item.Data));
                 case "message_start":
                     started = true;
                     startUsage = data.Message?.Usage;
@@ -92,7 +92,9 @@ public sealed class AnthropicClient(ProviderClientSettings settings, TokenCounte
                     break;
             }
 
-            if (stopped)
+            // message_delta with a stop_reason is the last event with content or usage; message_stop
+            // only follows it. Finishing here does not wait on a terminator that may never come.
+            if (stopped || stopReason is not null)
             {
                 break;
             }

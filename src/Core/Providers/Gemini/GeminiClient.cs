@@ -47,6 +47,11 @@ public sealed class GeminiClient(ProviderClientSettings settings, TokenCounter t
         await foreach (var item in SendStreamAsync(Build(request, stream: true), request.Model.Id, cancellationToken))
         {
             var chunk = ParseEvent(item, GeminiJsonContext.Default.GenerateContentResponse);
+            if (chunk.Error is { ValueKind: System.Text.Json.JsonValueKind.Object })
+            {
+                throw StreamError(System.Text.Encoding.UTF8.GetString(item.Data));
+            }
+
             ThrowIfPromptBlocked(chunk);
             usage = chunk.UsageMetadata ?? usage;
             var candidate = chunk.Candidates is { Count: > 0 } candidates ? candidates[0] : null;
@@ -58,6 +63,11 @@ public sealed class GeminiClient(ProviderClientSettings settings, TokenCounter t
             }
 
             finishReason = candidate?.FinishReason ?? finishReason;
+            if (finishReason is not null)
+            {
+                // The chunk with finishReason is the last (with full usage): finish now, not at EOF.
+                break;
+            }
         }
 
         if (finishReason is null)

@@ -13,6 +13,9 @@ internal sealed class GenerateContentResponse
     public GeminiUsage? UsageMetadata { get; set; }
 
     public string? ModelVersion { get; set; }
+
+    /// <summary>An error object sent as a stream event.</summary>
+    public System.Text.Json.JsonElement? Error { get; set; }
 }
 
 internal sealed class GeminiCandidate

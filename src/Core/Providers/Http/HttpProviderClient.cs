@@ -226,6 +226,9 @@ public abstract partial class HttpProviderClient : IProviderClient, IDisposable
     protected ProviderException ContentFiltered(string providerReason) =>
         new(Provider, ProviderErrorClass.ContentFiltered, $"The provider's safety system blocked the answer ({providerReason}).") { ProviderCode = providerReason };
 
+    /// <summary>An error object the provider sent inside a 200 response or stream.</summary>
+    protected ProviderException StreamError(string body) => ProviderErrorClassifier.FromStreamError(Provider, body, Settings.ApiKey);
+
     protected ProviderException StreamCut(string detail) =>
         new(Provider, ProviderErrorClass.StreamCut, "The stream ended before its terminator: " + detail);
 
@@ -241,7 +244,7 @@ public abstract partial class HttpProviderClient : IProviderClient, IDisposable
             body = "";
         }
 
-        var failure = ProviderErrorClassifier.FromResponse(Provider, (int)response.StatusCode, response.Headers, body, Time.GetUtcNow());
+        var failure = ProviderErrorClassifier.FromResponse(Provider, (int)response.StatusCode, response.Headers, body, Time.GetUtcNow(), Settings.ApiKey);
         Log.UpstreamFailed(Logger, Provider, model, (int)response.StatusCode, failure.ClassName, failure.ProviderCode ?? "");
         return failure;
     }

@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace MonkeyCoder.Core.Providers.Http;
 
 /// <summary>The provider's own error code and message, as parsed from its error body.</summary>
-public readonly record struct ProviderErrorBody(string? Code, string? Type, string? Message, TimeSpan? RetryDelay);
+public readonly record struct ProviderErrorBody(string? Code, string? Type, string? Message, TimeSpan? RetryDelay, string? Reason = null);
 
 /// <summary>
 /// Turns upstream failures (HTTP statuses with the provider's error body, transport exceptions,
@@ -30,15 +30,16 @@ public static class ProviderErrorClassifier
         "reduce the length of the messages",
     ];
 
-    private static readonly string[] ContentFilterCodes = ["content_filter", "content_policy_violation", "content_filtered", "safety", "prohibited_content"];
+    private static readonly string[] ContentFilterCodes = ["content_filter", "content_policy_violation", "content_filtered", "invalid_prompt", "safety", "prohibited_content"];
 
-    /// <summary>Classifies a non-success HTTP response.</summary>
-    public static ProviderException FromResponse(string provider, int status, HttpResponseHeaders? headers, string? body, DateTimeOffset now)
+    /// <summary>Classifies a non-success HTTP response. <paramref name="apiKey"/> is scrubbed from the provider's message.</summary>
+    public static ProviderException FromResponse(string provider, int status, HttpResponseHeaders? headers, string? body, DateTimeOffset now, string? apiKey = null)
     {
         var error = ParseBody(body);
+        error = error with { Message = Scrub(error.Message, apiKey) };
         var code = error.Code ?? error.Type;
         var text = Lower(error.Message);
-        var errorClass = status switch
+        var errorClass = error.Reason is "API_KEY_INVALID" or "API_KEY_SERVICE_BLOCKED" ? ProviderErrorClass.Authentication : status switch
         {
             429 => ProviderErrorClass.RateLimited,
             401 or 403 => ProviderErrorClass.Authentication,
@@ -68,9 +69,10 @@ public static class ProviderErrorClassifier
     }
 
     /// <summary>Classifies an error object sent inside a stream (Anthropic <c>event: error</c>, OpenAI <c>data: {"error":…}</c>).</summary>
-    public static ProviderException FromStreamError(string provider, string? body)
+    public static ProviderException FromStreamError(string provider, string? body, string? apiKey = null)
     {
         var error = ParseBody(body);
+        error = error with { Message = Scrub(error.Message, apiKey) };
         var code = error.Code ?? error.Type;
         var text = Lower(error.Message);
         var errorClass = code switch
@@ -252,23 +254,63 @@ public static class ProviderErrorClassifier
             // OpenAI: string code; Google: numeric code with a string status, which says more.
             var code = String(error, "status") ?? String(error, "code");
             TimeSpan? retryDelay = null;
+            string? reason = null;
             if (error.TryGetProperty("details", out var details) && details.ValueKind == JsonValueKind.Array)
             {
+                // Google: RetryInfo {"retryDelay":"17s"}, ErrorInfo {"reason":"API_KEY_INVALID"}.
                 foreach (var detail in details.EnumerateArray())
                 {
-                    if (detail.ValueKind == JsonValueKind.Object && String(detail, "retryDelay") is { } delay)
+                    if (detail.ValueKind != JsonValueKind.Object)
+                    {
+                        continue;
+                    }
+
+                    if (String(detail, "retryDelay") is { } delay)
                     {
                         retryDelay = ParseGoDuration(delay);
                     }
+
+                    reason ??= String(detail, "reason");
                 }
             }
 
-            return new ProviderErrorBody(code, type, message, retryDelay);
+            return new ProviderErrorBody(code, type, message, retryDelay, reason);
         }
         catch (JsonException)
         {
             return new ProviderErrorBody(null, null, Trim(body), null);
         }
+    }
+
+    /// <summary>
+    /// Removes the key, and any echoed prefix of it (OpenAI answers "Incorrect API key provided:
+    /// sk-abc***"), from a provider message before it goes anywhere.
+    /// </summary>
+    public static string? Scrub(string? message, string? apiKey)
+    {
+        if (string.IsNullOrEmpty(message) || string.IsNullOrEmpty(apiKey))
+        {
+            return message;
+        }
+
+        message = message.Replace(apiKey, "[redacted]", StringComparison.Ordinal);
+        for (var length = Math.Min(apiKey.Length - 1, 64); length >= 4; length--)
+        {
+            var prefix = apiKey[..length];
+            var at = message.IndexOf(prefix, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                var end = at + length;
+                while (end < message.Length && !char.IsWhiteSpace(message[end]) && message[end] != '.' && message[end] != '"')
+                {
+                    end++;
+                }
+
+                message = string.Concat(message.AsSpan(0, at), "[redacted]", message.AsSpan(end));
+            }
+        }
+
+        return message;
     }
 
     private static ProviderErrorClass ClassifyRejection(string? code, string? type, string text)

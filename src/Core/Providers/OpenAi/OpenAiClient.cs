@@ -23,7 +23,7 @@ public sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter t
         var completion = await SendAsync(Build(request, stream: false), OpenAiJsonContext.Default.ChatCompletion, request.Model.Id, cancellationToken);
         if (completion.Error is { ValueKind: JsonValueKind.Object } error)
         {
-            throw ProviderErrorClassifier.FromStreamError(Provider, error.GetRawText());
+            throw StreamError(error.GetRawText());
         }
 
         var choice = completion.Choices is { Count: > 0 } choices ? choices[0] : null;
@@ -62,7 +62,7 @@ public sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter t
             var chunk = ParseEvent(item, OpenAiJsonContext.Default.ChatCompletion);
             if (chunk.Error is { ValueKind: JsonValueKind.Object } error)
             {
-                throw ProviderErrorClassifier.FromStreamError(Provider, error.GetRawText());
+                throw StreamError(error.GetRawText());
             }
 
             usage = chunk.Usage ?? usage;
