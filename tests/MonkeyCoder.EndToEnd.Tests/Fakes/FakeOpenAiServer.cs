@@ -26,8 +26,10 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
 
     protected override bool IsEndpoint(HttpRequest request) => request.Path == "/v1/chat/completions";
 
-    protected override bool IsAuthorized(HttpRequest request) =>
-        request.Headers.Authorization.ToString() == "Bearer " + ApiKey;
+    /// <summary>An empty key plays a self-hosted server that takes none (and must receive none).</summary>
+    protected override bool IsAuthorized(HttpRequest request) => ApiKey.Length == 0
+        ? !request.Headers.ContainsKey("Authorization")
+        : request.Headers.Authorization.ToString() == "Bearer " + ApiKey;
 
     protected override bool IsStreamRequest(HttpRequest request, JsonElement body) =>
         body.ValueKind == JsonValueKind.Object && body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
