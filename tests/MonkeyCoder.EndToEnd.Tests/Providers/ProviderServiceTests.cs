@@ -193,6 +193,29 @@ public sealed class ProviderServiceTests(FakeProvidersFixture fixture)
     }
 
     [Fact]
+    public async Task Execute_CallerDeadlineWhileUpstreamHangs_UpstreamRequestEndsAtOnce()
+    {
+        var fake = fixture.Fakes["xai"];
+        fake.Reset();
+        fake.SetDefault(FakeResponse.Hang());
+        try
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(() =>
+                fixture.Service.Router.ExecuteAsync(Task("xai"), deadline: DateTime.UtcNow.AddSeconds(1.5)).ResponseAsync);
+            Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+
+            // The Service's deadline reached the upstream HTTP request: the fake saw the client leave.
+            var upstream = Assert.Single(fake.Requests);
+            await upstream.Ended.WaitAsync(TimeSpan.FromSeconds(3));
+            Assert.True(upstream.ClientDisconnected);
+        }
+        finally
+        {
+            fake.Reset();
+        }
+    }
+
+    [Fact]
     public async Task ListModels_ProviderKeysSet_ListsEveryEnabledProvidersModels()
     {
         var response = await fixture.Service.Models.ListModelsAsync(new ListModelsRequest(), deadline: DateTime.UtcNow.AddSeconds(10));

@@ -97,6 +97,15 @@ public sealed class ProviderErrorClassifierTests
     }
 
     [Fact]
+    public void FromResponse_OverloadedWithOnlyRateLimitResetHeaders_NoRetryAfter()
+    {
+        var headers = Headers(("x-ratelimit-reset-requests", "6ms"));
+        Assert.Null(ProviderErrorClassifier.FromResponse("openai", 503, headers, "{}", Now).RetryAfter);
+        Assert.Equal(TimeSpan.FromMilliseconds(6), ProviderErrorClassifier.FromResponse("openai", 429, headers, "{}", Now).RetryAfter);
+        Assert.Equal(TimeSpan.FromSeconds(3), ProviderErrorClassifier.FromResponse("anthropic", 529, Headers(("Retry-After", "3")), "{}", Now).RetryAfter);
+    }
+
+    [Fact]
     public void FromResponse_RetryAfterOnNonRetryableError_Ignored()
     {
         var ex = ProviderErrorClassifier.FromResponse("p", 400, Headers(("Retry-After", "5")), "{}", Now);

@@ -56,9 +56,13 @@ public static class ProviderErrorClassifier
             errorClass = ProviderErrorClass.Overloaded;
         }
 
-        var retryAfter = errorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
-            ? RetryAfter(headers, now) ?? error.RetryDelay
-            : null;
+        // OpenAI sends x-ratelimit-reset-* on every response: they explain a 429, not a 503.
+        var retryAfter = errorClass switch
+        {
+            ProviderErrorClass.RateLimited => RetryAfter(headers, now) ?? error.RetryDelay,
+            ProviderErrorClass.Overloaded => RetryAfter(headers, now, includeRateLimitReset: false) ?? error.RetryDelay,
+            _ => null,
+        };
 
         return new ProviderException(provider, errorClass, Describe(status, error))
         {
@@ -135,7 +139,7 @@ public static class ProviderErrorClassifier
     /// The wait the provider asked for: <c>retry-after-ms</c>, <c>Retry-After</c> (seconds or an
     /// HTTP date), or the larger of OpenAI's <c>x-ratelimit-reset-requests/tokens</c> ("1s", "6m0s", "20ms").
     /// </summary>
-    public static TimeSpan? RetryAfter(HttpResponseHeaders? headers, DateTimeOffset now)
+    public static TimeSpan? RetryAfter(HttpResponseHeaders? headers, DateTimeOffset now, bool includeRateLimitReset = true)
     {
         if (headers is null)
         {
@@ -160,6 +164,11 @@ public static class ProviderErrorClassifier
                 var wait = date - now;
                 return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
             }
+        }
+
+        if (!includeRateLimitReset)
+        {
+            return null;
         }
 
         TimeSpan? reset = null;
