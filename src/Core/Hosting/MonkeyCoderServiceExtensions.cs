@@ -49,6 +49,8 @@ public static class MonkeyCoderServiceExtensions
             services.AddSingleton<IProviderClient>(sp => sp.GetRequiredService<SimulatedProvider>());
         }
 
+        services.AddMonkeyCoderProviders(configuration);
+
         services.AddSingleton<TaskAnalyzer>();
         services.AddSingleton<ITaskRouter, CapabilityRouter>();
         services.AddSingleton<ExecutionEngine>();
