@@ -104,7 +104,7 @@ internal static class ErrorReporter
                 if (info is null)
                 {
                     // No google.rpc.Status from the server: the transport failed (nothing listening, TLS, DNS).
-                    return Unreachable(action, baseUrl, message, details);
+                    return Unreachable(action, baseUrl, Innermost(rpc.Status.DebugException) ?? message, details);
                 }
 
                 return new Report(ExitCodes.Unavailable, $"{action} failed: service unavailable: {message} ({reason}). Retry {(retryAfter is null ? "later" : "after " + retryAfter)}.", reason, details);
@@ -118,6 +118,21 @@ internal static class ErrorReporter
         $"{action} failed: cannot reach the Monkey Coder service at {baseUrl} ({Shorten(why)}). Start it, or point --base-url / MONKEY_CODER_BASE_URL at it.",
         "UNREACHABLE",
         details);
+
+    private static string? Innermost(Exception? exception)
+    {
+        if (exception is null)
+        {
+            return null;
+        }
+
+        while (exception.InnerException is not null)
+        {
+            exception = exception.InnerException;
+        }
+
+        return exception.Message;
+    }
 
     private static string Shorten(string why)
     {
