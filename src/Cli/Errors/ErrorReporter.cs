@@ -90,7 +90,7 @@ internal static class ErrorReporter
             case StatusCode.ResourceExhausted:
                 return new Report(ExitCodes.RateLimited, $"{action} failed: limit reached: {message} ({reason}). Retry {(retryAfter is null ? "later" : "after " + retryAfter)}.", reason, details);
             case StatusCode.InvalidArgument or StatusCode.OutOfRange or StatusCode.FailedPrecondition or StatusCode.NotFound or StatusCode.AlreadyExists:
-                var fields = badRequest is { FieldViolations.Count: > 0 }
+                var fields = badRequest is { FieldViolations.Count: > 0 } && !badRequest.FieldViolations.All(v => message.Contains(v.Description, StringComparison.Ordinal))
                     ? " Fix: " + string.Join("; ", badRequest.FieldViolations.Select(v => $"{v.Field}: {v.Description}"))
                     : "";
                 return new Report(ExitCodes.InvalidInput, $"{action} failed: {message} ({reason}).{fields}", reason, details);
