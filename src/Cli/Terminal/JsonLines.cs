@@ -23,7 +23,4 @@ internal static class JsonLines
         stdout.WriteByte((byte)'\n');
         stdout.Flush();
     }
-
-    /// <summary>A whole document (for list commands), indented, followed by a newline.</summary>
-    public static void WriteDocument(Action<Utf8JsonWriter> body) => Write(body);
 }
