@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
+using MonkeyCoder.Core.Auth;
 using MonkeyCoder.Core.Configuration;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Observability;
@@ -53,6 +54,7 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<ExecutionEngine>();
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
+        services.AddMonkeyCoderAuth(configuration);
 
         services.AddGrpcHealthChecks(options =>
             {
@@ -80,6 +82,7 @@ public static class MonkeyCoderServiceExtensions
     {
         endpoints.MapGrpcService<RouterApi>();
         endpoints.MapGrpcService<ModelApi>();
+        endpoints.MapMonkeyCoderAuth();
         endpoints.MapGrpcHealthChecksService();
         return endpoints;
     }
