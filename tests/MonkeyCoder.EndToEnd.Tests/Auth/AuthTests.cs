@@ -263,6 +263,37 @@ public sealed class AuthTests(SecuredServiceFixture fixture) : IClassFixture<Sec
         Assert.DoesNotContain(created.Secret, events.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Execute_KeyOverMonthlyBudget_ResourceExhaustedBudgetExceeded()
+    {
+        var created = await new ApiKeyService.ApiKeyServiceClient(fixture.Admin)
+            .CreateApiKeyAsync(new CreateApiKeyRequest { Name = "tiny budget", Scopes = { "execute" }, MonthlyBudgetUsd = 0.000001 }, deadline: Deadline);
+        var router = new RouterService.RouterServiceClient(fixture.With(created.Secret));
+        var first = await router.ExecuteAsync(new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = "fizzbuzz in python", MaxTokens = 50 }, deadline: Deadline);
+        Assert.True(first.Usage.CostUsd > 0.000001, $"the first call should cost more than the budget, cost {first.Usage.CostUsd}");
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(Ping, deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+        Assert.Equal("BUDGET_EXCEEDED", Reason(ex));
+        Assert.NotNull(ex.GetRpcStatus()!.GetDetail<RetryInfo>());
+    }
+
+    [Fact]
+    public async Task Execute_KeyWithSmallTokenLimit_SecondCallTokenRateLimited()
+    {
+        var created = await new ApiKeyService.ApiKeyServiceClient(fixture.Admin)
+            .CreateApiKeyAsync(new CreateApiKeyRequest { Name = "few tokens", Scopes = { "execute" }, TokensPerMinute = 120 }, deadline: Deadline);
+        var router = new RouterService.RouterServiceClient(fixture.With(created.Secret));
+        var request = new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = "write fizzbuzz in python with tests", MaxTokens = 60 };
+        var first = await router.ExecuteAsync(request, deadline: Deadline);
+        Assert.True(first.Usage.TotalTokens > 60, $"used {first.Usage.TotalTokens}");
+
+        // Reserved ~70 by estimate, corrected to the real total; another ~70 does not fit in 120.
+        var ex = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(request, deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+        Assert.Equal("TOKEN_RATE_LIMITED", Reason(ex));
+    }
+
     private async Task<(string Email, TokenPair Tokens)> SignUpAsync()
     {
         var email = $"dev-{Guid.NewGuid():N}@example.test";
