@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 dotnet build Grpc.sln -c Release -nologo -v quiet -clp:NoSummary >/dev/null
 GRPC_PORT=${GRPC_PORT:-50051}
 REST_PORT=${REST_PORT:-8080}
+# One admin key for both hosts (their embedded stores are separate): chosen here unless given.
+if [ -z "${MONKEY_CODER_ADMIN_API_KEY:-}" ]; then
+  MONKEY_CODER_ADMIN_API_KEY="mk_$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')"
+  printf '\nAdmin API key for this run (both hosts): %s\n  export KEY=%s\n\n' "$MONKEY_CODER_ADMIN_API_KEY" "$MONKEY_CODER_ADMIN_API_KEY"
+fi
+export MONKEY_CODER_ADMIN_API_KEY
 PORT=$GRPC_PORT dotnet src/Service/bin/Release/net10.0/monkey-coder-service.dll &
 service=$!
 PORT=$REST_PORT dotnet src/Gateway.Json/bin/Release/net10.0/monkey-coder-gateway.dll &

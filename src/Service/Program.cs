@@ -5,6 +5,12 @@ using MonkeyCoder.Core.Observability;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Configuration.AddMonkeyCoderEnvironment();
+if (args is ["migrate", ..])
+{
+    // `monkey-coder-service migrate`: apply the database migrations to DATABASE_URL and exit.
+    return await MonkeyCoder.Core.Storage.StorageServiceExtensions.RunMigrateCommandAsync(builder.Configuration, Console.Out);
+}
+
 builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 50051, HttpProtocols.Http2);
 builder.WebHost.UseMonkeyCoderMetricsListener(builder.Configuration);
 builder.Services.AddMonkeyCoder(builder.Configuration);
@@ -12,4 +18,5 @@ builder.Services.AddMonkeyCoder(builder.Configuration);
 var app = builder.Build();
 app.MapMonkeyCoder();
 app.MapMonkeyCoderObservability();
-app.Run();
+await app.RunAsync();
+return 0;

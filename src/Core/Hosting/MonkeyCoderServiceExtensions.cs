@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
+using MonkeyCoder.Core.Auth;
 using MonkeyCoder.Core.Configuration;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Observability;
@@ -57,6 +58,7 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
         services.AddMonkeyCoderObservability(configuration);
+        services.AddMonkeyCoderAuth(configuration);
 
         var health = services.AddGrpcHealthChecks(options =>
             {
@@ -87,6 +89,7 @@ public static class MonkeyCoderServiceExtensions
         endpoints.MapGrpcService<ModelApi>();
         endpoints.MapGrpcService<UsageApi>();
         endpoints.MapGrpcService<SessionApi>();
+        endpoints.MapMonkeyCoderAuth();
         endpoints.MapGrpcHealthChecksService();
         return endpoints;
     }

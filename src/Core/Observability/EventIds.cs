@@ -41,10 +41,22 @@ public static class EventIds
     // 1600–1699 REST edge (OpenAI compatibility, CORS, security headers)
 
     // 2000–2099 auth (users, keys, JWT, device flow, audit)
+    public const int AuthStore = 2000;
+    public const int BootstrapAdminKey = 2001;
+    public const int EphemeralJwtKey = 2002;
+    public const int AuthRejected = 2003;
+    public const int AuditWriteFailed = 2004;
+    public const int LastUsedFlushFailed = 2005;
 
     // 2100–2199 limits (rate limits, budgets)
+    public const int LimitsBackend = 2100;
+    public const int LimitsUnavailable = 2101;
 
     // 2200–2299 storage (PostgreSQL, migrations)
+    public const int MigrationApplied = 2200;
+    public const int MigrationsUpToDate = 2201;
+    public const int MigrationChecksumChanged = 2202;
+    public const int StorageConnected = 2203;
 
     // 2300–2399 usage, caching, sessions
     public const int UsageWriteFailed = 2300;
@@ -54,7 +66,6 @@ public static class EventIds
     public const int UsageSpilledOnShutdown = 2304;
     public const int UsagePurged = 2305;
     public const int UsagePurgeFailed = 2306;
-    public const int UsageSchemaApplied = 2307;
     public const int CacheFailed = 2320;
     public const int SessionStoreFailed = 2340;
 }

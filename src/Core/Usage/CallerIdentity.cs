@@ -1,4 +1,5 @@
 using Grpc.Core;
+using MonkeyCoder.Core.Auth;
 
 namespace MonkeyCoder.Core.Usage;
 
@@ -15,8 +16,11 @@ public interface ICallerAccessor
     CallerIdentity Get(ServerCallContext context);
 }
 
-/// <summary>No authentication: everyone is <see cref="CallerIdentity.Anonymous"/>.</summary>
-public sealed class AnonymousCallerAccessor : ICallerAccessor
+/// <summary>The authenticated principal of the call; <see cref="CallerIdentity.Anonymous"/> when auth is off.</summary>
+public sealed class PrincipalCallerAccessor : ICallerAccessor
 {
-    public CallerIdentity Get(ServerCallContext context) => CallerIdentity.Anonymous;
+    public CallerIdentity Get(ServerCallContext context) =>
+        context.GetPrincipal() is { } principal
+            ? new CallerIdentity(principal.Id, principal.ApiKeyId, principal.IsAdmin)
+            : CallerIdentity.Anonymous;
 }

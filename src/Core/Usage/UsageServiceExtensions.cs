@@ -6,8 +6,6 @@ using MonkeyCoder.Core.Caching;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Sessions;
 using MonkeyCoder.Core.Storage;
-using Npgsql;
-using StackExchange.Redis;
 
 namespace MonkeyCoder.Core.Usage;
 
@@ -23,13 +21,13 @@ public static class UsageServiceExtensions
         services.AddSingleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>();
         services.AddOptions<SessionOptions>().Bind(configuration.GetSection(SessionOptions.Section)).ValidateOnStart();
 
-        var databaseUrl = configuration["MonkeyCoder:Database:Url"];
-        var redisUrl = configuration["MonkeyCoder:Redis:Url"];
+        var databaseUrl = configuration[StorageServiceExtensions.DatabaseUrlKey];
+        var redisUrl = configuration[StorageServiceExtensions.RedisUrlKey];
 
         if (!string.IsNullOrWhiteSpace(databaseUrl))
         {
-            services.TryAddSingleton(_ => new NpgsqlDataSourceBuilder(ConnectionUrls.ToNpgsql(databaseUrl)).Build());
-            services.AddHostedService<UsageSchema>();
+            // The data source and the usage_events migration come from the storage feature.
+            services.AddMonkeyCoderStorage(configuration);
             services.AddSingleton<IUsageStore, PostgresUsageStore>();
             health.AddCheck<PostgresHealthCheck>("postgresql", tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
         }
@@ -40,7 +38,6 @@ public static class UsageServiceExtensions
 
         if (!string.IsNullOrWhiteSpace(redisUrl))
         {
-            services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(ConnectionUrls.ToRedis(redisUrl)));
             services.AddSingleton<IResponseCache, RedisResponseCache>();
             services.AddSingleton<ISessionStore, RedisSessionStore>();
             health.AddCheck<RedisHealthCheck>("redis", tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
@@ -56,7 +53,7 @@ public static class UsageServiceExtensions
         services.AddSingleton<UsageWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageWriter>());
         services.AddHostedService<UsageRetention>();
-        services.TryAddSingleton<ICallerAccessor, AnonymousCallerAccessor>();
+        services.TryAddSingleton<ICallerAccessor, PrincipalCallerAccessor>();
         services.AddSingleton<TaskExecutor>();
         return services;
     }

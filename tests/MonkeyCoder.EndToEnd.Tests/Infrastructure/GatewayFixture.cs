@@ -11,8 +11,11 @@ public class GatewayFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Host = await HostProcess.StartGatewayAsync(Environment);
+        var environment = new Dictionary<string, string>(Environment);
+        environment.TryAdd("MONKEY_CODER_ADMIN_API_KEY", ServiceFixture.AdminKey);
+        Host = await HostProcess.StartGatewayAsync(environment);
         Http = new HttpClient { BaseAddress = Host.Address, Timeout = TimeSpan.FromSeconds(30) };
+        Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", environment["MONKEY_CODER_ADMIN_API_KEY"]);
     }
 
     public async Task DisposeAsync()

@@ -17,6 +17,9 @@ public class ServiceFixture : IAsyncLifetime
 
     public TimeSpan StartupToFirstCall { get; private set; }
 
+    /// <summary>The admin API key the host is started with (MONKEY_CODER_ADMIN_API_KEY); every call through <see cref="Channel"/> carries it.</summary>
+    public const string AdminKey = "mk_e2eadmin00_0123456789abcdefghijklmnopqrstuvwxyzABCD";
+
     /// <summary>Extra environment for the host; override in derived fixtures.</summary>
     protected virtual IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>();
 
@@ -27,8 +30,10 @@ public class ServiceFixture : IAsyncLifetime
     public virtual async Task InitializeAsync()
     {
         var watch = Stopwatch.StartNew();
-        Host = await HostProcess.StartServiceAsync(Environment);
-        Channel = GrpcChannel.ForAddress(Host.Address);
+        var environment = new Dictionary<string, string>(Environment);
+        environment.TryAdd("MONKEY_CODER_ADMIN_API_KEY", AdminKey);
+        Host = await HostProcess.StartServiceAsync(environment);
+        Channel = AuthenticatedChannel(Host.Address, environment["MONKEY_CODER_ADMIN_API_KEY"]);
         var router = new RouterService.RouterServiceClient(Channel);
         var request = new ExecuteRequest { TaskType = TaskType.Chat, Prompt = "ping", MaxTokens = 1 };
         while (true)
@@ -58,6 +63,18 @@ public class ServiceFixture : IAsyncLifetime
             throw new InvalidOperationException("The host logged unexpected errors:\n" + string.Join('\n', errors));
         }
     }
+
+    /// <summary>A channel whose every call carries <c>authorization: Bearer {credential}</c> (plaintext loopback).</summary>
+    public static GrpcChannel AuthenticatedChannel(Uri address, string credential) =>
+        GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
+            {
+                metadata.Add("authorization", "Bearer " + credential);
+                return Task.CompletedTask;
+            })),
+            UnsafeUseInsecureChannelCallCredentials = true,
+        });
 
     /// <summary>Fixtures whose tests provoke server errors on purpose set this.</summary>
     protected virtual bool AllowErrorLogs => false;

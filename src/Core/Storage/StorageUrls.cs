@@ -3,14 +3,14 @@ using StackExchange.Redis;
 
 namespace MonkeyCoder.Core.Storage;
 
-/// <summary>Turns the URLs operators set (DATABASE_URL, REDIS_URL) into client settings.</summary>
-public static class ConnectionUrls
+/// <summary>Turns the URLs operators set (<c>DATABASE_URL</c>, <c>REDIS_URL</c>) into client settings.</summary>
+public static class StorageUrls
 {
     /// <summary>
-    /// postgres[ql]://user:password@host:port/database?sslmode=require → an Npgsql connection string.
-    /// A plain connection string ("Host=…;…") passes through unchanged.
+    /// <c>postgres[ql]://user:password@host:port/database?sslmode=require</c> → an Npgsql connection
+    /// string. A plain connection string (<c>Host=…;…</c>) passes through unchanged.
     /// </summary>
-    public static string ToNpgsql(string url)
+    public static string ToNpgsqlConnectionString(string url)
     {
         if (!url.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
         {
@@ -52,12 +52,14 @@ public static class ConnectionUrls
         return builder.ConnectionString;
     }
 
-    /// <summary>redis[s]://[user:password@]host:port[/db] → StackExchange.Redis options; other strings pass through.</summary>
-    public static ConfigurationOptions ToRedis(string url)
+    /// <summary><c>redis[s]://[user:password@]host:port[/db]</c> → StackExchange.Redis options; other strings are parsed as Redis configuration strings.</summary>
+    public static ConfigurationOptions ToRedisOptions(string url)
     {
         if (!url.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
         {
-            return ConfigurationOptions.Parse(url);
+            var parsed = ConfigurationOptions.Parse(url);
+            parsed.AbortOnConnectFail = false;
+            return parsed;
         }
 
         var uri = new Uri(url);

@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace MonkeyCoder.Core.Auth;
+
+/// <summary>The claims an access token carries.</summary>
+public sealed record AccessTokenClaims(string UserId, string Email, string DisplayName, string Role, string SessionFamily, double? UserMonthlyBudgetUsd);
+
+/// <summary>Why a bearer token was refused.</summary>
+public enum AccessTokenFailure
+{
+    None,
+    Invalid,
+    Expired,
+}
+
+/// <summary>
+/// Short-lived HS256 JWT access tokens (<see cref="JsonWebTokenHandler"/>): issuer, audience,
+/// lifetime and signature are validated on every call. The signing key is <c>JWT_SECRET_KEY</c>, or
+/// a random per-process key outside production.
+/// </summary>
+public sealed class AccessTokens
+{
+    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly SymmetricSecurityKey _key;
+    private readonly SigningCredentials _signing;
+    private readonly TokenValidationParameters _validation;
+    private readonly AuthOptions _options;
+    private readonly TimeProvider _time;
+
+    public AccessTokens(IOptions<AuthOptions> options, TimeProvider time)
+    {
+        _options = options.Value;
+        _time = time;
+        var secret = _options.JwtSecretKey is { Length: > 0 } configured ? Encoding.UTF8.GetBytes(configured) : RandomNumberGenerator.GetBytes(32);
+        IsEphemeralKey = _options.JwtSecretKey is not { Length: > 0 };
+        _key = new SymmetricSecurityKey(secret) { KeyId = "hs256-1" };
+        _signing = new SigningCredentials(_key, SecurityAlgorithms.HmacSha256);
+        _validation = new TokenValidationParameters
+        {
+            ValidIssuer = _options.Issuer,
+            ValidAudience = _options.Audience,
+            IssuerSigningKey = _key,
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            ValidateIssuer = true,
+            ValidateAudience = true,
+            ValidateLifetime = true,
+            ValidateIssuerSigningKey = true,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ClockSkew = TimeSpan.FromSeconds(30),
+        };
+    }
+
+    /// <summary>True when no JWT_SECRET_KEY was configured and tokens are signed with a per-process key.</summary>
+    public bool IsEphemeralKey { get; }
+
+    public TimeSpan Lifetime => TimeSpan.FromMinutes(_options.AccessTokenMinutes);
+
+    public string Issue(AccessTokenClaims claims)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        var values = new Dictionary<string, object>
+        {
+            ["sub"] = claims.UserId,
+            ["email"] = claims.Email,
+            ["name"] = claims.DisplayName,
+            ["role"] = claims.Role,
+            ["sid"] = claims.SessionFamily,
+            ["jti"] = Guid.NewGuid().ToString("N"),
+        };
+        if (claims.UserMonthlyBudgetUsd is { } budget)
+        {
+            values["mk_budget"] = budget;
+        }
+
+        return _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = _options.Issuer,
+            Audience = _options.Audience,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + Lifetime,
+            Claims = values,
+            SigningCredentials = _signing,
+        });
+    }
+
+    public async Task<(AccessTokenClaims? Claims, AccessTokenFailure Failure)> ValidateAsync(string token)
+    {
+        if (!_handler.CanReadToken(token))
+        {
+            return (null, AccessTokenFailure.Invalid);
+        }
+
+        var result = await _handler.ValidateTokenAsync(token, _validation);
+        if (!result.IsValid)
+        {
+            return (null, result.Exception is SecurityTokenExpiredException ? AccessTokenFailure.Expired : AccessTokenFailure.Invalid);
+        }
+
+        var jwt = (JsonWebToken)result.SecurityToken;
+        string Claim(string type) => jwt.TryGetPayloadValue<string>(type, out var value) ? value : "";
+        double? budget = jwt.TryGetPayloadValue<double>("mk_budget", out var b) ? b : null;
+        var role = Claim("role");
+        if (jwt.Subject is not { Length: > 0 } subject || !Scopes.IsRole(role))
+        {
+            return (null, AccessTokenFailure.Invalid);
+        }
+
+        return (new AccessTokenClaims(subject, Claim("email"), Claim("name"), role, Claim("sid"), budget), AccessTokenFailure.None);
+    }
+}

@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Api;
+
+namespace MonkeyCoder.Core.Auth;
+
+/// <summary>A key as the caller sees it right after creation: the only time the secret exists outside the caller.</summary>
+public sealed record CreatedApiKey(ApiKeyRecord Key, string Secret);
+
+/// <summary>Limits asked for when creating a key; null fields fall back to the configured defaults.</summary>
+public sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, double? MonthlyBudgetUsd);
+
+/// <summary>
+/// API keys: creation (stored as SHA-256 + public prefix), listing, revocation and authentication.
+/// A validated key is trusted for <see cref="AuthOptions.ApiKeyCacheSeconds"/> so the hot path does
+/// not hit the database on every call; revocation clears this replica's cache at once.
+/// </summary>
+public sealed class ApiKeys(IIdentityStore store, AuditTrail audit, LastUsedTracker lastUsed, IOptions<AuthOptions> options, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, (ApiKeyRecord Key, UserRecord User, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+
+    public async Task<CreatedApiKey> CreateAsync(Principal owner, string name, IReadOnlyList<string> scopes, TimeSpan? expiresIn, ApiKeyLimits limits, CancellationToken cancellationToken)
+    {
+        var violations = new List<Google.Rpc.BadRequest.Types.FieldViolation>();
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 100)
+        {
+            violations.Add(new() { Field = "name", Description = "Required, at most 100 characters." });
+        }
+
+        foreach (var scope in scopes.Where(s => !Scopes.IsKnown(s)))
+        {
+            violations.Add(new() { Field = "scopes", Description = $"Unknown scope '{scope}'. Known: {string.Join(", ", Scopes.All)}." });
+        }
+
+        if (expiresIn is { } e && (e <= TimeSpan.Zero || e > TimeSpan.FromDays(3650)))
+        {
+            violations.Add(new() { Field = "expires_in", Description = "Must be positive and at most 10 years." });
+        }
+
+        if (limits.RequestsPerMinute is < 1 or > 1_000_000)
+        {
+            violations.Add(new() { Field = "requests_per_minute", Description = "Must be 1 to 1,000,000." });
+        }
+
+        if (limits.TokensPerMinute is < 1)
+        {
+            violations.Add(new() { Field = "tokens_per_minute", Description = "Must be at least 1." });
+        }
+
+        if (limits.MonthlyBudgetUsd is < 0 or double.NaN)
+        {
+            violations.Add(new() { Field = "monthly_budget_usd", Description = "Must be zero or more." });
+        }
+
+        if (violations.Count > 0)
+        {
+            throw RpcErrors.InvalidArgument(violations);
+        }
+
+        var granted = scopes.Count == 0 ? owner.Scopes.ToList() : scopes.Distinct(StringComparer.Ordinal).ToList();
+        var beyond = granted.Where(s => !owner.Has(s)).ToList();
+        if (beyond.Count > 0)
+        {
+            throw RpcErrors.PermissionDenied(AuthReasons.ScopeMissing, $"A key cannot have scopes its creator lacks: {string.Join(", ", beyond)}.");
+        }
+
+        var now = time.GetUtcNow();
+        var secret = Secrets.NewApiKey();
+        var record = new ApiKeyRecord(Secrets.NewId("key"), owner.Id, name.Trim(), Secrets.LookupPrefix(secret)!, Secrets.Sha256(secret), granted, now,
+            ExpiresAt: expiresIn is { } lifetime ? now + lifetime : null,
+            RequestsPerMinute: limits.RequestsPerMinute, TokensPerMinute: limits.TokensPerMinute, MonthlyBudgetUsd: limits.MonthlyBudgetUsd);
+        await store.CreateApiKeyAsync(record, cancellationToken);
+        await audit.WriteAsync(AuditKinds.KeyCreated, owner.Id, record.Id, $"scopes {string.Join(' ', granted)}");
+        return new CreatedApiKey(record, secret);
+    }
+
+    public Task<IReadOnlyList<ApiKeyRecord>> ListAsync(Principal caller, bool allUsers, bool includeRevoked, CancellationToken cancellationToken)
+    {
+        if (allUsers && !caller.IsAdmin)
+        {
+            throw RpcErrors.PermissionDenied(AuthReasons.ScopeMissing, "Listing every user's keys needs the admin scope.");
+        }
+
+        return store.ListApiKeysAsync(allUsers ? null : caller.Id, includeRevoked, cancellationToken);
+    }
+
+    public async Task<ApiKeyRecord> RevokeAsync(Principal caller, string keyId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(keyId))
+        {
+            throw RpcErrors.InvalidArgument("key_id", "Required.");
+        }
+
+        var key = await store.RevokeApiKeyAsync(keyId, caller.IsAdmin ? null : caller.Id, time.GetUtcNow(), cancellationToken)
+            ?? throw RpcErrors.NotFound(AuthReasons.ApiKeyNotFound, $"No API key '{keyId}' belongs to the caller.");
+        _cache.TryRemove(key.Prefix, out _);
+        await audit.WriteAsync(AuditKinds.KeyRevoked, caller.Id, key.Id);
+        return key;
+    }
+
+    /// <summary>The principal for <paramref name="secret"/>, or the reason it is refused.</summary>
+    public async Task<(Principal? Principal, string? FailureReason)> AuthenticateAsync(string secret, CancellationToken cancellationToken)
+    {
+        var prefix = Secrets.LookupPrefix(secret);
+        if (prefix is null)
+        {
+            return (null, AuthReasons.CredentialInvalid);
+        }
+
+        var now = time.GetUtcNow();
+        ApiKeyRecord? key;
+        UserRecord? user;
+        if (_cache.TryGetValue(prefix, out var cached) && cached.Until > now)
+        {
+            (key, user) = (cached.Key, cached.User);
+        }
+        else
+        {
+            key = await store.FindApiKeyByPrefixAsync(prefix, cancellationToken);
+            user = key is null ? null : await store.FindUserAsync(key.UserId, cancellationToken);
+            if (key is not null && user is not null && options.Value.ApiKeyCacheSeconds > 0)
+            {
+                _cache[prefix] = (key, user, now.AddSeconds(options.Value.ApiKeyCacheSeconds));
+            }
+        }
+
+        // Compare the full hash even when the prefix is unknown, in constant time.
+        var presented = Secrets.Sha256(secret);
+        var matches = Secrets.HashEquals(presented, key?.KeyHash ?? new byte[32]);
+        if (key is null || user is null || !matches)
+        {
+            return (null, AuthReasons.CredentialInvalid);
+        }
+
+        if (key.RevokedAt is not null)
+        {
+            return (null, AuthReasons.CredentialRevoked);
+        }
+
+        if (key.ExpiresAt is { } expires && expires <= now)
+        {
+            return (null, AuthReasons.CredentialExpired);
+        }
+
+        lastUsed.Touch(key.Id, now);
+        var roleScopes = Scopes.ForRole(user.Role);
+        var scopes = new HashSet<string>(key.Scopes.Where(s => roleScopes.Contains(s)), StringComparer.Ordinal);
+        return (new Principal(user.Id, user.Email, user.DisplayName, user.Role, scopes, Principal.ApiKeyMethod, key.Id,
+            new CredentialLimits(key.RequestsPerMinute, key.TokensPerMinute, key.MonthlyBudgetUsd, user.MonthlyBudgetUsd)), null);
+    }
+
+    /// <summary>Drops cached keys (tests, admin actions).</summary>
+    public void ClearCache() => _cache.Clear();
+}
+
+/// <summary>
+/// Collects API key use in memory and writes last-used times in one batch every few seconds, off
+/// the request path. At most one flush interval of last-used times is lost on a crash.
+/// </summary>
+public sealed partial class LastUsedTracker(IIdentityStore store, ILogger<LastUsedTracker> logger) : BackgroundService
+{
+    private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(5);
+    private ConcurrentDictionary<string, DateTimeOffset> _pending = new(StringComparer.Ordinal);
+
+    public void Touch(string keyId, DateTimeOffset at) => _pending[keyId] = at;
+
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var batch = Interlocked.Exchange(ref _pending, new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal));
+        if (batch.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            await store.UpdateLastUsedAsync(batch, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.FlushFailed(logger, ex, batch.Count);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(FlushEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await FlushAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await FlushAsync(CancellationToken.None);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.LastUsedFlushFailed, Level = LogLevel.Warning, Message = "Could not record last-used times of {Count} API keys")]
+        public static partial void FlushFailed(ILogger logger, Exception exception, int count);
+    }
+}

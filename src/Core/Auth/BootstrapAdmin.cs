@@ -1,0 +1,140 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MonkeyCoder.Core.Auth;
+
+/// <summary>
+/// Makes sure a first admin credential exists at start: the key from <c>MONKEY_CODER_ADMIN_API_KEY</c>
+/// when set (created or re-hashed to match), else — when no active admin key exists — a generated one,
+/// printed ONCE to standard output (never logged). Runs after migrations (registered after storage).
+/// </summary>
+public sealed partial class BootstrapAdmin(
+    IIdentityStore store,
+    AuditTrail audit,
+    AccessTokens accessTokens,
+    IOptions<AuthOptions> options,
+    TimeProvider time,
+    ILogger<BootstrapAdmin> logger) : IHostedService
+{
+    /// <summary>Where the generated key is printed; tests replace it.</summary>
+    public static TextWriter Output { get; set; } = Console.Out;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        Log.Store(logger, store.Kind, settings.Enabled);
+        if (accessTokens.IsEphemeralKey)
+        {
+            Log.EphemeralJwtKey(logger);
+        }
+
+        if (!settings.Enabled)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var configured = settings.BootstrapAdminApiKey;
+        if (string.IsNullOrEmpty(configured) && await store.HasActiveAdminKeyAsync(now, cancellationToken))
+        {
+            return;
+        }
+
+        var admin = await store.FindUserByEmailAsync(settings.BootstrapAdminEmail, cancellationToken);
+        if (admin is null)
+        {
+            admin = new UserRecord(Secrets.NewId("usr"), settings.BootstrapAdminEmail, "Bootstrap admin", null, Scopes.Roles.AdminRole, now);
+            if (!await store.TryCreateUserAsync(admin, cancellationToken))
+            {
+                // Another replica created it at the same moment.
+                admin = await store.FindUserByEmailAsync(settings.BootstrapAdminEmail, cancellationToken)
+                    ?? throw new InvalidOperationException("The bootstrap admin user could not be created.");
+            }
+        }
+
+        var secret = string.IsNullOrEmpty(configured) ? Secrets.NewApiKey() : configured;
+        var prefix = Secrets.LookupPrefix(secret)!;
+        var hash = Secrets.Sha256(secret);
+        var existing = await store.FindApiKeyByPrefixAsync(prefix, cancellationToken);
+        if (existing is not null)
+        {
+            if (!Secrets.HashEquals(existing.KeyHash, hash) || existing.RevokedAt is not null)
+            {
+                await store.ReplaceApiKeyHashAsync(existing.Id, hash, cancellationToken);
+            }
+
+            Log.ConfiguredKey(logger, prefix);
+            return;
+        }
+
+        var key = new ApiKeyRecord(Secrets.NewId("key"), admin.Id, "bootstrap admin", prefix, hash, Scopes.All.ToList(), now);
+        try
+        {
+            await store.CreateApiKeyAsync(key, cancellationToken);
+        }
+        catch (Exception ex) when (ex is Npgsql.PostgresException { SqlState: "23505" } && !string.IsNullOrEmpty(configured))
+        {
+            // Several replicas with the same configured key started together: one insert wins.
+            return;
+        }
+
+        await audit.WriteAsync(AuditKinds.BootstrapKey, admin.Id, key.Id, string.IsNullOrEmpty(configured) ? "generated" : "from configuration");
+        if (string.IsNullOrEmpty(configured))
+        {
+            // Printed once, to stdout only, so it never reaches log storage.
+            await Output.WriteLineAsync($"""
+
+                ==================== Monkey Coder bootstrap admin API key ====================
+                {secret}
+                Shown once. Use it as 'authorization: Bearer <key>'; create narrower keys with
+                ApiKeyService/CreateApiKey. Set MONKEY_CODER_ADMIN_API_KEY to choose it yourself.
+                ==============================================================================
+
+                """);
+            await Output.FlushAsync(cancellationToken);
+        }
+        else
+        {
+            Log.ConfiguredKey(logger, prefix);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.AuthStore, Level = LogLevel.Information,
+            Message = "Identity store: {Store} (embedded = in-process, one replica, lost on restart); authentication enabled: {Enabled}")]
+        public static partial void Store(ILogger logger, string store, bool enabled);
+
+        [LoggerMessage(EventId = Observability.EventIds.BootstrapAdminKey, Level = LogLevel.Information, Message = "Bootstrap admin API key {Prefix}… from configuration is active")]
+        public static partial void ConfiguredKey(ILogger logger, string prefix);
+
+        [LoggerMessage(EventId = Observability.EventIds.EphemeralJwtKey, Level = LogLevel.Warning,
+            Message = "JWT_SECRET_KEY is not set: access tokens are signed with a per-process key and do not survive a restart or work on other replicas")]
+        public static partial void EphemeralJwtKey(ILogger logger);
+    }
+}
+
+/// <summary>Reports which identity store serves (embedded or PostgreSQL) and that it answers.</summary>
+public sealed class IdentityStoreHealthCheck(IIdentityStore store, TimeProvider time) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            await store.HasActiveAdminKeyAsync(time.GetUtcNow(), timeout.Token);
+            return store.Kind == "embedded"
+                ? HealthCheckResult.Healthy("identity store: embedded (in-process, one replica)")
+                : HealthCheckResult.Healthy("identity store: " + store.Kind);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return HealthCheckResult.Unhealthy("identity store " + store.Kind + " unreachable: " + ex.GetType().Name);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+namespace MonkeyCoder.Core.Auth;
+
+public sealed record UserRecord(
+    string Id,
+    string Email,
+    string DisplayName,
+    string? PasswordHash,
+    string Role,
+    DateTimeOffset CreatedAt,
+    int FailedLogins = 0,
+    DateTimeOffset? LockedUntil = null,
+    double? MonthlyBudgetUsd = null);
+
+public sealed record ApiKeyRecord(
+    string Id,
+    string UserId,
+    string Name,
+    string Prefix,
+    byte[] KeyHash,
+    IReadOnlyList<string> Scopes,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt = null,
+    DateTimeOffset? RevokedAt = null,
+    DateTimeOffset? LastUsedAt = null,
+    int? RequestsPerMinute = null,
+    int? TokensPerMinute = null,
+    double? MonthlyBudgetUsd = null);
+
+public sealed record RefreshTokenRecord(
+    string Id,
+    string FamilyId,
+    string UserId,
+    byte[] TokenHash,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    DateTimeOffset? RotatedAt = null,
+    DateTimeOffset? RevokedAt = null);
+
+public static class DeviceStatus
+{
+    public const string Pending = "pending";
+    public const string Approved = "approved";
+    public const string Denied = "denied";
+    public const string Consumed = "consumed";
+}
+
+public sealed record DeviceAuthorizationRecord(
+    string Id,
+    byte[] DeviceCodeHash,
+    string UserCode,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    int IntervalSeconds,
+    DateTimeOffset? LastPolledAt,
+    string Status,
+    string? UserId);
+
+public sealed record AuditRecord(long Id, DateTimeOffset OccurredAt, string Kind, string? PrincipalId, string Subject, string Detail);
+
+/// <summary>
+/// Durable identity state. <see cref="PostgresIdentityStore"/> when DATABASE_URL is set, else
+/// <see cref="InMemoryIdentityStore"/> (embedded: one process, lost on restart).
+/// Operations that must not race across replicas (rotation, device status) are conditional updates.
+/// </summary>
+public interface IIdentityStore
+{
+    /// <summary>"postgresql" or "embedded".</summary>
+    string Kind { get; }
+
+    /// <summary>False when the email is taken.</summary>
+    Task<bool> TryCreateUserAsync(UserRecord user, CancellationToken cancellationToken);
+
+    Task<UserRecord?> FindUserByEmailAsync(string email, CancellationToken cancellationToken);
+
+    Task<UserRecord?> FindUserAsync(string id, CancellationToken cancellationToken);
+
+    Task SetLoginStateAsync(string userId, int failedLogins, DateTimeOffset? lockedUntil, CancellationToken cancellationToken);
+
+    Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken);
+
+    Task<ApiKeyRecord?> FindApiKeyByPrefixAsync(string prefix, CancellationToken cancellationToken);
+
+    /// <summary>Keys of <paramref name="userId"/>, or of everyone when null; newest first.</summary>
+    Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(string? userId, bool includeRevoked, CancellationToken cancellationToken);
+
+    /// <summary>Revokes a key owned by <paramref name="userId"/> (any owner when null); null when no such key.</summary>
+    Task<ApiKeyRecord?> RevokeApiKeyAsync(string keyId, string? userId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the hash of a key (bootstrap key from configuration changed) and un-revokes it.</summary>
+    Task ReplaceApiKeyHashAsync(string keyId, byte[] keyHash, CancellationToken cancellationToken);
+
+    Task UpdateLastUsedAsync(IReadOnlyDictionary<string, DateTimeOffset> lastUsed, CancellationToken cancellationToken);
+
+    /// <summary>True when an unrevoked, unexpired key with the admin scope exists.</summary>
+    Task<bool> HasActiveAdminKeyAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task CreateRefreshTokenAsync(RefreshTokenRecord token, CancellationToken cancellationToken);
+
+    Task<RefreshTokenRecord?> FindRefreshTokenAsync(byte[] tokenHash, CancellationToken cancellationToken);
+
+    /// <summary>Marks an active token rotated; false when it was already rotated or revoked (a reuse).</summary>
+    Task<bool> TryRotateRefreshTokenAsync(string id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Revokes every token of a family; returns how many were still active.</summary>
+    Task<int> RevokeFamilyAsync(string familyId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task CreateDeviceAuthorizationAsync(DeviceAuthorizationRecord record, CancellationToken cancellationToken);
+
+    Task<DeviceAuthorizationRecord?> FindDeviceAuthorizationAsync(byte[] deviceCodeHash, CancellationToken cancellationToken);
+
+    Task<DeviceAuthorizationRecord?> FindPendingDeviceAuthorizationAsync(string userCode, CancellationToken cancellationToken);
+
+    Task RecordDevicePollAsync(string id, DateTimeOffset polledAt, int intervalSeconds, CancellationToken cancellationToken);
+
+    /// <summary>Moves a device authorization from <paramref name="from"/> to <paramref name="to"/>; false when it was not in <paramref name="from"/>.</summary>
+    Task<bool> TransitionDeviceAuthorizationAsync(string id, string from, string to, string? userId, CancellationToken cancellationToken);
+
+    Task AppendAuditAsync(DateTimeOffset occurredAt, string kind, string? principalId, string subject, string detail, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<AuditRecord>> ListAuditAsync(int limit, string? kind, long? beforeId, CancellationToken cancellationToken);
+}

@@ -1,0 +1,269 @@
+using System.Security.Cryptography;
+using System.Text;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Api;
+
+namespace MonkeyCoder.Core.Auth;
+
+/// <summary>Tokens handed to a signed-in user.</summary>
+public sealed record IssuedTokens(string AccessToken, TimeSpan AccessLifetime, string RefreshToken, TimeSpan RefreshLifetime);
+
+/// <summary>What a device poll found (RFC 8628 §3.5).</summary>
+public sealed record DevicePollResult(string State, int IntervalSeconds, IssuedTokens? Tokens = null, UserRecord? User = null);
+
+/// <summary>
+/// Accounts, sign-in, rotating refresh tokens and the device flow. Every failure that could tell
+/// whether an account exists is the same generic UNAUTHENTICATED; time comes from <see cref="TimeProvider"/>.
+/// </summary>
+public sealed class IdentityService(
+    IIdentityStore store,
+    AccessTokens accessTokens,
+    PasswordHasher passwords,
+    AuditTrail audit,
+    IOptions<AuthOptions> options,
+    TimeProvider time)
+{
+    public const string DevicePending = "authorization_pending";
+    public const string DeviceSlowDown = "slow_down";
+    public const string DeviceExpired = "expired_token";
+    public const string DeviceDenied = "access_denied";
+    public const string DeviceApproved = "approved";
+
+    private static readonly TimeSpan MaxLockout = TimeSpan.FromMinutes(15);
+    private readonly AuthOptions _options = options.Value;
+
+    /// <summary>Where users approve device codes (<c>AUTH_VERIFICATION_URI</c>).</summary>
+    public string VerificationUri => _options.VerificationUri;
+
+    public async Task<(UserRecord User, IssuedTokens Tokens)> SignUpAsync(string email, string password, string displayName, CancellationToken cancellationToken)
+    {
+        if (!_options.AllowSignUp)
+        {
+            throw RpcErrors.PermissionDenied(AuthReasons.SignUpDisabled, "Sign-up is disabled on this service; ask an admin for an API key.");
+        }
+
+        email = email.Trim();
+        var violations = new List<Google.Rpc.BadRequest.Types.FieldViolation>();
+        if (email.Length is < 3 or > 254 || !email.Contains('@', StringComparison.Ordinal))
+        {
+            violations.Add(new() { Field = "email", Description = "Must be an email address." });
+        }
+
+        if (password.Length is < 12 or > 1024)
+        {
+            violations.Add(new() { Field = "password", Description = "Must be 12 to 1024 characters." });
+        }
+
+        if (displayName.Length > 200)
+        {
+            violations.Add(new() { Field = "display_name", Description = "At most 200 characters." });
+        }
+
+        if (violations.Count > 0)
+        {
+            throw RpcErrors.InvalidArgument(violations);
+        }
+
+        var user = new UserRecord(Secrets.NewId("usr"), email, displayName, passwords.Hash(password), Scopes.Roles.Developer, time.GetUtcNow());
+        if (!await store.TryCreateUserAsync(user, cancellationToken))
+        {
+            // Without email verification a sign-up cannot hide that the address is taken; say as little as possible.
+            throw RpcErrors.FailedPrecondition(AuthReasons.SignUpRejected, "The account could not be created with these details.");
+        }
+
+        await audit.WriteAsync(AuditKinds.SignUp, user.Id, user.Id);
+        return (user, await StartSessionAsync(user, cancellationToken));
+    }
+
+    public async Task<(UserRecord User, IssuedTokens Tokens)> LoginAsync(string email, string password, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var user = await store.FindUserByEmailAsync(email.Trim(), cancellationToken);
+
+        // Always one full hash derivation, found or not, locked or not: timing says nothing.
+        var valid = passwords.Verify(password, user?.PasswordHash);
+        if (user is null)
+        {
+            await audit.WriteAsync(AuditKinds.LoginFailed, null, EmailFingerprint(email), "unknown account");
+            throw InvalidCredentials();
+        }
+
+        if (user.LockedUntil is { } lockedUntil && lockedUntil > now)
+        {
+            await audit.WriteAsync(AuditKinds.LoginLocked, user.Id, user.Id, "attempt while locked");
+            throw InvalidCredentials();
+        }
+
+        if (!valid)
+        {
+            var failures = user.FailedLogins + 1;
+            DateTimeOffset? lockUntil = null;
+            if (failures >= _options.MaxFailedLogins)
+            {
+                var doublings = Math.Min(failures - _options.MaxFailedLogins, 20);
+                var lockout = TimeSpan.FromSeconds(_options.LockoutSeconds * Math.Pow(2, doublings));
+                lockUntil = now + (lockout > MaxLockout ? MaxLockout : lockout);
+            }
+
+            await store.SetLoginStateAsync(user.Id, failures, lockUntil, cancellationToken);
+            await audit.WriteAsync(AuditKinds.LoginFailed, user.Id, user.Id, lockUntil is null ? $"failure {failures}" : $"failure {failures}; locked");
+            throw InvalidCredentials();
+        }
+
+        if (user.FailedLogins != 0 || user.LockedUntil is not null)
+        {
+            await store.SetLoginStateAsync(user.Id, 0, null, cancellationToken);
+        }
+
+        await audit.WriteAsync(AuditKinds.LoginSucceeded, user.Id, user.Id);
+        return (user, await StartSessionAsync(user, cancellationToken));
+    }
+
+    public async Task<IssuedTokens> RefreshAsync(string refreshToken, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var token = refreshToken.Length is > 0 and < 512 ? await store.FindRefreshTokenAsync(Secrets.Sha256(refreshToken), cancellationToken) : null;
+        if (token is null)
+        {
+            throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenInvalid, "The refresh token is not valid; sign in again.");
+        }
+
+        if (token.RotatedAt is not null || token.RevokedAt is not null || !await store.TryRotateRefreshTokenAsync(token.Id, now, cancellationToken))
+        {
+            if (token.RevokedAt is null || token.RotatedAt is not null)
+            {
+                // A rotated token came back: someone holds a copy. End the whole session.
+                var revoked = await store.RevokeFamilyAsync(token.FamilyId, now, cancellationToken);
+                await audit.WriteAsync(AuditKinds.RefreshReuse, token.UserId, token.FamilyId, $"family revoked ({revoked} active tokens)");
+                throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenReused, "This refresh token was already used; the session has been ended. Sign in again.");
+            }
+
+            throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenInvalid, "The refresh token is not valid; sign in again.");
+        }
+
+        if (token.ExpiresAt <= now)
+        {
+            throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenInvalid, "The refresh token expired; sign in again.");
+        }
+
+        var user = await store.FindUserAsync(token.UserId, cancellationToken)
+            ?? throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenInvalid, "The refresh token is not valid; sign in again.");
+        return await IssueAsync(user, token.FamilyId, cancellationToken);
+    }
+
+    public async Task LogoutAsync(string refreshToken, CancellationToken cancellationToken)
+    {
+        var token = refreshToken.Length is > 0 and < 512 ? await store.FindRefreshTokenAsync(Secrets.Sha256(refreshToken), cancellationToken) : null;
+        if (token is null)
+        {
+            throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenInvalid, "The refresh token is not valid.");
+        }
+
+        await store.RevokeFamilyAsync(token.FamilyId, time.GetUtcNow(), cancellationToken);
+        await audit.WriteAsync(AuditKinds.Logout, token.UserId, token.FamilyId);
+    }
+
+    public async Task<(string DeviceCode, string UserCode, TimeSpan ExpiresIn, TimeSpan Interval)> StartDeviceAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var deviceCode = Secrets.NewToken(32);
+        for (var attempt = 1; ; attempt++)
+        {
+            var record = new DeviceAuthorizationRecord(Secrets.NewId("dev"), Secrets.Sha256(deviceCode), Secrets.NewUserCode(), now,
+                now.AddSeconds(_options.DeviceCodeSeconds), _options.DeviceIntervalSeconds, null, DeviceStatus.Pending, null);
+            try
+            {
+                await store.CreateDeviceAuthorizationAsync(record, cancellationToken);
+                return (deviceCode, record.UserCode, TimeSpan.FromSeconds(_options.DeviceCodeSeconds), TimeSpan.FromSeconds(_options.DeviceIntervalSeconds));
+            }
+            catch (Exception ex) when (attempt < 3 && ex is InvalidOperationException or Npgsql.PostgresException { SqlState: "23505" })
+            {
+                // A pending user code collided (1 in 2^34 per pending code): draw another.
+            }
+        }
+    }
+
+    public async Task<DevicePollResult> PollDeviceAsync(string deviceCode, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var device = deviceCode.Length is > 0 and < 512 ? await store.FindDeviceAuthorizationAsync(Secrets.Sha256(deviceCode), cancellationToken) : null;
+        if (device is null || device.Status == DeviceStatus.Consumed)
+        {
+            throw RpcErrors.Unauthenticated(AuthReasons.DeviceCodeInvalid, "The device code is not valid (invalid_grant).");
+        }
+
+        if (device.ExpiresAt <= now)
+        {
+            return new DevicePollResult(DeviceExpired, device.IntervalSeconds);
+        }
+
+        if (device.Status == DeviceStatus.Denied)
+        {
+            return new DevicePollResult(DeviceDenied, device.IntervalSeconds);
+        }
+
+        if (device.LastPolledAt is { } last && now - last < TimeSpan.FromSeconds(device.IntervalSeconds))
+        {
+            // RFC 8628 §3.5: slow_down adds 5 s to the interval for this and every later request.
+            var slower = device.IntervalSeconds + 5;
+            await store.RecordDevicePollAsync(device.Id, now, slower, cancellationToken);
+            return new DevicePollResult(DeviceSlowDown, slower);
+        }
+
+        await store.RecordDevicePollAsync(device.Id, now, device.IntervalSeconds, cancellationToken);
+        if (device.Status != DeviceStatus.Approved || device.UserId is null)
+        {
+            return new DevicePollResult(DevicePending, device.IntervalSeconds);
+        }
+
+        // Tokens are handed out once: whoever moves approved → consumed gets them.
+        if (!await store.TransitionDeviceAuthorizationAsync(device.Id, DeviceStatus.Approved, DeviceStatus.Consumed, null, cancellationToken))
+        {
+            throw RpcErrors.Unauthenticated(AuthReasons.DeviceCodeInvalid, "The device code is not valid (invalid_grant).");
+        }
+
+        var user = await store.FindUserAsync(device.UserId, cancellationToken)
+            ?? throw RpcErrors.Unauthenticated(AuthReasons.DeviceCodeInvalid, "The device code is not valid (invalid_grant).");
+        return new DevicePollResult(DeviceApproved, device.IntervalSeconds, await StartSessionAsync(user, cancellationToken), user);
+    }
+
+    public async Task<string> ApproveDeviceAsync(Principal approver, string userCode, bool deny, CancellationToken cancellationToken)
+    {
+        var code = Secrets.NormalizeUserCode(userCode) ?? throw RpcErrors.InvalidArgument("user_code", "Must be 8 letters, e.g. WDJB-MJHT.");
+        var device = await store.FindPendingDeviceAuthorizationAsync(code, cancellationToken);
+        if (device is null || device.ExpiresAt <= time.GetUtcNow())
+        {
+            throw RpcErrors.NotFound(AuthReasons.UserCodeInvalid, "No pending device authorization has this code; it may have expired.");
+        }
+
+        var to = deny ? DeviceStatus.Denied : DeviceStatus.Approved;
+        if (!await store.TransitionDeviceAuthorizationAsync(device.Id, DeviceStatus.Pending, to, approver.Id, cancellationToken))
+        {
+            throw RpcErrors.NotFound(AuthReasons.UserCodeInvalid, "No pending device authorization has this code; it may have expired.");
+        }
+
+        await audit.WriteAsync(deny ? AuditKinds.DeviceDenied : AuditKinds.DeviceApproved, approver.Id, device.Id);
+        return deny ? DeviceDenied : DeviceApproved;
+    }
+
+    private Task<IssuedTokens> StartSessionAsync(UserRecord user, CancellationToken cancellationToken) =>
+        IssueAsync(user, Secrets.NewId("fam"), cancellationToken);
+
+    private async Task<IssuedTokens> IssueAsync(UserRecord user, string family, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var refreshLifetime = TimeSpan.FromDays(_options.RefreshTokenDays);
+        var refresh = "rt_" + Secrets.NewToken(32);
+        await store.CreateRefreshTokenAsync(new RefreshTokenRecord(Secrets.NewId("rft"), family, user.Id, Secrets.Sha256(refresh), now, now + refreshLifetime), cancellationToken);
+        var access = accessTokens.Issue(new AccessTokenClaims(user.Id, user.Email, user.DisplayName, user.Role, family, user.MonthlyBudgetUsd));
+        return new IssuedTokens(access, accessTokens.Lifetime, refresh, refreshLifetime);
+    }
+
+    private static RpcException InvalidCredentials() =>
+        RpcErrors.Unauthenticated(AuthReasons.InvalidCredentials, "Email or password is incorrect, or the account is temporarily locked.");
+
+    /// <summary>A non-reversible tag for an unknown email in audit events (never the address itself).</summary>
+    private static string EmailFingerprint(string email) =>
+        "email-sha256:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(email.Trim().ToLowerInvariant())))[..16].ToLowerInvariant();
+}

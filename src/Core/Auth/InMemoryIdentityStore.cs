@@ -1,0 +1,272 @@
+namespace MonkeyCoder.Core.Auth;
+
+/// <summary>Embedded identity store: one process, nothing survives a restart. Thread-safe through one lock (identity writes are rare).</summary>
+public sealed class InMemoryIdentityStore : IIdentityStore
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, UserRecord> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ApiKeyRecord> _keys = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RefreshTokenRecord> _refresh = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DeviceAuthorizationRecord> _devices = new(StringComparer.Ordinal);
+    private readonly List<AuditRecord> _audit = [];
+
+    public string Kind => "embedded";
+
+    public Task<bool> TryCreateUserAsync(UserRecord user, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_users.Values.Any(u => string.Equals(u.Email, user.Email, StringComparison.OrdinalIgnoreCase)))
+            {
+                return Task.FromResult(false);
+            }
+
+            _users[user.Id] = user;
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<UserRecord?> FindUserByEmailAsync(string email, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_users.Values.FirstOrDefault(u => string.Equals(u.Email, email, StringComparison.OrdinalIgnoreCase)));
+        }
+    }
+
+    public Task<UserRecord?> FindUserAsync(string id, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_users.GetValueOrDefault(id));
+        }
+    }
+
+    public Task SetLoginStateAsync(string userId, int failedLogins, DateTimeOffset? lockedUntil, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_users.TryGetValue(userId, out var user))
+            {
+                _users[userId] = user with { FailedLogins = failedLogins, LockedUntil = lockedUntil };
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_keys.Values.Any(k => k.Prefix == key.Prefix))
+            {
+                throw new InvalidOperationException("API key prefix collision.");
+            }
+
+            _keys[key.Id] = key;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<ApiKeyRecord?> FindApiKeyByPrefixAsync(string prefix, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_keys.Values.FirstOrDefault(k => k.Prefix == prefix));
+        }
+    }
+
+    public Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(string? userId, bool includeRevoked, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<ApiKeyRecord> keys = _keys.Values
+                .Where(k => (userId is null || k.UserId == userId) && (includeRevoked || k.RevokedAt is null))
+                .OrderByDescending(k => k.CreatedAt).ThenByDescending(k => k.Id, StringComparer.Ordinal)
+                .ToList();
+            return Task.FromResult(keys);
+        }
+    }
+
+    public Task<ApiKeyRecord?> RevokeApiKeyAsync(string keyId, string? userId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_keys.TryGetValue(keyId, out var key) || (userId is not null && key.UserId != userId))
+            {
+                return Task.FromResult<ApiKeyRecord?>(null);
+            }
+
+            key = key with { RevokedAt = key.RevokedAt ?? now };
+            _keys[keyId] = key;
+            return Task.FromResult<ApiKeyRecord?>(key);
+        }
+    }
+
+    public Task ReplaceApiKeyHashAsync(string keyId, byte[] keyHash, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_keys.TryGetValue(keyId, out var key))
+            {
+                _keys[keyId] = key with { KeyHash = keyHash, RevokedAt = null };
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task UpdateLastUsedAsync(IReadOnlyDictionary<string, DateTimeOffset> lastUsed, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            foreach (var (id, at) in lastUsed)
+            {
+                if (_keys.TryGetValue(id, out var key) && (key.LastUsedAt is null || key.LastUsedAt < at))
+                {
+                    _keys[id] = key with { LastUsedAt = at };
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> HasActiveAdminKeyAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_keys.Values.Any(k => k.RevokedAt is null && (k.ExpiresAt is null || k.ExpiresAt > now) && k.Scopes.Contains(Scopes.Admin)));
+        }
+    }
+
+    public Task CreateRefreshTokenAsync(RefreshTokenRecord token, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _refresh[token.Id] = token;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<RefreshTokenRecord?> FindRefreshTokenAsync(byte[] tokenHash, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_refresh.Values.FirstOrDefault(t => t.TokenHash.AsSpan().SequenceEqual(tokenHash)));
+        }
+    }
+
+    public Task<bool> TryRotateRefreshTokenAsync(string id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_refresh.TryGetValue(id, out var token) || token.RotatedAt is not null || token.RevokedAt is not null)
+            {
+                return Task.FromResult(false);
+            }
+
+            _refresh[id] = token with { RotatedAt = now };
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<int> RevokeFamilyAsync(string familyId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var count = 0;
+            foreach (var token in _refresh.Values.Where(t => t.FamilyId == familyId && t.RevokedAt is null).ToList())
+            {
+                _refresh[token.Id] = token with { RevokedAt = now };
+                count++;
+            }
+
+            return Task.FromResult(count);
+        }
+    }
+
+    public Task CreateDeviceAuthorizationAsync(DeviceAuthorizationRecord record, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_devices.Values.Any(d => d.Status == DeviceStatus.Pending && d.UserCode == record.UserCode))
+            {
+                throw new InvalidOperationException("User code collision.");
+            }
+
+            _devices[record.Id] = record;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<DeviceAuthorizationRecord?> FindDeviceAuthorizationAsync(byte[] deviceCodeHash, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_devices.Values.FirstOrDefault(d => d.DeviceCodeHash.AsSpan().SequenceEqual(deviceCodeHash)));
+        }
+    }
+
+    public Task<DeviceAuthorizationRecord?> FindPendingDeviceAuthorizationAsync(string userCode, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_devices.Values.FirstOrDefault(d => d.Status == DeviceStatus.Pending && d.UserCode == userCode));
+        }
+    }
+
+    public Task RecordDevicePollAsync(string id, DateTimeOffset polledAt, int intervalSeconds, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_devices.TryGetValue(id, out var device))
+            {
+                _devices[id] = device with { LastPolledAt = polledAt, IntervalSeconds = intervalSeconds };
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> TransitionDeviceAuthorizationAsync(string id, string from, string to, string? userId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_devices.TryGetValue(id, out var device) || device.Status != from)
+            {
+                return Task.FromResult(false);
+            }
+
+            _devices[id] = device with { Status = to, UserId = userId ?? device.UserId };
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task AppendAuditAsync(DateTimeOffset occurredAt, string kind, string? principalId, string subject, string detail, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _audit.Add(new AuditRecord(_audit.Count + 1, occurredAt, kind, principalId, subject, detail));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<AuditRecord>> ListAuditAsync(int limit, string? kind, long? beforeId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<AuditRecord> events = _audit
+                .Where(a => (kind is null || a.Kind == kind) && (beforeId is null || a.Id < beforeId))
+                .OrderByDescending(a => a.Id)
+                .Take(limit)
+                .ToList();
+            return Task.FromResult(events);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using Grpc.Core;
+
+namespace MonkeyCoder.Core.Auth;
+
+/// <summary>Limits attached to a credential; <c>null</c> means the configured default.</summary>
+public sealed record CredentialLimits(int? RequestsPerMinute, int? TokensPerMinute, double? KeyMonthlyBudgetUsd, double? UserMonthlyBudgetUsd)
+{
+    public static readonly CredentialLimits Defaults = new(null, null, null, null);
+}
+
+/// <summary>
+/// An authenticated caller. Other features read it with <see cref="PrincipalAccessor.GetPrincipal"/>:
+/// <see cref="Id"/> (the user id) and <see cref="ApiKeyId"/> identify who to bill and limit.
+/// Never holds a secret.
+/// </summary>
+public sealed record Principal(
+    string Id,
+    string Email,
+    string DisplayName,
+    string Role,
+    IReadOnlySet<string> Scopes,
+    string AuthMethod,
+    string? ApiKeyId,
+    CredentialLimits Limits)
+{
+    public const string ApiKeyMethod = "api_key";
+    public const string JwtMethod = "jwt";
+
+    public bool IsAdmin => Scopes.Contains(Auth.Scopes.Admin);
+
+    /// <summary>Admin implies every scope.</summary>
+    public bool Has(string scope) => scope.Length == 0 || Scopes.Contains(scope) || IsAdmin;
+
+    /// <summary>The rate-limit and budget identity: the key when authenticated by key, else the user.</summary>
+    public string LimitKey => ApiKeyId is null ? "user:" + Id : "key:" + ApiKeyId;
+}
+
+/// <summary>Where the auth interceptor leaves the principal for the rest of the call.</summary>
+public static class PrincipalAccessor
+{
+    private const string Key = "monkeycoder.principal";
+
+    /// <summary>The caller, or <c>null</c> for anonymous RPCs (health, sign-in) and when auth is disabled.</summary>
+    public static Principal? GetPrincipal(this ServerCallContext context) =>
+        context.UserState.TryGetValue(Key, out var value) ? value as Principal : null;
+
+    /// <summary>The caller of an RPC that requires authentication (the interceptor guarantees one).</summary>
+    public static Principal RequirePrincipal(this ServerCallContext context) =>
+        context.GetPrincipal() ?? throw Api.RpcErrors.Unauthenticated(AuthReasons.CredentialMissing, "This call needs a credential.");
+
+    internal static void SetPrincipal(this ServerCallContext context, Principal principal) => context.UserState[Key] = principal;
+}
+
+/// <summary>ErrorInfo reasons of authentication and authorization failures.</summary>
+public static class AuthReasons
+{
+    public const string CredentialMissing = "CREDENTIAL_MISSING";
+    public const string CredentialInvalid = "CREDENTIAL_INVALID";
+    public const string CredentialExpired = "CREDENTIAL_EXPIRED";
+    public const string CredentialRevoked = "CREDENTIAL_REVOKED";
+    public const string ScopeMissing = "SCOPE_MISSING";
+    public const string InvalidCredentials = "INVALID_CREDENTIALS";
+    public const string RefreshTokenInvalid = "REFRESH_TOKEN_INVALID";
+    public const string RefreshTokenReused = "REFRESH_TOKEN_REUSED";
+    public const string SignUpRejected = "SIGN_UP_REJECTED";
+    public const string SignUpDisabled = "SIGN_UP_DISABLED";
+    public const string DeviceCodeInvalid = "DEVICE_CODE_INVALID";
+    public const string UserCodeInvalid = "USER_CODE_INVALID";
+    public const string UserRequired = "USER_REQUIRED";
+    public const string ApiKeyNotFound = "API_KEY_NOT_FOUND";
+}

@@ -1,0 +1,103 @@
+namespace MonkeyCoder.Core.Limits;
+
+/// <summary>The same limits as <see cref="RedisRateLimiter"/> for one process (embedded defaults).</summary>
+public sealed class InMemoryRateLimiter(TimeProvider time) : IRateLimiter
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Queue<long>> _requests = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<long, long>> _tokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _spend = new(StringComparer.Ordinal);
+
+    public string Kind => "embedded";
+
+    public Task<LimitDecision> AcquireAsync(LimitRequest request, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var window = (long)LimitMath.Window.TotalMilliseconds;
+        var month = LimitMath.Month(now);
+        lock (_gate)
+        {
+            if ((request.KeyBudgetMicros is { } kb && _spend.GetValueOrDefault("key:" + request.KeyId + ":" + month) >= kb)
+                || (request.UserBudgetMicros is { } ub && _spend.GetValueOrDefault("user:" + request.UserId + ":" + month) >= ub))
+            {
+                var untilMonth = LimitMath.UntilNextMonth(now);
+                var scope = request.KeyBudgetMicros is { } k && _spend.GetValueOrDefault("key:" + request.KeyId + ":" + month) >= k ? "key" : "user";
+                return Task.FromResult(new LimitDecision(LimitVerdict.BudgetExceeded, request.RequestsPerMinute, 0, untilMonth, untilMonth, 0, scope));
+            }
+
+            var log = Get(_requests, request.Subject + "\n" + request.Method);
+            while (log.Count > 0 && log.Peek() <= nowMs - window)
+            {
+                log.Dequeue();
+            }
+
+            if (log.Count >= request.RequestsPerMinute)
+            {
+                var retry = TimeSpan.FromMilliseconds(log.Peek() + window - nowMs);
+                return Task.FromResult(new LimitDecision(LimitVerdict.RequestsExceeded, request.RequestsPerMinute, 0, retry, retry, 0));
+            }
+
+            var bucket = nowMs / window;
+            if (request.EstimatedTokens > 0)
+            {
+                var buckets = Get(_tokens, request.Subject);
+                var estimate = Math.Min(request.EstimatedTokens, request.TokensPerMinute);
+                var elapsed = nowMs - bucket * window;
+                var used = (buckets.GetValueOrDefault(bucket - 1) * (window - elapsed) / (double)window) + buckets.GetValueOrDefault(bucket);
+                if (used + estimate > request.TokensPerMinute)
+                {
+                    var retry = TimeSpan.FromMilliseconds(window - elapsed);
+                    return Task.FromResult(new LimitDecision(LimitVerdict.TokensExceeded, request.RequestsPerMinute, request.RequestsPerMinute - log.Count, retry, retry, 0));
+                }
+
+                buckets[bucket] = buckets.GetValueOrDefault(bucket) + estimate;
+                buckets.Remove(bucket - 2);
+            }
+
+            log.Enqueue(nowMs);
+            var reset = TimeSpan.FromMilliseconds(log.Peek() + window - nowMs);
+            return Task.FromResult(new LimitDecision(LimitVerdict.Admitted, request.RequestsPerMinute, request.RequestsPerMinute - log.Count, TimeSpan.Zero, reset, bucket));
+        }
+    }
+
+    public Task CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken)
+    {
+        var month = LimitMath.Month(time.GetUtcNow());
+        var cost = LimitMath.ToMicros(costUsd);
+        lock (_gate)
+        {
+            if (request.EstimatedTokens > 0 && decision.TokenWindow > 0)
+            {
+                var buckets = Get(_tokens, request.Subject);
+                buckets[decision.TokenWindow] = buckets.GetValueOrDefault(decision.TokenWindow) + actualTokens - Math.Min(request.EstimatedTokens, request.TokensPerMinute);
+            }
+
+            if (cost > 0)
+            {
+                if (request.KeyId is not null)
+                {
+                    var key = "key:" + request.KeyId + ":" + month;
+                    _spend[key] = _spend.GetValueOrDefault(key) + cost;
+                }
+
+                var user = "user:" + request.UserId + ":" + month;
+                _spend[user] = _spend.GetValueOrDefault(user) + cost;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static TValue Get<TValue>(Dictionary<string, TValue> map, string key)
+        where TValue : new()
+    {
+        if (!map.TryGetValue(key, out var value))
+        {
+            value = new TValue();
+            map[key] = value;
+        }
+
+        return value;
+    }
+}

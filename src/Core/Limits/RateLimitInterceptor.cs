@@ -1,0 +1,221 @@
+using System.Globalization;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Api;
+using MonkeyCoder.Core.Auth;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Core.Limits;
+
+/// <summary>
+/// Runs after authentication: admits or refuses each call by the principal's request, token and
+/// budget limits. Refusals are RESOURCE_EXHAUSTED with RetryInfo (reasons RATE_LIMITED,
+/// TOKEN_RATE_LIMITED, BUDGET_EXCEEDED). Every limited call gets <c>x-ratelimit-limit</c>,
+/// <c>x-ratelimit-remaining</c>, <c>x-ratelimit-reset</c> (and <c>retry-after</c> when refused) as
+/// response headers, which the REST host passes through as HTTP headers.
+/// </summary>
+public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger) : Interceptor
+{
+    public const string RateLimited = "RATE_LIMITED";
+    public const string TokenRateLimited = "TOKEN_RATE_LIMITED";
+    public const string BudgetExceeded = "BUDGET_EXCEEDED";
+
+    private readonly LimitOptions _options = options.Value;
+
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var admission = await AdmitAsync(request, context);
+        if (admission is null)
+        {
+            return await continuation(request, context);
+        }
+
+        long tokens = 0;
+        double cost = 0;
+        try
+        {
+            var response = await continuation(request, context);
+            if (response is ExecuteResponse execute && execute.Usage is { } usage)
+            {
+                (tokens, cost) = (usage.TotalTokens, usage.CostUsd);
+            }
+
+            return response;
+        }
+        finally
+        {
+            await CompleteAsync(admission.Value, tokens, cost);
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
+        ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        var admission = await AdmitAsync(request, context);
+        if (admission is null)
+        {
+            await continuation(request, responseStream, context);
+            return;
+        }
+
+        var observer = new UsageObservingWriter<TResponse>(responseStream);
+        try
+        {
+            await continuation(request, observer, context);
+        }
+        finally
+        {
+            await CompleteAsync(admission.Value, observer.Tokens, observer.Cost);
+        }
+    }
+
+    private async Task<(LimitRequest Request, LimitDecision Decision)?> AdmitAsync<TRequest>(TRequest request, ServerCallContext context)
+    {
+        if (!_options.Enabled || context.GetPrincipal() is not { } principal)
+        {
+            return null;
+        }
+
+        var estimate = request is ExecuteRequest execute ? Estimate(execute) : 0;
+        var limits = principal.Limits;
+        var keyBudget = limits.KeyMonthlyBudgetUsd ?? (principal.ApiKeyId is null ? null : _options.MonthlyBudgetUsd);
+        var userBudget = limits.UserMonthlyBudgetUsd ?? (principal.ApiKeyId is null ? _options.MonthlyBudgetUsd : null);
+        var ask = new LimitRequest(
+            principal.LimitKey,
+            context.Method,
+            principal.Id,
+            principal.ApiKeyId,
+            limits.RequestsPerMinute ?? _options.RequestsPerMinute,
+            limits.TokensPerMinute ?? _options.TokensPerMinute,
+            estimate,
+            estimate > 0 && keyBudget is { } kb ? LimitMath.ToMicros(kb) : null,
+            estimate > 0 && userBudget is { } ub ? LimitMath.ToMicros(ub) : null);
+
+        LimitDecision decision;
+        try
+        {
+            decision = await limiter.AcquireAsync(ask, context.CancellationToken);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            // Fail open: an unreachable Redis must not take the API down; readiness reports it.
+            Log.Unavailable(logger, ex, limiter.Kind);
+            return null;
+        }
+
+        SetHeaders(context, decision);
+        if (decision.Admitted)
+        {
+            return (ask, decision);
+        }
+
+        var metadata = new Dictionary<string, string>
+        {
+            ["limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture),
+            ["method"] = context.Method,
+        };
+        throw decision.Verdict switch
+        {
+            LimitVerdict.RequestsExceeded => RpcErrors.ResourceExhausted(RateLimited,
+                $"Rate limit of {decision.Limit} requests per minute for {context.Method} reached; retry after {Math.Ceiling(decision.RetryAfter.TotalSeconds)} s.", decision.RetryAfter, metadata),
+            LimitVerdict.TokensExceeded => RpcErrors.ResourceExhausted(TokenRateLimited,
+                $"Token rate limit of {ask.TokensPerMinute} tokens per minute reached; retry after {Math.Ceiling(decision.RetryAfter.TotalSeconds)} s.", decision.RetryAfter,
+                new Dictionary<string, string> { ["limit"] = ask.TokensPerMinute.ToString(CultureInfo.InvariantCulture), ["estimated_tokens"] = estimate.ToString(CultureInfo.InvariantCulture) }),
+            _ => RpcErrors.ResourceExhausted(BudgetExceeded,
+                $"The monthly spend budget of this {decision.BudgetScope} is used up; it resets at the start of next month (UTC).", decision.RetryAfter,
+                new Dictionary<string, string> { ["budget_scope"] = decision.BudgetScope ?? "key" }),
+        };
+    }
+
+    private async Task CompleteAsync((LimitRequest Request, LimitDecision Decision) admission, long tokens, double cost)
+    {
+        if (admission.Request.EstimatedTokens == 0 && cost <= 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await limiter.CompleteAsync(admission.Request, admission.Decision, tokens, cost, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            Log.Unavailable(logger, ex, limiter.Kind);
+        }
+    }
+
+    /// <summary>Prompt and files at ~4 characters per token, plus the output the request allows.</summary>
+    private long Estimate(ExecuteRequest request)
+    {
+        long characters = request.Prompt.Length + request.CustomInstructions.Length;
+        foreach (var file in request.Files)
+        {
+            characters += file.Content.Length;
+        }
+
+        return (characters / 4) + 1 + (request.HasMaxTokens ? request.MaxTokens : _options.DefaultMaxTokens);
+    }
+
+    private static void SetHeaders(ServerCallContext context, LimitDecision decision)
+    {
+        var response = context.GetHttpContext()?.Response;
+        if (response is null || response.HasStarted)
+        {
+            return;
+        }
+
+        response.Headers["x-ratelimit-limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
+        response.Headers["x-ratelimit-remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
+        response.Headers["x-ratelimit-reset"] = Math.Ceiling(decision.ResetAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        if (!decision.Admitted)
+        {
+            response.Headers["retry-after"] = Math.Max(1, Math.Ceiling(decision.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>Passes messages through and remembers the usage in the final stream event.</summary>
+    private sealed class UsageObservingWriter<T>(IServerStreamWriter<T> inner) : IServerStreamWriter<T>
+    {
+        public long Tokens { get; private set; }
+
+        public double Cost { get; private set; }
+
+        public WriteOptions? WriteOptions
+        {
+            get => inner.WriteOptions;
+            set => inner.WriteOptions = value;
+        }
+
+        public Task WriteAsync(T message)
+        {
+            Observe(message);
+            return inner.WriteAsync(message);
+        }
+
+        public Task WriteAsync(T message, CancellationToken cancellationToken)
+        {
+            Observe(message);
+            return inner.WriteAsync(message, cancellationToken);
+        }
+
+        private void Observe(T message)
+        {
+            if (message is StreamExecuteResponse { Final.Usage: { } usage })
+            {
+                Tokens = usage.TotalTokens;
+                Cost = usage.CostUsd;
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.LimitsUnavailable, Level = LogLevel.Warning,
+            Message = "Rate limiter {Limiter} unavailable; admitting the call without limits")]
+        public static partial void Unavailable(ILogger logger, Exception exception, string limiter);
+    }
+}

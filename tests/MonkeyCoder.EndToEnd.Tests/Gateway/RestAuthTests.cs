@@ -1,0 +1,50 @@
+using System.Net;
+using System.Text.Json;
+using MonkeyCoder.EndToEnd.Tests.Infrastructure;
+
+namespace MonkeyCoder.EndToEnd.Tests.Gateway;
+
+[Collection(GatewayCollection.Name)]
+public sealed class RestAuthTests(GatewayFixture fixture)
+{
+    private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task PostExecute_NoCredential_401WithCredentialMissing()
+    {
+        using var anonymous = new HttpClient { BaseAddress = fixture.Host.Address };
+        using var response = await anonymous.PostAsync("/v1/execute", Json("""{"taskType":"TASK_TYPE_CHAT","prompt":"hi","maxTokens":4}"""));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains(body.RootElement.GetProperty("details").EnumerateArray(), d => d.GetProperty("reason").GetString() == "CREDENTIAL_MISSING");
+    }
+
+    [Fact]
+    public async Task GetModels_KeyWithTwoPerMinute_ThirdCall429WithRetryAfterAndRateLimitHeaders()
+    {
+        using var create = await fixture.Http.PostAsync("/v1/api-keys", Json("""{"name":"rest-limited","scopes":["models:read"],"requestsPerMinute":2}"""));
+        Assert.Equal(HttpStatusCode.OK, create.StatusCode);
+        using var created = JsonDocument.Parse(await create.Content.ReadAsStringAsync());
+        var secret = created.RootElement.GetProperty("secret").GetString()!;
+
+        using var client = new HttpClient { BaseAddress = fixture.Host.Address };
+        client.DefaultRequestHeaders.Add("x-api-key", secret);
+        using var first = await client.GetAsync("/v1/models");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("2", first.Headers.GetValues("x-ratelimit-limit").Single());
+        Assert.Equal("1", first.Headers.GetValues("x-ratelimit-remaining").Single());
+        using var second = await client.GetAsync("/v1/models");
+        Assert.Equal("0", second.Headers.GetValues("x-ratelimit-remaining").Single());
+
+        using var third = await client.GetAsync("/v1/models");
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        var retryAfter = int.Parse(third.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, 60);
+        Assert.Equal("0", third.Headers.GetValues("x-ratelimit-remaining").Single());
+        Assert.True(third.Headers.Contains("x-ratelimit-reset"));
+        using var body = JsonDocument.Parse(await third.Content.ReadAsStringAsync());
+        var details = body.RootElement.GetProperty("details").EnumerateArray().ToList();
+        Assert.Contains(details, d => d.GetProperty("@type").GetString() == "type.googleapis.com/google.rpc.RetryInfo");
+        Assert.Contains(details, d => d.TryGetProperty("reason", out var r) && r.GetString() == "RATE_LIMITED");
+    }
+}
