@@ -139,6 +139,8 @@ public sealed class HostProcess : IAsyncDisposable
         info.Environment["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["METRICS_PORT"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["BIND_ADDRESS"] = "127.0.0.1";
+        // Every host knows the test admin key (fixtures may override it); clients use AuthenticatedChannel.
+        info.Environment["MONKEY_CODER_ADMIN_API_KEY"] = ServiceFixture.AdminKey;
         info.Environment["ENVIRONMENT"] = "test";
         info.Environment["DOTNET_ENVIRONMENT"] = "Development";
         info.Environment["Logging__Console__FormatterName"] = "simple";

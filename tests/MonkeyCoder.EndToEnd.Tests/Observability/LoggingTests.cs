@@ -11,15 +11,15 @@ public sealed class LoggingTests
     [Fact]
     public async Task Production_FailedCall_OneJsonLineWithRequestScopeAndNoPrompt()
     {
-        await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string> { ["ENVIRONMENT"] = "production" });
-        using var channel = GrpcChannel.ForAddress(host.Address);
+        await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string> { ["ENVIRONMENT"] = "production", ["JWT_SECRET_KEY"] = "e2e-production-signing-key-0123456789abcdef" });
+        using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
         var router = new RouterService.RouterServiceClient(channel);
         var prompt = "confidential-" + Guid.NewGuid().ToString("N");
         var requestId = "req-" + Guid.NewGuid().ToString("N")[..12];
 
         var ex = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(
             new ExecuteRequest { TaskType = TaskType.Chat, Prompt = prompt, Temperature = 5 },
-            new Metadata { { "x-request-id", requestId }, { "authorization", "Bearer mk-secret-" + prompt } },
+            new Metadata { { "x-request-id", requestId }, { "x-api-key", ServiceFixture.AdminKey } },
             DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
 
@@ -35,6 +35,7 @@ public sealed class LoggingTests
         Assert.Equal(requestId, scope.GetProperty("RequestId").GetString());
 
         Assert.All(host.Output, l => Assert.DoesNotContain(prompt, l, StringComparison.Ordinal));
+        Assert.All(host.Output, l => Assert.DoesNotContain(ServiceFixture.AdminKey, l, StringComparison.Ordinal));
         Assert.All(host.Output, l => Assert.StartsWith("{", l, StringComparison.Ordinal));
     }
 }

@@ -15,7 +15,7 @@ public sealed class MetricsTests
     public async Task ServiceMetricsPort_AfterCalls_ShowsRequestProviderAndProcessSeries()
     {
         await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string> { ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "20" });
-        using var channel = GrpcChannel.ForAddress(host.Address);
+        using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
         var router = new RouterService.RouterServiceClient(channel);
         var overheads = new List<double>();
         for (var i = 0; i < 3; i++)
@@ -70,6 +70,7 @@ public sealed class MetricsTests
     {
         await using var host = await HostProcess.StartGatewayAsync(new Dictionary<string, string> { ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "20" });
         using var http = new HttpClient { BaseAddress = host.Address, Timeout = TimeSpan.FromSeconds(20) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ServiceFixture.AdminKey);
         for (var i = 0; i < 3; i++)
         {
             using var response = await http.PostAsync("/v1/execute", new StringContent(

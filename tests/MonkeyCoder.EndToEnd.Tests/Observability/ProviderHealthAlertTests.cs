@@ -25,7 +25,7 @@ public sealed class ProviderHealthAlertTests
             ["MonkeyCoder__Probes__TimeoutSeconds"] = "1",
             ["ALERT_WEBHOOK_URL"] = webhook.Address.ToString(),
         });
-        using var channel = GrpcChannel.ForAddress(host.Address);
+        using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
         var models = new ModelService.ModelServiceClient(channel);
         var health = new Health.HealthClient(channel);
 

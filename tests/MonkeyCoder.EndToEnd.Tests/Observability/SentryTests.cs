@@ -24,7 +24,7 @@ public sealed class SentryTests : IAsyncLifetime
             ["MonkeyCoder__Diagnostics__EnableFaultInjection"] = "true",
             ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "0",
         });
-        _channel = GrpcChannel.ForAddress(_host.Address);
+        _channel = ServiceFixture.AuthenticatedChannel(_host.Address, ServiceFixture.AdminKey);
     }
 
     public async Task DisposeAsync()
@@ -43,8 +43,9 @@ public sealed class SentryTests : IAsyncLifetime
         var router = new RouterService.RouterServiceClient(_channel);
         var secretPrompt = "Refactor the billing module for customer " + Guid.NewGuid().ToString("N");
         var secretFile = "DATABASE_PASSWORD=" + Guid.NewGuid().ToString("N");
-        var callerKey = "mk-" + Guid.NewGuid().ToString("N");
-        var headers = new Metadata { { "authorization", "Bearer " + callerKey } };
+        // The real admin key: a secret the service must never forward to Sentry.
+        var callerKey = ServiceFixture.AdminKey;
+        var headers = new Metadata { { "x-api-key", callerKey } };
 
         // Expected failures and successes are not Sentry events.
         var invalid = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(

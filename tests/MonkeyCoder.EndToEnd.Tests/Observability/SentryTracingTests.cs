@@ -16,7 +16,7 @@ public sealed class SentryTracingTests
             ["SENTRY_TRACES_SAMPLE_RATE"] = "1",
             ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "0",
         });
-        using var channel = GrpcChannel.ForAddress(host.Address);
+        using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
         var prompt = "trace me " + Guid.NewGuid().ToString("N");
         await new RouterService.RouterServiceClient(channel).ExecuteAsync(
             new ExecuteRequest { TaskType = TaskType.Chat, Prompt = prompt, MaxTokens = 8 }, deadline: DateTime.UtcNow.AddSeconds(10));

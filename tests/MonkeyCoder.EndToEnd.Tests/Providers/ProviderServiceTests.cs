@@ -263,7 +263,7 @@ public sealed class ProviderKeyOnlyTests
     {
         const string key = "xai-only-key-for-listing-0123456789";
         await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string> { ["XAI_API_KEY"] = key });
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(host.Address);
+        using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
         var models = new ModelService.ModelServiceClient(channel);
 
         var listed = await RetryAsync(() => models.ListModelsAsync(new ListModelsRequest(), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
