@@ -48,9 +48,8 @@ public static class MonkeyCoderServiceExtensions
             services.AddSingleton<IProviderClient>(sp => sp.GetRequiredService<SimulatedProvider>());
         }
 
-        services.AddSingleton<TaskAnalyzer>();
-        services.AddSingleton<ITaskRouter, CapabilityRouter>();
-        services.AddSingleton<ExecutionEngine>();
+        services.AddMonkeyCoderRouting(configuration);
+        services.AddMonkeyCoderExecution(configuration);
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
 

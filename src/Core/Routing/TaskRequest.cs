@@ -51,6 +51,12 @@ public sealed record TaskRequest
 
     public string CustomInstructions { get; init; } = "";
 
+    /// <summary>What routing optimizes besides capability. Unspecified means balanced.</summary>
+    public RoutingObjective Objective { get; init; }
+
+    /// <summary>The caller's budget for this task in USD, or null for none.</summary>
+    public double? MaxCostUsd { get; init; }
+
     /// <summary>Prior turns of a session, oldest first (filled by the session store).</summary>
     public IReadOnlyList<Providers.ChatMessage> History { get; init; } = [];
 
