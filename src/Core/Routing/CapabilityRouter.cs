@@ -44,7 +44,7 @@ public sealed partial class CapabilityRouter(
     private readonly RoutingOptions _options = options.Value;
 
     private sealed record Draft(
-        CatalogModel Model, int Order, double Capability, int MaxTokens, double CostUsd, double LatencyMs,
+        CatalogModel Model, int Order, double Capability, int MaxTokens, double CostUsd, double RelativeCostUsd, double LatencyMs,
         List<string> Reasons, Dictionary<string, double> Breakdown, double Multiplier, CircuitStatus Circuit, ModelStats Stats);
 
     public async ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken)
@@ -110,8 +110,11 @@ public sealed partial class CapabilityRouter(
                 reasons.Add(Inv($"fits its {model.ContextWindow}-token window ({input + outputCap} needed)"));
             }
 
-            // Budget: the worst case is the whole prompt plus every allowed output token.
+            // Budget: the worst case is the whole prompt plus every allowed output token. Ranking compares
+            // prices at the unclamped output, so a clamped (cut-short) answer never looks cheaper.
             var cost = (input * model.InputPricePerMillion + outputCap * model.OutputPricePerMillion) / 1_000_000d;
+            var unclampedOutput = model.MaxOutputTokens > 0 ? Math.Min(requested, model.MaxOutputTokens) : requested;
+            var relativeCost = (input * model.InputPricePerMillion + unclampedOutput * model.OutputPricePerMillion) / 1_000_000d;
             if (maxCost is { } limit && cost > limit)
             {
                 rejected.Add(Inv($"{model.Key}: worst-case cost ${cost:0.######} exceeds the budget of ${limit:0.######}"));
@@ -177,7 +180,7 @@ public sealed partial class CapabilityRouter(
                 reasons.Add("circuit half-open: the next call probes it");
             }
 
-            drafts.Add(new Draft(model, order, capability, outputCap, cost, latency, reasons, breakdown, multiplier, circuit, s));
+            drafts.Add(new Draft(model, order, capability, outputCap, cost, relativeCost, latency, reasons, breakdown, multiplier, circuit, s));
             reasons.Add(observedLatency
                 ? Inv($"expected latency {latency:0} ms (observed; time to first token {s.TimeToFirstTokenMs:0} ms)")
                 : Inv($"expected latency {latency:0} ms (catalog)"));
@@ -193,12 +196,12 @@ public sealed partial class CapabilityRouter(
                 : RpcErrors.FailedPrecondition("NO_MODEL_AVAILABLE", message);
         }
 
-        var cheapest = drafts.Min(d => d.CostUsd);
+        var cheapest = drafts.Min(d => d.RelativeCostUsd);
         var fastest = drafts.Min(d => d.LatencyMs);
         var candidates = new List<(RouteCandidate Candidate, Draft Draft)>(drafts.Count);
         foreach (var d in drafts)
         {
-            var costScore = d.CostUsd <= 0 ? 1 : cheapest / d.CostUsd;
+            var costScore = d.RelativeCostUsd <= 0 ? 1 : cheapest / d.RelativeCostUsd;
             var latencyScore = d.LatencyMs <= 0 ? 1 : fastest / d.LatencyMs;
             var score = ((1 - costWeight - latencyWeight) * d.Capability + costWeight * costScore + latencyWeight * latencyScore) * d.Multiplier;
             d.Breakdown["cost"] = Round(costScore);
