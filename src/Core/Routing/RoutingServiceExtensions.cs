@@ -40,7 +40,7 @@ public static partial class RoutingServiceExtensions
     private static partial class Log
     {
         [LoggerMessage(EventId = Observability.EventIds.RouterStoresSelected, Level = LogLevel.Information,
-            Message = "Storing {What} {Kind} (in-process state is for one replica only)")]
+            Message = "Store for {What}: {Kind} (in-process state serves one replica only)")]
         public static partial void StoreSelected(ILogger logger, string what, string kind);
     }
 }
