@@ -271,6 +271,38 @@ public sealed class ExecutionEngineTests
         Assert.Equal(2, a.Calls);
     }
 
+    [Theory]
+    [InlineData(ProviderErrorClass.RateLimited, 3, "m2")]
+    [InlineData(ProviderErrorClass.Overloaded, 3, "m2")]
+    [InlineData(ProviderErrorClass.Timeout, 3, "m2")]
+    [InlineData(ProviderErrorClass.ConnectionReset, 3, "m2")]
+    [InlineData(ProviderErrorClass.MalformedStream, 3, "m2")]
+    [InlineData(ProviderErrorClass.StreamCut, 3, "m2")]
+    [InlineData(ProviderErrorClass.Stalled, 3, "m2")]
+    [InlineData(ProviderErrorClass.Unknown, 3, "m2")]
+    [InlineData(ProviderErrorClass.Authentication, 1, "m2")]
+    [InlineData(ProviderErrorClass.InvalidRequest, 1, "m2")]
+    [InlineData(ProviderErrorClass.ContextLengthExceeded, 1, null)]
+    [InlineData(ProviderErrorClass.ContentFiltered, 1, null)]
+    public async Task ExecuteAsync_EachFailureClass_RetriedFailedOverOrStoppedAsDesigned(ProviderErrorClass errorClass, int primaryCalls, string? answeredBy)
+    {
+        // m2 has the same window as m1, so after context_length_exceeded it is not eligible either.
+        var (h, a, b) = Two([new Step.Fail(errorClass)], []);
+        var plan = Harness.Plan(M1, M2);
+        if (answeredBy is null)
+        {
+            var ex = await Assert.ThrowsAsync<ProviderException>(() => h.ExecuteAsync(plan));
+            Assert.Equal(errorClass, ex.ErrorClass);
+            Assert.Equal(0, b.Calls);
+        }
+        else
+        {
+            Assert.Equal(answeredBy, (await h.ExecuteAsync(plan)).Model.Id);
+        }
+
+        Assert.Equal(primaryCalls, a.Calls);
+    }
+
     private static async Task<int> CollectInto(Harness h, MonkeyCoder.Core.Routing.RoutePlan plan, List<ExecutionEvent> events)
     {
         await foreach (var e in h.Engine.StreamAsync(plan, "exec_test", CancellationToken.None))
