@@ -34,7 +34,6 @@ public static class EnvironmentVariables
         ("SIMULATED_FIRST_TOKEN_DELAY_MS", "MonkeyCoder:Simulated:FirstTokenDelayMs"),
         ("SIMULATED_TOKENS_PER_SECOND", "MonkeyCoder:Simulated:TokensPerSecond"),
         ("ROUTER_EXPLORATION_RATE", "MonkeyCoder:Routing:ExplorationRate"),
-        ("EXECUTION_CONNECT_TIMEOUT_MS", "MonkeyCoder:Execution:ConnectTimeoutMs"),
         ("EXECUTION_FIRST_TOKEN_TIMEOUT_MS", "MonkeyCoder:Execution:FirstTokenTimeoutMs"),
         ("EXECUTION_STALL_TIMEOUT_MS", "MonkeyCoder:Execution:StallTimeoutMs"),
         ("EXECUTION_ATTEMPT_TIMEOUT_MS", "MonkeyCoder:Execution:AttemptTimeoutMs"),

@@ -3,18 +3,14 @@ using Microsoft.Extensions.Options;
 
 namespace MonkeyCoder.Core.Execution;
 
-/// <summary>Per-attempt limits, retries and circuit breakers. Section <c>MonkeyCoder:Execution</c>.</summary>
+/// <summary>
+/// Per-attempt limits, retries and circuit breakers. Section <c>MonkeyCoder:Execution</c>. The
+/// connect timeout is a transport setting of each provider client
+/// (<c>MonkeyCoder:Providers:&lt;name&gt;:ConnectTimeoutSeconds</c>); the first-token timeout here bounds it too.
+/// </summary>
 public sealed class ExecutionOptions
 {
     public const string Section = "MonkeyCoder:Execution";
-
-    /// <summary>
-    /// <c>EXECUTION_CONNECT_TIMEOUT_MS</c>: time to open a connection to a provider, in ms. Applied by
-    /// the provider HTTP clients (SocketsHttpHandler.ConnectTimeout); the first-token timeout bounds
-    /// it too. Defaults to 10000 ms.
-    /// </summary>
-    [Range(100, 600_000, ErrorMessage = "EXECUTION_CONNECT_TIMEOUT_MS (MonkeyCoder:Execution:ConnectTimeoutMs) must be between 100 and 600000.")]
-    public int ConnectTimeoutMs { get; set; } = 10_000;
 
     /// <summary>
     /// <c>EXECUTION_FIRST_TOKEN_TIMEOUT_MS</c>: from the start of a streaming attempt to its first

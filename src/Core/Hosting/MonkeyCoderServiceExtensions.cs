@@ -48,6 +48,7 @@ public static class MonkeyCoderServiceExtensions
             services.AddSingleton<IProviderClient>(sp => sp.GetRequiredService<SimulatedProvider>());
         }
 
+        services.AddSingleton<TaskAnalyzer>();
         services.AddMonkeyCoderRouting(configuration);
         services.AddMonkeyCoderExecution(configuration);
         services.AddSingleton<TaskRequestValidator>();

@@ -20,7 +20,7 @@ public static partial class RoutingServiceExtensions
         services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
         services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateOnStart();
 
-        services.AddSingleton<TaskAnalyzer>();
+        services.TryAddSingleton<TaskAnalyzer>();
         services.TryAddSingleton(sp => new BanditRandom(sp.GetRequiredService<IOptions<RoutingOptions>>().Value.RandomSeed));
         services.AddSingleton<ThompsonSamplingBandit>();
         services.AddSingleton(sp => new RewardModel(sp.GetRequiredService<IOptions<RoutingOptions>>().Value));
