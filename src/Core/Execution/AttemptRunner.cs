@@ -72,11 +72,16 @@ public sealed partial class AttemptRunner(
                 failure = new ProviderException(model.Provider, ProviderErrorClass.Timeout,
                     $"No answer within the attempt timeout of {_options.AttemptTimeoutMs} ms.");
             }
+            catch (OperationCanceledException)
+            {
+                // The client's own timeout (not ours, not the caller's).
+                failure = new ProviderException(model.Provider, ProviderErrorClass.Timeout, "The provider client timed out.");
+            }
             catch (ProviderException ex)
             {
                 failure = ex;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex)
             {
                 failure = Unexpected(model, ex);
             }
@@ -144,11 +149,15 @@ public sealed partial class AttemptRunner(
                 failure = new ProviderException(model.Provider, ProviderErrorClass.Timeout,
                     $"No first token within {Math.Min(_options.FirstTokenTimeoutMs, _options.AttemptTimeoutMs)} ms.");
             }
+            catch (OperationCanceledException)
+            {
+                failure = new ProviderException(model.Provider, ProviderErrorClass.Timeout, "The provider client timed out before the first token.");
+            }
             catch (ProviderException ex)
             {
                 failure = ex;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex)
             {
                 failure = Unexpected(model, ex);
             }
@@ -197,11 +206,15 @@ public sealed partial class AttemptRunner(
         {
             failure = new ProviderException(model.Provider, ProviderErrorClass.Stalled, $"No token for {_options.StallTimeoutMs} ms; the answer is incomplete.");
         }
+        catch (OperationCanceledException)
+        {
+            failure = new ProviderException(model.Provider, ProviderErrorClass.Stalled, "The provider client timed out mid-stream; the answer is incomplete.");
+        }
         catch (ProviderException ex)
         {
             failure = ex;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             failure = Unexpected(model, ex);
         }

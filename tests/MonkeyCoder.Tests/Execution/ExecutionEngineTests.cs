@@ -303,6 +303,18 @@ public sealed class ExecutionEngineTests
         Assert.Equal(primaryCalls, a.Calls);
     }
 
+    [Fact]
+    public async Task ExecuteAndStream_ClientsOwnTimeout_ClassifiedAsTimeoutAndRetried()
+    {
+        var (h, a, _) = Two([new Step.ClientTimeout(), Step.Text("ok")], []);
+        var outcome = await h.ExecuteAsync(Harness.Plan(M1, M2));
+        Assert.Equal(["timeout", "ok"], outcome.Attempts.Select(x => x.Outcome));
+
+        var (hs, _, _) = Two([new Step.ClientTimeout(), new Step.Answer(["ok"])], []);
+        var events = await hs.StreamAsync(Harness.Plan(M1, M2));
+        Assert.Equal(["timeout", "ok"], events[^1].Completed!.Attempts.Select(x => x.Outcome));
+    }
+
     private static async Task<int> CollectInto(Harness h, MonkeyCoder.Core.Routing.RoutePlan plan, List<ExecutionEvent> events)
     {
         await foreach (var e in h.Engine.StreamAsync(plan, "exec_test", CancellationToken.None))

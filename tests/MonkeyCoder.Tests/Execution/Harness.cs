@@ -25,6 +25,9 @@ internal abstract record Step
         public string Joined => string.Concat(Parts);
     }
 
+    /// <summary>The client's own timeout fires (an OperationCanceledException nobody asked for).</summary>
+    public sealed record ClientTimeout : Step;
+
     /// <summary>Never answers (waits until cancelled).</summary>
     public sealed record Hang : Step;
 
@@ -79,6 +82,8 @@ internal sealed class FakeProvider(string name, TimeProvider time, params Step[]
                 case Step.Hang:
                     await Task.Delay(Timeout.InfiniteTimeSpan, time, cancellationToken);
                     throw new InvalidOperationException("unreachable");
+                case Step.ClientTimeout:
+                    throw new TaskCanceledException("client timeout");
                 case Step.Answer a:
                     if (a.Delay > TimeSpan.Zero)
                     {
@@ -92,7 +97,7 @@ internal sealed class FakeProvider(string name, TimeProvider time, params Step[]
                     throw new InvalidOperationException();
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             Interlocked.Increment(ref _cancelled);
             throw;
@@ -110,6 +115,8 @@ internal sealed class FakeProvider(string name, TimeProvider time, params Step[]
             case Step.Hang:
                 await Task.Delay(Timeout.InfiniteTimeSpan, time, cancellationToken);
                 yield break;
+            case Step.ClientTimeout:
+                throw new TaskCanceledException("client timeout");
             case Step.Answer a:
                 if (a.Delay > TimeSpan.Zero)
                 {
