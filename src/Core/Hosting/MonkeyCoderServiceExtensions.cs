@@ -48,6 +48,8 @@ public static class MonkeyCoderServiceExtensions
             services.AddSingleton<IProviderClient>(sp => sp.GetRequiredService<SimulatedProvider>());
         }
 
+        services.AddMonkeyCoderProviders(configuration);
+
         services.AddSingleton<TaskAnalyzer>();
         services.AddMonkeyCoderRouting(configuration);
         services.AddMonkeyCoderExecution(configuration);

@@ -32,6 +32,9 @@ public static class EventIds
 
     // 1400–1499 providers
     public const int SimulatedStreamStopped = 1400;
+    public const int ProviderUpstreamFailed = 1401;
+    public const int ProviderTransportFailed = 1402;
+    public const int ProviderEnabled = 1403;
 
     // 1500–1599 observability (metrics, Sentry, health probes, alerts)
 

@@ -11,7 +11,16 @@ public sealed class CatalogOptions
 
     /// <summary><c>MODEL_CATALOG_PATH</c>: a JSON file that replaces the shipped catalog. Defaults to none.</summary>
     public string? Path { get; set; }
+
+    // A field, not a property, so the configuration binder leaves it alone.
+    private readonly List<CatalogProviderOverride> _configuredProviders = [];
+
+    /// <summary>Providers and models added under <c>MonkeyCoder:Providers</c>.</summary>
+    internal List<CatalogProviderOverride> ConfiguredProviders() => _configuredProviders;
 }
+
+/// <summary>A provider as configured: fields set here override the catalog's; its models are added (or replace same-id ones).</summary>
+internal sealed record CatalogProviderOverride(string Name, string? Protocol, string? BaseUrl, string? DisplayName, IReadOnlyList<CatalogModel> Models);
 
 /// <summary>
 /// Every model's limits, prices and capabilities, loaded once from the shipped
@@ -123,12 +132,59 @@ public sealed class ModelCatalog
             ?? throw new InvalidDataException("The shipped model catalog is empty.");
     }
 
+    /// <summary>Applies configured providers and models on top of a catalog document.</summary>
+    internal static CatalogDocument Merge(CatalogDocument document, IReadOnlyList<CatalogProviderOverride> configured)
+    {
+        if (configured.Count == 0)
+        {
+            return document;
+        }
+
+        var providers = (document.Providers ?? []).ToList();
+        var models = (document.Models ?? []).ToList();
+        foreach (var entry in configured)
+        {
+            var index = providers.FindIndex(p => string.Equals(p.Name, entry.Name, StringComparison.OrdinalIgnoreCase));
+            var name = index >= 0 ? providers[index].Name : entry.Name;
+            if (index >= 0)
+            {
+                var known = providers[index];
+                providers[index] = known with
+                {
+                    Protocol = entry.Protocol ?? known.Protocol,
+                    BaseUrl = entry.BaseUrl ?? known.BaseUrl,
+                    DisplayName = entry.DisplayName ?? known.DisplayName,
+                };
+            }
+            else
+            {
+                providers.Add(new CatalogProvider { Name = name, DisplayName = entry.DisplayName ?? name, Protocol = entry.Protocol ?? "openai", BaseUrl = entry.BaseUrl ?? "" });
+            }
+
+            foreach (var model in entry.Models)
+            {
+                var added = model with { Provider = name };
+                var existing = models.FindIndex(m => string.Equals(m.Key, added.Key, StringComparison.OrdinalIgnoreCase));
+                if (existing >= 0)
+                {
+                    models[existing] = added;
+                }
+                else
+                {
+                    models.Add(added);
+                }
+            }
+        }
+
+        return new CatalogDocument { Providers = providers, Models = models };
+    }
+
     internal static ModelCatalog Create(IOptions<CatalogOptions> options)
     {
         var path = options.Value.Path;
         try
         {
-            return new ModelCatalog(LoadDocument(path));
+            return new ModelCatalog(Merge(LoadDocument(path), options.Value.ConfiguredProviders()));
         }
         catch (Exception ex) when (ex is IOException or JsonException or InvalidDataException or UnauthorizedAccessException)
         {

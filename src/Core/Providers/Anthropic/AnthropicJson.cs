@@ -1,0 +1,64 @@
+using System.Text.Json.Serialization;
+
+namespace MonkeyCoder.Core.Providers.Anthropic;
+
+// Shapes of POST /v1/messages: the unary message and every streaming event, only the fields we read.
+
+internal sealed class AnthropicMessage
+{
+    public string? Type { get; set; }
+
+    public string? Model { get; set; }
+
+    public List<AnthropicContentBlock>? Content { get; set; }
+
+    public string? StopReason { get; set; }
+
+    public AnthropicUsage? Usage { get; set; }
+}
+
+internal sealed class AnthropicContentBlock
+{
+    public string? Type { get; set; }
+
+    public string? Text { get; set; }
+}
+
+internal sealed class AnthropicUsage
+{
+    public long? InputTokens { get; set; }
+
+    public long? OutputTokens { get; set; }
+
+    public long? CacheCreationInputTokens { get; set; }
+
+    public long? CacheReadInputTokens { get; set; }
+}
+
+/// <summary>One streaming event: message_start, content_block_start/delta/stop, message_delta, message_stop, ping, error.</summary>
+internal sealed class AnthropicStreamEvent
+{
+    public string? Type { get; set; }
+
+    public int Index { get; set; }
+
+    public AnthropicMessage? Message { get; set; }
+
+    public AnthropicDelta? Delta { get; set; }
+
+    public AnthropicUsage? Usage { get; set; }
+}
+
+internal sealed class AnthropicDelta
+{
+    public string? Type { get; set; }
+
+    public string? Text { get; set; }
+
+    public string? StopReason { get; set; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, PropertyNameCaseInsensitive = true)]
+[JsonSerializable(typeof(AnthropicMessage))]
+[JsonSerializable(typeof(AnthropicStreamEvent))]
+internal sealed partial class AnthropicJsonContext : JsonSerializerContext;

@@ -1,0 +1,43 @@
+namespace MonkeyCoder.Core.Providers.Http;
+
+/// <summary>
+/// Everything one HTTP provider client needs, resolved from <see cref="ProviderEndpointOptions"/>
+/// and the catalog. Holds the key; <see cref="ToString"/> and <see cref="PublicBaseUrl"/> never show it.
+/// </summary>
+public sealed record ProviderClientSettings
+{
+    /// <summary>Provider name, e.g. "openai" or an operator's "myvllm".</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Base URL as the provider's SDKs take it: OpenAI-compatible with "/v1", Anthropic and Gemini without a version.</summary>
+    public required Uri BaseUrl { get; init; }
+
+    /// <summary>Null for servers that take no key (a local vLLM or Ollama).</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Time until response headers arrive. Defaults to 60 s.</summary>
+    public TimeSpan ResponseHeadersTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Whole unary request. Defaults to 300 s.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>Longest gap between two stream events before the stream counts as stalled. Defaults to 60 s.</summary>
+    public TimeSpan StreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>TCP + TLS connect. Defaults to 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Pooled connections are replaced after this long so DNS changes are seen. Defaults to 5 min.</summary>
+    public TimeSpan PooledConnectionLifetime { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Anthropic only: the <c>anthropic-version</c> header. Defaults to 2023-06-01.</summary>
+    public string AnthropicVersion { get; init; } = "2023-06-01";
+
+    /// <summary>The base URL without user info, safe for logs, health output and ListProviders.</summary>
+    public Uri PublicBaseUrl => Redact(BaseUrl);
+
+    public static Uri Redact(Uri url) =>
+        string.IsNullOrEmpty(url.UserInfo) ? url : new UriBuilder(url) { UserName = "", Password = "" }.Uri;
+
+    public override string ToString() => $"{Name} at {PublicBaseUrl}";
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace MonkeyCoder.EndToEnd.Tests.Fakes;
+
+/// <summary>
+/// Anthropic Messages (<c>POST /v1/messages</c>, headers <c>x-api-key</c> and
+/// <c>anthropic-version</c>), as Anthropic documents and sends it: named SSE events
+/// (<c>event: message_start</c> … <c>message_stop</c>, with a <c>ping</c>), usage split between
+/// message_start (input) and message_delta (output), errors as
+/// <c>{"type":"error","error":{"type","message"}}</c> with 529 for overloaded.
+/// </summary>
+public sealed class FakeAnthropicServer(string? apiKey = null)
+    : FakeProviderServer("anthropic", apiKey ?? "sk-ant-api03-" + Guid.NewGuid().ToString("N"))
+{
+    public static async Task<FakeAnthropicServer> StartNewAsync(string? apiKey = null)
+    {
+        var server = new FakeAnthropicServer(apiKey);
+        await server.StartAsync();
+        return server;
+    }
+
+    public override Uri BaseUrl => Root;
+
+    protected override bool IsEndpoint(HttpRequest request) => request.Path == "/v1/messages";
+
+    protected override bool IsAuthorized(HttpRequest request) =>
+        request.Headers["x-api-key"].ToString() == ApiKey && request.Headers.ContainsKey("anthropic-version");
+
+    protected override bool IsStreamRequest(HttpRequest request, JsonElement body) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
+
+    protected override string ModelOf(HttpRequest request, JsonElement body) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty("model", out var model) ? model.GetString() ?? "" : "";
+
+    protected override void AddProviderHeaders(HttpResponse response)
+    {
+        response.Headers["request-id"] = "req_" + Id(24);
+        response.Headers["anthropic-organization-id"] = "00000000-0000-0000-0000-000000000000";
+    }
+
+    protected override (int Status, string Body) ErrorFor(FakeError kind, FakeRequest request) => kind switch
+    {
+        FakeError.RateLimited => (429, Error("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later.")),
+        FakeError.ServerError => (500, Error("api_error", "Internal server error")),
+        FakeError.Overloaded => (529, Error("overloaded_error", "Overloaded")),
+        FakeError.Unauthorized => (401, Error("authentication_error", "invalid x-api-key")),
+        FakeError.ContextLengthExceeded => (400, Error("invalid_request_error", "prompt is too long: 208310 tokens > 200000 maximum")),
+        _ => (400, Error("invalid_request_error", "max_tokens: Field required")),
+    };
+
+    protected override string UnaryBody(FakeRequest request, FakeResponse response, string content) => $$"""
+        {"id":"msg_{{Id(24)}}","type":"message","role":"assistant","model":{{Json(request.Model)}},"content":[{{(content.Length == 0 ? "" : $"{{\"type\":\"text\",\"text\":{Json(content)}}}")}}],"stop_reason":"{{StopReason(response)}}","stop_sequence":null,"usage":{{Usage(response, response.InputTokens, response.OutputTokens)}}}
+        """;
+
+    protected override IReadOnlyList<SseFrame> StreamFrames(FakeRequest request, FakeResponse response, string content)
+    {
+        var frames = new List<SseFrame>
+        {
+            Event("message_start", $"{{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_{Id(24)}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":{Json(request.Model)},\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{Usage(response, response.InputTokens, 1)}}}}}"),
+            Event("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}"),
+            Event("ping", "{\"type\": \"ping\"}"),
+        };
+        foreach (var delta in Deltas(content))
+        {
+            frames.Add(Event("content_block_delta", $"{{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":{Json(delta)}}}}}") with { IsContent = true });
+        }
+
+        frames.Add(Event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}"));
+        var usage = response.ReportUsage ? $",\"usage\":{{\"output_tokens\":{response.OutputTokens}}}" : "";
+        frames.Add(Event("message_delta", $"{{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{StopReason(response)}\",\"stop_sequence\":null}}{usage}}}"));
+        frames.Add(Event("message_stop", "{\"type\":\"message_stop\"}") with { IsTerminator = true });
+        return frames;
+    }
+
+    protected override string MalformedFrame => "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"oo\n\n";
+
+    protected override string InStreamErrorFrame => "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\n\n";
+
+    protected override string StreamContentType => "text/event-stream; charset=utf-8";
+
+    private static SseFrame Event(string type, string data) => new($"event: {type}\ndata: {data}\n\n");
+
+    private static string StopReason(FakeResponse response) =>
+        response.Behavior == FakeBehavior.ContentFiltered ? "refusal" : response.Truncated ? "max_tokens" : "end_turn";
+
+    private static string Usage(FakeResponse response, int input, int output) => response.ReportUsage
+        ? $"{{\"input_tokens\":{input},\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":{output},\"service_tier\":\"standard\"}}"
+        : "{}";
+
+    private static string Error(string type, string message) =>
+        $"{{\"type\":\"error\",\"error\":{{\"type\":\"{type}\",\"message\":{Json(message)}}},\"request_id\":\"req_{Id(24)}\"}}";
+}

@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Providers.Http;
+
+namespace MonkeyCoder.Tests.Providers;
+
+public sealed class ProviderErrorClassifierTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+
+    private static System.Net.Http.Headers.HttpResponseHeaders Headers(params (string Name, string Value)[] headers)
+    {
+        var response = new HttpResponseMessage();
+        foreach (var (name, value) in headers)
+        {
+            response.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        return response.Headers;
+    }
+
+    [Theory]
+    [InlineData("Retry-After", "2", 2000)]
+    [InlineData("Retry-After", "0.5", 500)]
+    [InlineData("retry-after-ms", "1500", 1500)]
+    [InlineData("Retry-After", "Wed, 25 Nov 2026 12:00:30 GMT", 30_000)]
+    [InlineData("Retry-After", "Wed, 25 Nov 2026 11:59:00 GMT", 0)]
+    [InlineData("x-ratelimit-reset-tokens", "6m0s", 360_000)]
+    [InlineData("x-ratelimit-reset-requests", "20ms", 20)]
+    public void RetryAfter_HeaderForms_ParsedAsWait(string name, string value, int expectedMs)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), ProviderErrorClassifier.RetryAfter(Headers((name, value)), Now));
+    }
+
+    [Fact]
+    public void RetryAfter_BothOpenAiResetHeaders_TakesTheLonger()
+    {
+        var wait = ProviderErrorClassifier.RetryAfter(Headers(("x-ratelimit-reset-requests", "1s"), ("x-ratelimit-reset-tokens", "1m30s")), Now);
+        Assert.Equal(TimeSpan.FromSeconds(90), wait);
+    }
+
+    [Theory]
+    [InlineData("1h2m3.5s", 3_723_500)]
+    [InlineData("17s", 17_000)]
+    [InlineData("250ms", 250)]
+    public void ParseGoDuration_Valid_Parsed(string value, double ms) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(ms), ProviderErrorClassifier.ParseGoDuration(value));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("soon")]
+    [InlineData("5 minutes")]
+    public void ParseGoDuration_Invalid_Null(string value) => Assert.Null(ProviderErrorClassifier.ParseGoDuration(value));
+
+    [Theory]
+    // OpenAI / Groq / xAI
+    [InlineData(400, """{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""", ProviderErrorClass.ContextLengthExceeded, "context_length_exceeded")]
+    [InlineData(429, """{"error":{"message":"Rate limit reached","type":"tokens","param":null,"code":"rate_limit_exceeded"}}""", ProviderErrorClass.RateLimited, "rate_limit_exceeded")]
+    [InlineData(401, """{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}""", ProviderErrorClass.Authentication, "invalid_api_key")]
+    [InlineData(400, """{"error":{"message":"Invalid prompt: your prompt was flagged as potentially violating our usage policy.","type":"invalid_request_error","param":null,"code":"invalid_prompt"}}""", ProviderErrorClass.ContentFiltered, "invalid_prompt")]
+    [InlineData(400, """{"error":{"message":"The response was filtered due to the prompt triggering content management policy.","type":null,"param":"prompt","code":"content_filter"}}""", ProviderErrorClass.ContentFiltered, "content_filter")]
+    [InlineData(400, """{"error":{"message":"Unsupported parameter: 'temperature'","type":"invalid_request_error","param":"temperature","code":"unsupported_parameter"}}""", ProviderErrorClass.InvalidRequest, "unsupported_parameter")]
+    [InlineData(500, """{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}""", ProviderErrorClass.Overloaded, "server_error")]
+    [InlineData(503, """{"error":{"message":"The engine is currently overloaded","type":"server_error","param":null,"code":null}}""", ProviderErrorClass.Overloaded, "server_error")]
+    // Anthropic
+    [InlineData(400, """{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}""", ProviderErrorClass.ContextLengthExceeded, "invalid_request_error")]
+    [InlineData(529, """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""", ProviderErrorClass.Overloaded, "overloaded_error")]
+    [InlineData(403, """{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission"}}""", ProviderErrorClass.Authentication, "permission_error")]
+    [InlineData(413, """{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}""", ProviderErrorClass.InvalidRequest, "request_too_large")]
+    // Gemini
+    [InlineData(400, """{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}""", ProviderErrorClass.ContextLengthExceeded, "INVALID_ARGUMENT")]
+    [InlineData(400, """{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}""", ProviderErrorClass.Authentication, "INVALID_ARGUMENT")]
+    [InlineData(503, """{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}""", ProviderErrorClass.Overloaded, "UNAVAILABLE")]
+    [InlineData(504, """{"error":{"code":504,"message":"Deadline expired before operation could complete.","status":"DEADLINE_EXCEEDED"}}""", ProviderErrorClass.Timeout, "DEADLINE_EXCEEDED")]
+    // Proxies in front of a provider
+    [InlineData(502, "<html><body>502 Bad Gateway</body></html>", ProviderErrorClass.Overloaded, null)]
+    public void FromResponse_ProviderErrorBodies_Classified(int status, string body, ProviderErrorClass expected, string? code)
+    {
+        var ex = ProviderErrorClassifier.FromResponse("p", status, null, body, Now);
+
+        Assert.Equal(expected, ex.ErrorClass);
+        Assert.Equal(status, ex.HttpStatus);
+        Assert.Equal(code, ex.ProviderCode);
+        Assert.StartsWith($"HTTP {status}: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromResponse_GeminiRetryInfo_UsedWhenNoHeader()
+    {
+        const string body = """{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"17s"}]}}""";
+        var ex = ProviderErrorClassifier.FromResponse("google", 429, null, body, Now);
+
+        Assert.Equal(ProviderErrorClass.RateLimited, ex.ErrorClass);
+        Assert.Equal(TimeSpan.FromSeconds(17), ex.RetryAfter);
+    }
+
+    [Fact]
+    public void FromResponse_RetryAfterOnNonRetryableError_Ignored()
+    {
+        var ex = ProviderErrorClassifier.FromResponse("p", 400, Headers(("Retry-After", "5")), "{}", Now);
+        Assert.Null(ex.RetryAfter);
+    }
+
+    [Fact]
+    public void FromResponse_MessageEchoesKey_KeyScrubbed()
+    {
+        const string key = "sk-proj-abcdef0123456789";
+        var body = $$$"""{"error":{"message":"Incorrect API key provided: sk-pro************6789. Also {{{key}}}.","type":"invalid_request_error","code":"invalid_api_key"}}""";
+        var ex = ProviderErrorClassifier.FromResponse("openai", 401, null, body, Now, key);
+
+        Assert.DoesNotContain(key, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-pro", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("[redacted]", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""", ProviderErrorClass.Overloaded)]
+    [InlineData("""{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}""", ProviderErrorClass.RateLimited)]
+    [InlineData("""{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}""", ProviderErrorClass.Overloaded)]
+    [InlineData("""{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}""", ProviderErrorClass.Overloaded)]
+    [InlineData("""{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 1 tokens > 0 maximum"}}""", ProviderErrorClass.ContextLengthExceeded)]
+    public void FromStreamError_InStreamErrorObjects_Classified(string body, ProviderErrorClass expected)
+    {
+        Assert.Equal(expected, ProviderErrorClassifier.FromStreamError("p", body).ErrorClass);
+    }
+
+    public static TheoryData<Exception, bool, bool, ProviderErrorClass> Exceptions => new()
+    {
+        { new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused", new SocketException((int)SocketError.ConnectionRefused)), false, false, ProviderErrorClass.ConnectionReset },
+        { new HttpRequestException("An error occurred while sending the request.", new IOException("The response ended prematurely.")), false, false, ProviderErrorClass.ConnectionReset },
+        { new IOException("Connection reset by peer"), false, true, ProviderErrorClass.StreamCut },
+        { new HttpIOException(HttpRequestError.ResponseEnded, "The response ended prematurely"), false, true, ProviderErrorClass.StreamCut },
+        { new TaskCanceledException(), true, false, ProviderErrorClass.Timeout },
+        { new TaskCanceledException(), true, true, ProviderErrorClass.Stalled },
+        { new JsonException("bad"), false, true, ProviderErrorClass.MalformedStream },
+        { new InvalidOperationException("odd"), false, false, ProviderErrorClass.Unknown },
+    };
+
+    [Theory]
+    [MemberData(nameof(Exceptions))]
+    public void FromException_TransportFailures_Classified(Exception exception, bool timedOut, bool inBody, ProviderErrorClass expected)
+    {
+        var ex = ProviderErrorClassifier.FromException("p", exception, timedOut, inBody);
+        Assert.Equal(expected, ex.ErrorClass);
+        Assert.Same(exception, ex.InnerException);
+    }
+}
