@@ -236,7 +236,7 @@ internal sealed class Harness
         while (!task.IsCompleted)
         {
             // Give continuations a moment to run before moving the clock.
-            await Task.WhenAny(task, Task.Delay(2));
+            await Task.WhenAny(task, Task.Delay(5));
             if (task.IsCompleted)
             {
                 break;
