@@ -1,22 +1,34 @@
 using System.Diagnostics;
 using Grpc.Core;
 using MonkeyCoder.Core.Execution;
+using MonkeyCoder.Core.Providers;
 using MonkeyCoder.Core.Routing;
+using MonkeyCoder.Core.Routing.Learning;
 using MonkeyCoder.Core.Usage;
 using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>RouterService: validate → plan → execute → map. Thin by design; behaviour lives in the features.</summary>
-public sealed class RouterApi(TaskRequestValidator validator, ITaskRouter router, TaskExecutor executor, ICallerAccessor callers) : RouterService.RouterServiceBase
+public sealed class RouterApi(
+    TaskRequestValidator validator,
+    ITaskRouter router,
+    TaskExecutor executor,
+    ICallerAccessor callers,
+    IRouterStatsStore stats,
+    RewardModel rewards,
+    ModelCatalog catalog) : RouterService.RouterServiceBase
 {
+    /// <summary>Longest feedback comment accepted, in characters.</summary>
+    public const int MaxCommentChars = 2000;
+
     public override async Task<ExecuteResponse> Execute(ExecuteRequest request, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
         var caller = callers.Get(context);
         var task = await executor.WithHistoryAsync(validator.Validate(request), caller, context.CancellationToken);
         var plan = await router.PlanAsync(task, context.CancellationToken);
-        var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken);
+        var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken, DeadlineOf(context));
         return ProtoMapper.ToResponse(task, outcome, Stopwatch.GetElapsedTime(started));
     }
 
@@ -39,7 +51,7 @@ public sealed class RouterApi(TaskRequestValidator validator, ITaskRouter router
         }, context.CancellationToken);
 
         var index = 0;
-        await foreach (var item in executor.StreamAsync(plan, executionId, caller, context.CancellationToken))
+        await foreach (var item in executor.StreamAsync(plan, executionId, caller, context.CancellationToken, DeadlineOf(context)))
         {
             if (item.Completed is { } outcome)
             {
@@ -59,6 +71,45 @@ public sealed class RouterApi(TaskRequestValidator validator, ITaskRouter router
         return new RouteResponse { Plan = ProtoMapper.ToProto(plan) };
     }
 
+    public override async Task<FeedbackResponse> Feedback(FeedbackRequest request, ServerCallContext context)
+    {
+        var violations = new List<Google.Rpc.BadRequest.Types.FieldViolation>();
+        if (string.IsNullOrWhiteSpace(request.ExecutionId))
+        {
+            violations.Add(new() { Field = "execution_id", Description = "Required: the execution_id of a finished execution." });
+        }
+
+        if (request.Rating is < 1 or > 5)
+        {
+            violations.Add(new() { Field = "rating", Description = $"Required: 1 to 5; got {request.Rating}." });
+        }
+
+        if (request.Comment.Length > MaxCommentChars)
+        {
+            violations.Add(new() { Field = "comment", Description = $"At most {MaxCommentChars} characters." });
+        }
+
+        if (violations.Count > 0)
+        {
+            throw RpcErrors.InvalidArgument(violations);
+        }
+
+        var modelKey = await stats.FindExecutionAsync(request.ExecutionId, context.CancellationToken)
+            ?? throw RpcErrors.NotFound("EXECUTION_NOT_FOUND", $"No finished execution '{request.ExecutionId}' is known (it may be older than the feedback window).");
+        await stats.UpdateAsync(modelKey, rewards.ForRating(request.Rating), context.CancellationToken);
+        var model = catalog.Find(modelKey, null);
+        var slash = modelKey.IndexOf('/', StringComparison.Ordinal);
+        return new FeedbackResponse
+        {
+            ExecutionId = request.ExecutionId,
+            Provider = model?.Provider ?? (slash > 0 ? modelKey[..slash] : ""),
+            Model = model?.Id ?? (slash > 0 ? modelKey[(slash + 1)..] : modelKey),
+        };
+    }
+
     /// <summary>Time-ordered, unique ids (UUIDv7), so executions sort by creation in storage.</summary>
     public static string NewExecutionId() => "exec_" + Guid.CreateVersion7().ToString("N");
+
+    private static DateTimeOffset? DeadlineOf(ServerCallContext context) =>
+        context.Deadline == DateTime.MaxValue ? null : new DateTimeOffset(DateTime.SpecifyKind(context.Deadline, DateTimeKind.Utc));
 }

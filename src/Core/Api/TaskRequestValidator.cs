@@ -139,6 +139,16 @@ public sealed class TaskRequestValidator(ModelCatalog catalog)
             Violation("task_id", string.Create(CultureInfo.InvariantCulture, $"At most {MaxIdLength} characters."));
         }
 
+        if (!Enum.IsDefined(request.Objective))
+        {
+            Violation("objective", $"Unknown routing objective {(int)request.Objective}.");
+        }
+
+        if (request.HasMaxCostUsd && !(request.MaxCostUsd > 0 && double.IsFinite(request.MaxCostUsd)))
+        {
+            Violation("max_cost_usd", "Must be a positive number of US dollars.");
+        }
+
         if (violations.Count > 0)
         {
             throw RpcErrors.InvalidArgument(violations);
@@ -166,6 +176,8 @@ public sealed class TaskRequestValidator(ModelCatalog catalog)
             CustomInstructions = request.CustomInstructions,
             CacheBypass = request.Cache?.Bypass ?? false,
             CacheNondeterministic = request.Cache?.AllowNondeterministic ?? false,
+            Objective = request.Objective,
+            MaxCostUsd = request.HasMaxCostUsd ? request.MaxCostUsd : null,
         };
     }
 

@@ -53,6 +53,10 @@ public static class EnvironmentVariables
         ("METRICS_PORT", "MonkeyCoder:Metrics:Port"),
         ("ALERT_WEBHOOK_URL", "MonkeyCoder:Alerts:WebhookUrl"),
         ("PROBE_INTERVAL_SECONDS", "MonkeyCoder:Probes:IntervalSeconds"),
+        ("ROUTER_EXPLORATION_RATE", "MonkeyCoder:Routing:ExplorationRate"),
+        ("EXECUTION_FIRST_TOKEN_TIMEOUT_MS", "MonkeyCoder:Execution:FirstTokenTimeoutMs"),
+        ("EXECUTION_STALL_TIMEOUT_MS", "MonkeyCoder:Execution:StallTimeoutMs"),
+        ("EXECUTION_ATTEMPT_TIMEOUT_MS", "MonkeyCoder:Execution:AttemptTimeoutMs"),
     ];
 
     /// <summary>Adds the mapped variables that are set (non-empty) as a configuration source.</summary>

@@ -1,225 +1,66 @@
+using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
-using MonkeyCoder.Core.Observability;
-using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Execution.Strategies;
 using MonkeyCoder.Core.Routing;
+using MonkeyCoder.Core.Routing.Learning;
 
 namespace MonkeyCoder.Core.Execution;
 
 /// <summary>
-/// Runs a plan: tries candidates in order and fails over on provider failures. Streaming holds
-/// back until a provider's first content arrives, so a failure before that fails over unseen;
-/// after content has reached the caller, a failure ends the stream with an error, never with a
-/// completion. Owns "never report a truncated answer as success".
+/// Runs a plan with the strategy it names (<see cref="ExecutionStrategyNames"/>) and remembers
+/// which model answered, for the Feedback RPC. Strategies own failover, retries and collapse;
+/// <see cref="AttemptRunner"/> owns single attempts. Owns "never report a truncated answer as
+/// success": a stream only completes on its provider's final event.
 /// </summary>
-public sealed partial class ExecutionEngine(ProviderRegistry providers, ProviderHealthMonitor health, TokenCounter tokens, TimeProvider time, ILogger<ExecutionEngine> logger,
-    IEnumerable<IAttemptObserver>? observers = null)
+public sealed partial class ExecutionEngine(
+    IEnumerable<IExecutionStrategy> strategies,
+    IRouterStatsStore stats,
+    TimeProvider time,
+    ILogger<ExecutionEngine> logger)
 {
-    private readonly IAttemptObserver[] _observers = observers?.ToArray() ?? [];
+    private readonly FrozenDictionary<string, IExecutionStrategy> _strategies = strategies.ToFrozenDictionary(s => s.Name, StringComparer.Ordinal);
 
-    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CancellationToken cancellationToken)
+    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CancellationToken cancellationToken, DateTimeOffset? deadline = null)
     {
-        var attempts = new List<AttemptRecord>();
-        ProviderException? last = null;
-        var started = time.GetTimestamp();
-        foreach (var candidate in Eligible(plan, attempts))
-        {
-            var model = candidate.Model;
-            var request = RequestFor(plan, model);
-            var attemptStart = time.GetTimestamp();
-            try
-            {
-                var response = await providers.Get(model.Provider).CompleteAsync(request, cancellationToken);
-                var latency = time.GetElapsedTime(attemptStart);
-                health.RecordSuccess(model.Provider);
-                attempts.Add(Observed(new AttemptRecord(model, "ok", latency, latency, response.Usage)));
-                return new ExecutionOutcome
-                {
-                    ExecutionId = executionId,
-                    Content = response.Content,
-                    FinishReason = response.FinishReason,
-                    Model = model,
-                    Usage = response.Usage,
-                    CostUsd = model.CostOf(response.Usage),
-                    Attempts = attempts,
-                    ProviderTime = Sum(attempts),
-                    TimeToFirstToken = time.GetElapsedTime(started),
-                };
-            }
-            catch (ProviderException ex)
-            {
-                last = ex;
-                attempts.Add(Failed(model, ex, time.GetElapsedTime(attemptStart)));
-                if (!CanFailOver(ex))
-                {
-                    throw;
-                }
-
-                Log.FailingOver(logger, model.Key, ex.ClassName);
-            }
-        }
-
-        throw last ?? new ProviderException("none", ProviderErrorClass.Unknown, "No candidate could be tried.");
+        var scope = new ExecutionScope(plan, executionId, time.GetTimestamp(), deadline);
+        var outcome = await Strategy(plan).ExecuteAsync(scope, cancellationToken);
+        await CompletedAsync(outcome);
+        return outcome;
     }
 
-    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null)
     {
-        var attempts = new List<AttemptRecord>();
-        ProviderException? last = null;
-        var started = time.GetTimestamp();
-        foreach (var candidate in Eligible(plan, attempts))
+        var scope = new ExecutionScope(plan, executionId, time.GetTimestamp(), deadline);
+        await foreach (var item in Strategy(plan).StreamAsync(scope, cancellationToken))
         {
-            var model = candidate.Model;
-            var attemptStart = time.GetTimestamp();
-            var stream = providers.Get(model.Provider).StreamAsync(RequestFor(plan, model), cancellationToken).GetAsyncEnumerator(cancellationToken);
-            ProviderStreamEvent first;
-            try
+            if (item.Completed is { } outcome)
             {
-                first = await FirstContentAsync(stream, model);
-            }
-            catch (ProviderException ex)
-            {
-                await stream.DisposeAsync();
-                last = ex;
-                attempts.Add(Failed(model, ex, time.GetElapsedTime(attemptStart)));
-                if (!CanFailOver(ex))
-                {
-                    throw;
-                }
-
-                Log.FailingOver(logger, model.Key, ex.ClassName);
-                continue;
+                await CompletedAsync(outcome);
             }
 
-            // Committed: content from this model reaches the caller from here on.
-            await using (stream)
-            {
-                var ttft = time.GetElapsedTime(started);
-                var attemptTtft = time.GetElapsedTime(attemptStart);
-                var content = new System.Text.StringBuilder();
-                var current = first;
-                while (true)
-                {
-                    if (current.IsFinal)
-                    {
-                        var usage = current.Usage ?? default;
-                        health.RecordSuccess(model.Provider);
-                        attempts.Add(Observed(new AttemptRecord(model, "ok", time.GetElapsedTime(attemptStart), attemptTtft, usage)));
-                        yield return ExecutionEvent.Done(new ExecutionOutcome
-                        {
-                            ExecutionId = executionId,
-                            Content = content.ToString(),
-                            FinishReason = current.FinishReason,
-                            Model = model,
-                            Usage = usage,
-                            CostUsd = model.CostOf(usage),
-                            Attempts = attempts,
-                            ProviderTime = Sum(attempts),
-                            TimeToFirstToken = ttft,
-                        });
-                        yield break;
-                    }
-
-                    if (!string.IsNullOrEmpty(current.Delta))
-                    {
-                        content.Append(current.Delta);
-                        yield return ExecutionEvent.Content(current.Delta);
-                    }
-
-                    if (!await stream.MoveNextAsync())
-                    {
-                        throw new ProviderException(model.Provider, ProviderErrorClass.StreamCut,
-                            "The stream ended before its final event; the answer is incomplete.");
-                    }
-
-                    current = stream.Current;
-                }
-            }
-        }
-
-        throw last ?? new ProviderException("none", ProviderErrorClass.Unknown, "No candidate could be tried.");
-    }
-
-    /// <summary>Reads until the first content (or an immediate final event) without yielding anything.</summary>
-    private static async Task<ProviderStreamEvent> FirstContentAsync(IAsyncEnumerator<ProviderStreamEvent> stream, CatalogModel model)
-    {
-        while (await stream.MoveNextAsync())
-        {
-            var current = stream.Current;
-            if (current.IsFinal || !string.IsNullOrEmpty(current.Delta))
-            {
-                return current;
-            }
-        }
-
-        throw new ProviderException(model.Provider, ProviderErrorClass.StreamCut, "The stream ended before any content.");
-    }
-
-    /// <summary>
-    /// Candidates in plan order, skipping ones a failure ruled out: after a context-length failure
-    /// only models with a larger window remain.
-    /// </summary>
-    private static IEnumerable<RouteCandidate> Eligible(RoutePlan plan, List<AttemptRecord> attempts)
-    {
-        foreach (var candidate in plan.Candidates)
-        {
-            var minWindow = attempts
-                .Where(a => a.Outcome == ErrorClassNames.Of(ProviderErrorClass.ContextLengthExceeded))
-                .Select(a => a.Model.ContextWindow)
-                .DefaultIfEmpty(0)
-                .Max();
-            if (minWindow > 0 && candidate.Model.ContextWindow <= minWindow)
-            {
-                continue;
-            }
-
-            yield return candidate;
+            yield return item;
         }
     }
 
-    private static bool CanFailOver(ProviderException ex) =>
-        ex.ErrorClass is not (ProviderErrorClass.ContentFiltered or ProviderErrorClass.InvalidRequest);
-
-    private ProviderRequest RequestFor(RoutePlan plan, CatalogModel model) => new()
+    private IExecutionStrategy Strategy(RoutePlan plan)
     {
-        Model = model,
-        Messages = PromptBuilder.Build(plan.Task, plan.Analysis.Persona, model, tokens),
-        MaxTokens = Math.Min(plan.Task.MaxTokens, model.MaxOutputTokens > 0 ? model.MaxOutputTokens : plan.Task.MaxTokens),
-        Temperature = model.Reasoning ? null : plan.Task.Temperature,
-        TaskType = plan.Task.TaskType,
-    };
-
-    private AttemptRecord Failed(CatalogModel model, ProviderException ex, TimeSpan latency)
-    {
-        health.RecordFailure(model.Provider, ex.ClassName);
-        return Observed(new(model, ex.ClassName, latency, null, default, ex.ProviderCode is null ? ex.Message : $"{ex.ProviderCode}: {ex.Message}"));
+        var name = ExecutionStrategyNames.Of(plan.Strategy);
+        return _strategies.TryGetValue(name, out var strategy)
+            ? strategy
+            : throw new InvalidOperationException($"No execution strategy '{name}' is registered.");
     }
 
-    private AttemptRecord Observed(AttemptRecord attempt)
+    private async ValueTask CompletedAsync(ExecutionOutcome outcome)
     {
-        foreach (var observer in _observers)
-        {
-            observer.OnAttempt(attempt);
-        }
-
-        return attempt;
-    }
-
-    private static TimeSpan Sum(List<AttemptRecord> attempts)
-    {
-        var total = TimeSpan.Zero;
-        foreach (var attempt in attempts)
-        {
-            total += attempt.Latency;
-        }
-
-        return total;
+        await stats.RememberExecutionAsync(outcome.ExecutionId, outcome.Model.Key, CancellationToken.None);
+        Log.Completed(logger, outcome.ExecutionId, outcome.Strategy, outcome.Model.Key, outcome.Attempts.Count);
     }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = Observability.EventIds.FailingOver, Level = LogLevel.Warning,
-            Message = "Attempt on {Model} failed with {ErrorClass}; failing over to the next candidate")]
-        public static partial void FailingOver(ILogger logger, string model, string errorClass);
+        [LoggerMessage(EventId = Observability.EventIds.ExecutionCompleted, Level = LogLevel.Debug,
+            Message = "Execution {ExecutionId} ({Strategy}) answered by {Model} after {Attempts} attempt(s)")]
+        public static partial void Completed(ILogger logger, string executionId, string strategy, string model, int attempts);
     }
 }

@@ -41,6 +41,12 @@ public sealed record ExecutionOutcome
     public TimeSpan? TimeToFirstToken { get; init; }
 
     public bool CacheHit { get; init; }
+
+    /// <summary>The strategy that produced it: "single", "quantum" or "pipeline".</summary>
+    public string Strategy { get; init; } = "single";
+
+    /// <summary>How the answer was reached (quantum collapse, pipeline steps), for logs and tests.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 }
 
 /// <summary>What a streaming execution yields: content deltas, then exactly one completion.</summary>

@@ -55,7 +55,7 @@ public sealed partial class TaskExecutor(
         }
     }
 
-    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CallerIdentity caller, CancellationToken cancellationToken)
+    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CallerIdentity caller, CancellationToken cancellationToken, DateTimeOffset? deadline = null)
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
@@ -75,7 +75,7 @@ public sealed partial class TaskExecutor(
                     // just after it finds the cache, never a gap that starts a second upstream call.
                     var (shared, joined) = await _flights.RunAsync(key, async ct =>
                     {
-                        var answer = await engine.ExecuteAsync(plan, executionId, ct);
+                        var answer = await engine.ExecuteAsync(plan, executionId, ct, deadline);
                         await StoreAsync(key, answer, ct);
                         return answer;
                     }, cancellationToken);
@@ -92,7 +92,7 @@ public sealed partial class TaskExecutor(
             }
             else
             {
-                outcome = await engine.ExecuteAsync(plan, executionId, cancellationToken);
+                outcome = await engine.ExecuteAsync(plan, executionId, cancellationToken, deadline);
             }
 
             Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
@@ -106,11 +106,11 @@ public sealed partial class TaskExecutor(
         }
     }
 
-    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null)
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
-        await using var events = Source(plan, executionId, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var events = Source(plan, executionId, deadline, cancellationToken).GetAsyncEnumerator(cancellationToken);
         while (true)
         {
             ExecutionEvent item;
@@ -139,11 +139,11 @@ public sealed partial class TaskExecutor(
         }
     }
 
-    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, DateTimeOffset? deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!cacheOptions.Value.Enabled || !CacheKey.IsCacheable(plan.Task))
         {
-            await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken))
+            await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline))
             {
                 yield return item;
             }
@@ -164,7 +164,7 @@ public sealed partial class TaskExecutor(
             yield break;
         }
 
-        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct => CachingStream(key, plan, executionId, ct), cancellationToken))
+        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct => CachingStream(key, plan, executionId, deadline, ct), cancellationToken))
         {
             if (item.Completed is { } outcome)
             {
@@ -186,9 +186,9 @@ public sealed partial class TaskExecutor(
     }
 
     /// <summary>The upstream stream of a flight; caches the answer before its final event is published.</summary>
-    private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, DateTimeOffset? deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken))
+        await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline))
         {
             if (item.Completed is { } outcome)
             {

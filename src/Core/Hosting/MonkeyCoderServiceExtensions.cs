@@ -53,8 +53,8 @@ public static class MonkeyCoderServiceExtensions
         services.AddMonkeyCoderProviders(configuration);
 
         services.AddSingleton<TaskAnalyzer>();
-        services.AddSingleton<ITaskRouter, CapabilityRouter>();
-        services.AddSingleton<ExecutionEngine>();
+        services.AddMonkeyCoderRouting(configuration);
+        services.AddMonkeyCoderExecution(configuration);
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
         services.AddMonkeyCoderObservability(configuration);

@@ -16,11 +16,19 @@ public static class EventIds
 
     // 1200–1299 routing
     public const int RoutePlanned = 1200;
+    public const int RouterStatsUnavailable = 1201;
+    public const int RouterStoresSelected = 1202;
 
     // 1300–1399 execution
     public const int AttemptFailed = 1300;
     public const int FailingOver = 1301;
     public const int ExecutionCompleted = 1302;
+    public const int BreakerOpened = 1303;
+    public const int BreakerProbing = 1304;
+    public const int BreakerClosed = 1305;
+    public const int BreakerStoreUnavailable = 1306;
+    public const int CircuitOpenSkipped = 1307;
+    public const int StreamBroken = 1308;
 
     // 1400–1499 providers
     public const int SimulatedStreamStopped = 1400;

@@ -1,76 +1,154 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
+using MonkeyCoder.Core.Execution.Resilience;
+using MonkeyCoder.Core.Observability;
 using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Routing.Learning;
 using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Routing;
 
 /// <summary>
-/// Ranks the enabled catalog models for a task with the original router's formula:
-/// score = 0.3·min(cg/req,1) + 0.3·min(reasoning/req,1) + 0.2·(fits window ? 1 : 0.5)
-/// + 0.2·min(reliability/req,1); ×1.2 for the caller's preferred provider or model;
-/// ×1.1 for a cheap model when complexity is below 0.4.
-/// Confidence = max(0.1, 0.4·context + 0.6·capability − 0.2·complexity).
+/// Ranks the enabled catalog models for a task and explains every score (see README.md here).
+/// Capability is the original router's formula:
+/// 0.3·min(cg/req,1) + 0.3·min(reasoning/req,1) + 0.2·window fit + 0.2·min(reliability/req,1),
+/// with reliability observed once a model has enough outcomes. The objective blends in relative
+/// cost and latency: (1 − wc − wl)·capability + wc·cheapest/cost + wl·fastest/latency. Then ×1.2
+/// for the caller's preference, ×1.1 for a cheap model on a simple task, ×0.85/×0.5 for a
+/// degraded/unhealthy provider. Models whose window cannot hold the input and a minimal answer,
+/// or whose worst-case cost exceeds the budget, are left out; models with an open circuit go last.
+/// Finally a Thompson-sampling bandit picks the first candidate among the leading ones.
+/// Confidence = max(0.1, 0.4·context + 0.6·capability − 0.2·complexity), blended with the
+/// leader's learned success once it has evidence. Never calls a provider.
 /// </summary>
-public sealed class CapabilityRouter(TaskAnalyzer analyzer, ModelCatalog catalog, ProviderRegistry providers) : ITaskRouter
+public sealed partial class CapabilityRouter(
+    TaskAnalyzer analyzer,
+    ModelCatalog catalog,
+    ProviderRegistry providers,
+    ProviderHealthMonitor health,
+    CircuitBreaker breaker,
+    IRouterStatsStore stats,
+    ThompsonSamplingBandit bandit,
+    IRoutingBudget budget,
+    IOptions<RoutingOptions> options,
+    ILogger<CapabilityRouter> logger) : ITaskRouter
 {
     /// <summary>Below this blended price (USD per 1M tokens) a model counts as cheap.</summary>
     private const double CheapPricePerMillion = 1.0;
 
-    public ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken)
+    /// <summary>Latency assumed for a model whose catalog entry gives none, in ms.</summary>
+    private const double DefaultLatencyMs = 1000;
+
+    private readonly RoutingOptions _options = options.Value;
+
+    private sealed record Draft(
+        CatalogModel Model, int Order, double Capability, int MaxTokens, double CostUsd, double RelativeCostUsd, double LatencyMs,
+        List<string> Reasons, Dictionary<string, double> Breakdown, double Multiplier, CircuitStatus Circuit, ModelStats Stats);
+
+    public async ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken)
     {
         var analysis = analyzer.Analyze(task);
         var requirement = Requirement(analysis.Level);
-        var candidates = new List<RouteCandidate>();
+        var (costWeight, latencyWeight) = Weights(task.Objective);
         var rejected = new List<string>();
+        var budgetRejections = 0;
 
-        foreach (var model in catalog.Models)
+        var models = catalog.Models.Where(m => providers.IsEnabled(m.Provider) && !m.IsDeprecated).ToList();
+        if (task.PreferredProviders.Count > 0 && task.ModelPreferences.Count == 0 && providers.IsEnabled(task.PreferredProviders))
         {
-            if (!providers.IsEnabled(model.Provider) || model.IsDeprecated)
+            // A preference for an enabled provider narrows the field; others stay out of the plan.
+            models = models.Where(m => task.PreferredProviders.Contains(m.Provider, StringComparer.OrdinalIgnoreCase)).ToList();
+        }
+
+        var keys = models.Select(m => m.Key).ToList();
+        var learned = await stats.GetAsync(keys, cancellationToken);
+        var circuits = await breaker.DescribeAsync(keys, cancellationToken);
+        var remaining = await budget.RemainingUsdAsync(task, cancellationToken);
+        double? maxCost = (task.MaxCostUsd, remaining) switch
+        {
+            ({ } a, { } b) => Math.Min(a, b),
+            ({ } a, null) => a,
+            (null, { } b) => b,
+            _ => null,
+        };
+
+        var input = analysis.EstimatedInputTokens;
+        var drafts = new List<Draft>();
+        for (var order = 0; order < models.Count; order++)
+        {
+            var model = models[order];
+            var reasons = new List<string>();
+            var breakdown = new Dictionary<string, double>();
+
+            // Context window: input + a minimal answer must fit; max_tokens is clamped to what does.
+            var requested = task.MaxTokens;
+            var outputCap = model.MaxOutputTokens > 0 ? Math.Min(requested, model.MaxOutputTokens) : requested;
+            var room = model.ContextWindow - input;
+            var minimum = Math.Min(_options.MinOutputTokens, requested);
+            if (room < minimum)
             {
+                rejected.Add(Inv($"{model.Key}: input of {input} tokens leaves {Math.Max(room, 0)} of its {model.ContextWindow}-token window, less than the {minimum} an answer needs"));
                 continue;
             }
 
-            if (task.PreferredProviders.Count > 0 && task.ModelPreferences.Count == 0
-                && !task.PreferredProviders.Contains(model.Provider, StringComparer.OrdinalIgnoreCase)
-                && providers.IsEnabled(task.PreferredProviders))
+            if (outputCap < requested)
             {
-                // A preference for an enabled provider narrows the field; others stay out of the plan.
+                reasons.Add(Inv($"max_tokens capped at the model's output limit of {model.MaxOutputTokens}"));
+            }
+
+            double window = 1;
+            if (room < outputCap)
+            {
+                window = 0.5 + 0.5 * room / outputCap;
+                reasons.Add(Inv($"max_tokens clamped from {outputCap} to {room} to fit its {model.ContextWindow}-token window with {input} input tokens"));
+                outputCap = (int)room;
+            }
+            else
+            {
+                reasons.Add(Inv($"fits its {model.ContextWindow}-token window ({input + outputCap} needed)"));
+            }
+
+            // Budget: the worst case is the whole prompt plus every allowed output token. Ranking compares
+            // prices at the unclamped output, so a clamped (cut-short) answer never looks cheaper.
+            var cost = (input * model.InputPricePerMillion + outputCap * model.OutputPricePerMillion) / 1_000_000d;
+            var unclampedOutput = model.MaxOutputTokens > 0 ? Math.Min(requested, model.MaxOutputTokens) : requested;
+            var relativeCost = (input * model.InputPricePerMillion + unclampedOutput * model.OutputPricePerMillion) / 1_000_000d;
+            if (maxCost is { } limit && cost > limit)
+            {
+                rejected.Add(Inv($"{model.Key}: worst-case cost ${cost:0.######} exceeds the budget of ${limit:0.######}"));
+                budgetRejections++;
                 continue;
             }
 
-            var needed = analysis.EstimatedInputTokens + Math.Min(task.MaxTokens, model.MaxOutputTokens);
-            if (analysis.EstimatedInputTokens >= model.ContextWindow)
-            {
-                rejected.Add($"{model.Key}: input of {analysis.EstimatedInputTokens} tokens exceeds its {model.ContextWindow}-token window");
-                continue;
-            }
-
-            var fits = needed <= model.ContextWindow;
+            var s = learned.GetValueOrDefault(model.Key) ?? ModelStats.Empty;
             var caps = model.Capabilities;
             var codeGen = Math.Min(caps.CodeGeneration / requirement.CodeGeneration, 1);
             var reasoning = Math.Min(caps.Reasoning / requirement.Reasoning, 1);
-            var reliability = Math.Min(caps.Reliability / requirement.Reliability, 1);
-            var window = fits ? 1 : 0.5;
-            var score = 0.3 * codeGen + 0.3 * reasoning + 0.2 * window + 0.2 * reliability;
-            var reasons = new List<string>
+            var reliabilityValue = caps.Reliability;
+            if (s.Attempts >= _options.MinSamplesForObservedLatency && s.Attempts > 0)
             {
-                string.Create(CultureInfo.InvariantCulture, $"capability {caps.CodeGeneration:0.00} code / {caps.Reasoning:0.00} reasoning against {analysis.Level.ToString().ToLowerInvariant()} requirement {requirement.CodeGeneration:0.00}/{requirement.Reasoning:0.00}"),
-                fits
-                    ? string.Create(CultureInfo.InvariantCulture, $"fits its {model.ContextWindow}-token window ({needed} needed)")
-                    : string.Create(CultureInfo.InvariantCulture, $"tight window: {needed} needed of {model.ContextWindow}"),
-            };
-            var breakdown = new Dictionary<string, double>
-            {
-                ["code_generation"] = codeGen,
-                ["reasoning"] = reasoning,
-                ["context_fit"] = window,
-                ["reliability"] = reliability,
-            };
+                reliabilityValue = 1 - s.Failures / (double)s.Attempts;
+                reasons.Add(Inv($"observed reliability {reliabilityValue:0.00} over {s.Attempts} attempts (catalog {caps.Reliability:0.00}){(s.LastError.Length > 0 ? "; last error " + s.LastError : "")}"));
+            }
 
+            var reliability = Math.Min(reliabilityValue / requirement.Reliability, 1);
+            var capability = 0.3 * codeGen + 0.3 * reasoning + 0.2 * window + 0.2 * reliability;
+            reasons.Insert(0, Inv($"capability {capability:0.000}: {caps.CodeGeneration:0.00} code / {caps.Reasoning:0.00} reasoning against {Lower(analysis.Level)} requirement {requirement.CodeGeneration:0.00}/{requirement.Reasoning:0.00}"));
+            breakdown["capability"] = Round(capability);
+            breakdown["code_generation"] = Round(codeGen);
+            breakdown["reasoning"] = Round(reasoning);
+            breakdown["context_fit"] = Round(window);
+            breakdown["reliability"] = Round(reliability);
+
+            var observedLatency = s.Attempts - s.Failures >= _options.MinSamplesForObservedLatency && s.LatencyMs > 0;
+            var latency = observedLatency ? s.LatencyMs : model.TypicalLatencyMs > 0 ? model.TypicalLatencyMs : DefaultLatencyMs;
+
+            var multiplier = 1.0;
             if (IsPreferred(task, model))
             {
-                score *= 1.2;
+                multiplier *= 1.2;
                 breakdown["preference"] = 1.2;
                 reasons.Add("preferred by the caller (×1.2)");
             }
@@ -78,55 +156,165 @@ public sealed class CapabilityRouter(TaskAnalyzer analyzer, ModelCatalog catalog
             var blendedPrice = (model.InputPricePerMillion + model.OutputPricePerMillion) / 2;
             if (analysis.Complexity < 0.4 && blendedPrice < CheapPricePerMillion)
             {
-                score *= 1.1;
-                breakdown["cost"] = 1.1;
+                multiplier *= 1.1;
+                breakdown["cheap_bonus"] = 1.1;
                 reasons.Add("cheap model for a simple task (×1.1)");
             }
 
-            candidates.Add(new RouteCandidate(model, Math.Round(score, 4), reasons, breakdown));
+            var providerHealth = health.Get(model.Provider);
+            if (providerHealth.State != HealthState.Healthy)
+            {
+                var factor = providerHealth.State == HealthState.Degraded ? 0.85 : 0.5;
+                multiplier *= factor;
+                breakdown["health"] = factor;
+                reasons.Add(Inv($"provider {Lower(providerHealth.State)}: {providerHealth.Detail} (×{factor:0.00})"));
+            }
+
+            var circuit = circuits.GetValueOrDefault(model.Key);
+            if (circuit.State == CircuitState.Open)
+            {
+                reasons.Add(Inv($"circuit open for {circuit.RetryAfter.TotalSeconds:0.#} s more after {circuit.ConsecutiveFailures} consecutive failures: tried last"));
+            }
+            else if (circuit.State == CircuitState.HalfOpen)
+            {
+                reasons.Add("circuit half-open: the next call probes it");
+            }
+
+            drafts.Add(new Draft(model, order, capability, outputCap, cost, relativeCost, latency, reasons, breakdown, multiplier, circuit, s));
+            reasons.Add(observedLatency
+                ? Inv($"expected latency {latency:0} ms (observed; time to first token {s.TimeToFirstTokenMs:0} ms)")
+                : Inv($"expected latency {latency:0} ms (catalog)"));
         }
 
-        if (candidates.Count == 0)
+        if (drafts.Count == 0)
         {
-            throw RpcErrors.FailedPrecondition(
-                "NO_MODEL_AVAILABLE",
-                rejected.Count > 0
-                    ? "No enabled model can take this task: " + string.Join("; ", rejected)
-                    : "No enabled provider has a model for this task.");
+            var message = rejected.Count > 0
+                ? "No enabled model can take this task: " + string.Join("; ", rejected)
+                : "No enabled provider has a model for this task.";
+            throw budgetRejections > 0 && budgetRejections == rejected.Count
+                ? RpcErrors.FailedPrecondition("BUDGET_EXCEEDED", message)
+                : RpcErrors.FailedPrecondition("NO_MODEL_AVAILABLE", message);
         }
 
-        // Stable order: score, then cheaper, then catalog order.
+        var cheapest = drafts.Min(d => d.RelativeCostUsd);
+        var fastest = drafts.Min(d => d.LatencyMs);
+        var candidates = new List<(RouteCandidate Candidate, Draft Draft)>(drafts.Count);
+        foreach (var d in drafts)
+        {
+            var costScore = d.RelativeCostUsd <= 0 ? 1 : cheapest / d.RelativeCostUsd;
+            var latencyScore = d.LatencyMs <= 0 ? 1 : fastest / d.LatencyMs;
+            var score = ((1 - costWeight - latencyWeight) * d.Capability + costWeight * costScore + latencyWeight * latencyScore) * d.Multiplier;
+            d.Breakdown["cost"] = Round(costScore);
+            d.Breakdown["latency"] = Round(latencyScore);
+            d.Reasons.Insert(1, Inv($"worst-case cost ${d.CostUsd:0.######} ({costScore:0.00} of the cheapest), latency {latencyScore:0.00} of the fastest; {Lower(task.Objective == RoutingObjective.Unspecified ? RoutingObjective.Balanced : task.Objective)} objective weighs cost {costWeight:0.00}, latency {latencyWeight:0.00}"));
+            candidates.Add((new RouteCandidate(d.Model, Math.Round(score, 4), d.Reasons, d.Breakdown, d.MaxTokens), d));
+        }
+
+        // Closed (or half-open) circuits first; within each group: score, then cheaper, then catalog order.
         var ordered = candidates
-            .Select((c, i) => (c, i))
-            .OrderByDescending(x => x.c.Score)
-            .ThenBy(x => x.c.Model.InputPricePerMillion + x.c.Model.OutputPricePerMillion)
-            .ThenBy(x => x.i)
-            .Select(x => x.c)
+            .OrderBy(x => x.Draft.Circuit.State == CircuitState.Open ? 1 : 0)
+            .ThenByDescending(x => x.Candidate.Score)
+            .ThenBy(x => x.Draft.CostUsd)
+            .ThenBy(x => x.Draft.Order)
             .ToList();
 
+        var planReasons = new List<string>
+        {
+            Inv($"{Lower(analysis.Level)} {Lower(analysis.Context)} task (complexity {analysis.Complexity:0.00}) for a {Lower(analysis.Persona)}, {input} input tokens"),
+        };
+        planReasons.AddRange(rejected.Select(r => "left out " + r));
+
+        var chosen = Explore(task, ordered, planReasons);
+        if (chosen > 0)
+        {
+            var pick = ordered[chosen];
+            ordered.RemoveAt(chosen);
+            ordered.Insert(0, pick);
+        }
+
         var top = ordered[0];
-        var capabilityFit = Math.Min(top.Score, 1);
+        planReasons.Add(Inv($"{top.Candidate.Model.Key} goes first of {ordered.Count} (score {top.Candidate.Score:0.000})"));
         var contextConfidence = analysis.Context == ContextType.General ? 0.5 : 0.9;
-        var confidence = Math.Max(0.1, 0.4 * contextConfidence + 0.6 * capabilityFit - 0.2 * analysis.Complexity);
+        var confidence = Math.Max(0.1, 0.4 * contextConfidence + 0.6 * Math.Min(top.Draft.Capability, 1) - 0.2 * analysis.Complexity);
+        if (top.Draft.Stats.Evidence >= 5)
+        {
+            var (a, b) = bandit.Posterior(new BanditArm(top.Candidate.Model.Key, 0.9, top.Draft.Stats));
+            confidence = 0.7 * confidence + 0.3 * (a / (a + b));
+        }
+
+        if (top.Draft.Multiplier < 1 || top.Draft.Circuit.State != CircuitState.Closed)
+        {
+            confidence *= 0.9;
+        }
 
         var strategy = task.Strategy == Strategy.Unspecified ? Strategy.Single : task.Strategy;
-        return ValueTask.FromResult(new RoutePlan
+        var plan = new RoutePlan
         {
             Task = task,
             Analysis = analysis,
             Strategy = strategy,
-            Candidates = ordered,
-            Confidence = Math.Round(Math.Min(confidence, 1), 3),
-            Reasons =
-            [
-                string.Create(CultureInfo.InvariantCulture, $"{analysis.Level.ToString().ToLowerInvariant()} {analysis.Context.ToString().ToLowerInvariant()} task (complexity {analysis.Complexity:0.00}) for a {analysis.Persona.ToString().ToLowerInvariant()}"),
-                string.Create(CultureInfo.InvariantCulture, $"{top.Model.Key} ranks first of {ordered.Count} with score {top.Score:0.000}"),
-            ],
+            Candidates = ordered.Select(x => x.Candidate).ToList(),
+            Confidence = Math.Round(Math.Clamp(confidence, 0.1, 1), 3),
+            Reasons = planReasons,
             CollapseStrategy = task.CollapseStrategy == CollapseStrategy.Unspecified ? CollapseStrategy.BestScore : task.CollapseStrategy,
             ParallelVariants = task.ParallelVariants > 0 ? task.ParallelVariants : 3,
             PipelinePersonas = task.PipelinePersonas.Count > 0 ? task.PipelinePersonas : [Persona.Architect, Persona.Developer, Persona.Reviewer],
-        });
+        };
+        Log.Planned(logger, top.Candidate.Model.Key, ordered.Count, plan.Confidence);
+        return plan;
     }
+
+    /// <summary>
+    /// Lets the bandit pick among the leading candidates (closed circuits, static score within the
+    /// margin of the best, at most BanditCandidates). Returns the index to move first.
+    /// </summary>
+    private int Explore(TaskRequest task, List<(RouteCandidate Candidate, Draft Draft)> ordered, List<string> planReasons)
+    {
+        if (_options.BanditCandidates < 2 || task.ModelPreferences.Count > 0)
+        {
+            return 0;
+        }
+
+        var best = ordered[0].Candidate.Score;
+        if (best <= 0)
+        {
+            return 0;
+        }
+
+        var leading = ordered
+            .TakeWhile(x => x.Draft.Circuit.State != CircuitState.Open)
+            .Take(_options.BanditCandidates)
+            .Where(x => x.Candidate.Score >= (1 - _options.BanditScoreMargin) * best)
+            .ToList();
+        if (leading.Count < 2)
+        {
+            return 0;
+        }
+
+        var arms = leading.Select(x => new BanditArm(x.Candidate.Model.Key, 0.9 * x.Candidate.Score / best, x.Draft.Stats)).ToList();
+        var choice = bandit.Choose(arms);
+        for (var i = 0; i < leading.Count; i++)
+        {
+            var breakdown = (Dictionary<string, double>)leading[i].Candidate.Breakdown;
+            breakdown["posterior_mean"] = Round(choice.PosteriorMeans[i]);
+            breakdown["bandit_draw"] = Round(choice.Draws[i]);
+            ((List<string>)leading[i].Candidate.Reasons).Add(Inv(
+                $"learned: posterior mean {choice.PosteriorMeans[i]:0.000} from {leading[i].Draft.Stats.Evidence:0.#} weighted outcomes; draw {choice.Draws[i]:0.000}"));
+        }
+
+        var picked = leading[choice.Index].Candidate.Model.Key;
+        var field = string.Join(", ", leading.Select((x, i) => Inv($"{x.Candidate.Model.Key} {choice.Draws[i]:0.000}")));
+        planReasons.Add(Inv($"bandit ({ThompsonSamplingBandit.Name} sampling, exploration rate {_options.ExplorationRate:0.00}) {(choice.Index == 0 ? "kept" : "chose")} {picked} among {field}"));
+        return choice.Index;
+    }
+
+    private static (double Cost, double Latency) Weights(RoutingObjective objective) => objective switch
+    {
+        RoutingObjective.Quality => (0, 0),
+        RoutingObjective.Cost => (0.5, 0.05),
+        RoutingObjective.Latency => (0.05, 0.5),
+        _ => (0.1, 0.1),
+    };
 
     private static bool IsPreferred(TaskRequest task, CatalogModel model)
     {
@@ -148,4 +336,18 @@ public sealed class CapabilityRouter(TaskAnalyzer analyzer, ModelCatalog catalog
         ComplexityLevel.Simple => (0.55, 0.5, 0.8),
         _ => (0.4, 0.3, 0.75),
     };
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static double Round(double value) => Math.Round(value, 4);
+
+    private static string Lower<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EventIds.RoutePlanned, Level = LogLevel.Debug,
+            Message = "Planned {Model} first of {Candidates} candidates (confidence {Confidence})")]
+        public static partial void Planned(ILogger logger, string model, int candidates, double confidence);
+    }
 }

@@ -3,12 +3,17 @@ using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Routing;
 
-/// <summary>One model the plan may use, with its score and the reasons for it.</summary>
+/// <summary>
+/// One model the plan may use, with its score and the reasons for it. <paramref name="MaxTokens"/>
+/// is the output limit for this model after clamping to its window and output limit (0 = the
+/// task's max_tokens).
+/// </summary>
 public sealed record RouteCandidate(
     CatalogModel Model,
     double Score,
     IReadOnlyList<string> Reasons,
-    IReadOnlyDictionary<string, double> Breakdown);
+    IReadOnlyDictionary<string, double> Breakdown,
+    int MaxTokens = 0);
 
 /// <summary>What the router decided. Immutable; the executor runs it and never changes it.</summary>
 public sealed record RoutePlan

@@ -56,6 +56,11 @@ public sealed record TaskRequest
 
     /// <summary>Cache even though temperature &gt; 0.</summary>
     public bool CacheNondeterministic { get; init; }
+    /// <summary>What routing optimizes besides capability. Unspecified means balanced.</summary>
+    public RoutingObjective Objective { get; init; }
+
+    /// <summary>The caller's budget for this task in USD, or null for none.</summary>
+    public double? MaxCostUsd { get; init; }
 
     /// <summary>Prior turns of a session, oldest first (filled by the session store).</summary>
     public IReadOnlyList<Providers.ChatMessage> History { get; init; } = [];

@@ -88,4 +88,22 @@ public sealed class TranscodingTests(GatewayFixture fixture)
         using var response = await fixture.Http.GetAsync(path);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
+
+    [Fact]
+    public async Task PostFeedback_AfterExecute_NamesTheAnsweringModel()
+    {
+        using var executed = await fixture.Http.PostAsync("/v1/execute",
+            Json("""{"taskType":"TASK_TYPE_CHAT","prompt":"explain retries","maxTokens":16}"""));
+        using var execution = JsonDocument.Parse(await executed.Content.ReadAsStringAsync());
+        var id = execution.RootElement.GetProperty("executionId").GetString();
+
+        using var response = await fixture.Http.PostAsync("/v1/feedback", Json($$"""{"executionId":"{{id}}","rating":4,"comment":"clear"}"""));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(id, body.RootElement.GetProperty("executionId").GetString());
+        Assert.Equal(execution.RootElement.GetProperty("model").GetString(), body.RootElement.GetProperty("model").GetString());
+
+        using var missing = await fixture.Http.PostAsync("/v1/feedback", Json("""{"executionId":"exec_nope","rating":4}"""));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
 }

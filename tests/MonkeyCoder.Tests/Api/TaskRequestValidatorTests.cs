@@ -71,4 +71,31 @@ public sealed class TaskRequestValidatorTests
         }));
         Assert.Equal(["model_preferences[simulated]"], fields);
     }
+
+    [Fact]
+    public void Validate_ObjectiveAndBudget_MappedOrRejected()
+    {
+        var validator = new MonkeyCoder.Core.Api.TaskRequestValidator(TestCatalog.Shipped());
+        var task = validator.Validate(new MonkeyCoder.V1.ExecuteRequest
+        {
+            TaskType = MonkeyCoder.V1.TaskType.Chat,
+            Prompt = "hi",
+            Objective = MonkeyCoder.V1.RoutingObjective.Latency,
+            MaxCostUsd = 0.5,
+        });
+        Assert.Equal(MonkeyCoder.V1.RoutingObjective.Latency, task.Objective);
+        Assert.Equal(0.5, task.MaxCostUsd);
+        Assert.Null(validator.Validate(new MonkeyCoder.V1.ExecuteRequest { TaskType = MonkeyCoder.V1.TaskType.Chat, Prompt = "hi" }).MaxCostUsd);
+
+        var ex = Assert.Throws<Grpc.Core.RpcException>(() => validator.Validate(new MonkeyCoder.V1.ExecuteRequest
+        {
+            TaskType = MonkeyCoder.V1.TaskType.Chat,
+            Prompt = "hi",
+            Objective = (MonkeyCoder.V1.RoutingObjective)42,
+            MaxCostUsd = -1,
+        }));
+        var fields = ex.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>().FieldViolations.Select(v => v.Field).ToList();
+        Assert.Contains("objective", fields);
+        Assert.Contains("max_cost_usd", fields);
+    }
 }

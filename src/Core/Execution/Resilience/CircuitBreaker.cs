@@ -1,0 +1,189 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Providers;
+
+namespace MonkeyCoder.Core.Execution.Resilience;
+
+/// <summary>
+/// What a breaker store holds for one provider+model: consecutive failures, when the open period
+/// ends (Unix ms; 0 = closed) and until when a half-open probe holds the circuit (Unix ms; 0 = none).
+/// </summary>
+public readonly record struct BreakerState(int ConsecutiveFailures, long OpenUntilMs, long ProbeUntilMs)
+{
+    public bool IsClosed => OpenUntilMs == 0;
+}
+
+public enum CircuitState
+{
+    Closed,
+    /// <summary>Failing: callers are served by the next candidate until the break ends.</summary>
+    Open,
+    /// <summary>The break is over: one probe may go; its result closes or reopens the circuit.</summary>
+    HalfOpen,
+}
+
+/// <summary>A circuit's state as routing reports it.</summary>
+public readonly record struct CircuitStatus(CircuitState State, int ConsecutiveFailures, TimeSpan RetryAfter);
+
+/// <summary>The answer to "may I call this model now?".</summary>
+public readonly record struct BreakerPermit(bool Allowed, bool IsProbe, TimeSpan RetryAfter)
+{
+    public static readonly BreakerPermit Closed = new(true, false, TimeSpan.Zero);
+}
+
+/// <summary>
+/// Storage of breaker states with atomic transitions. <see cref="InMemoryCircuitBreakerStore"/> for
+/// one process; <see cref="RedisCircuitBreakerStore"/> to share them across replicas.
+/// </summary>
+public interface ICircuitBreakerStore
+{
+    /// <summary>"redis" or "in-process".</summary>
+    string Kind { get; }
+
+    ValueTask<IReadOnlyDictionary<string, BreakerState>> GetAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
+
+    /// <summary>Atomically: if the circuit is open, its break is over and no probe holds it, the caller becomes the probe until now + lease.</summary>
+    ValueTask<bool> TryClaimProbeAsync(string key, long nowMs, long leaseMs, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Atomically counts a failure: a closed circuit opens at <paramref name="threshold"/> consecutive
+    /// failures; a half-open one (break over) reopens at once. Returns the new state.
+    /// </summary>
+    ValueTask<BreakerState> RecordFailureAsync(string key, long nowMs, int threshold, long breakMs, CancellationToken cancellationToken);
+
+    /// <summary>Closes the circuit and clears its count. Returns true when it was not closed.</summary>
+    ValueTask<bool> RecordSuccessAsync(string key, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Circuit breaker per provider+model (<see cref="CatalogModel.Key"/>): opens after
+/// <see cref="ExecutionOptions.BreakerFailureThreshold"/> consecutive failures the model is
+/// responsible for, stays open for <see cref="ExecutionOptions.BreakerBreakMs"/> (callers are served
+/// by the next candidate), then lets one probe through; the probe's success closes it, its failure
+/// reopens it. Time comes from the injected <see cref="TimeProvider"/>. A store failure fails open:
+/// the breaker is a protection, never a reason to refuse a call.
+/// </summary>
+public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<CircuitBreaker> logger)
+{
+    private readonly ExecutionOptions _options = options.Value;
+
+    public string StoreKind => store.Kind;
+
+    /// <summary>True for failures that say something about the model's health (not about the request).</summary>
+    public static bool Counts(ProviderErrorClass errorClass) =>
+        errorClass is not (ProviderErrorClass.ContextLengthExceeded or ProviderErrorClass.ContentFiltered or ProviderErrorClass.InvalidRequest);
+
+    public async ValueTask<BreakerPermit> AcquireAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var state = (await store.GetAsync([key], cancellationToken))[key];
+            if (state.IsClosed)
+            {
+                return BreakerPermit.Closed;
+            }
+
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (now < state.OpenUntilMs)
+            {
+                return new BreakerPermit(false, false, TimeSpan.FromMilliseconds(state.OpenUntilMs - now));
+            }
+
+            if (await store.TryClaimProbeAsync(key, now, _options.BreakerProbeLeaseMs, cancellationToken))
+            {
+                Log.Probing(logger, key);
+                return new BreakerPermit(true, true, TimeSpan.Zero);
+            }
+
+            return new BreakerPermit(false, false, TimeSpan.FromMilliseconds(Math.Max(state.ProbeUntilMs - now, 1)));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.StoreUnavailable(logger, ex.GetType().Name);
+            return BreakerPermit.Closed;
+        }
+    }
+
+    public async ValueTask<IReadOnlyDictionary<string, CircuitStatus>> DescribeAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        IReadOnlyDictionary<string, BreakerState> states;
+        try
+        {
+            states = await store.GetAsync(keys, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.StoreUnavailable(logger, ex.GetType().Name);
+            states = keys.ToDictionary(k => k, _ => default(BreakerState), StringComparer.OrdinalIgnoreCase);
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var result = new Dictionary<string, CircuitStatus>(keys.Count, StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, s) in states)
+        {
+            result[key] = s.IsClosed
+                ? new CircuitStatus(CircuitState.Closed, s.ConsecutiveFailures, TimeSpan.Zero)
+                : now < s.OpenUntilMs
+                    ? new CircuitStatus(CircuitState.Open, s.ConsecutiveFailures, TimeSpan.FromMilliseconds(s.OpenUntilMs - now))
+                    : new CircuitStatus(CircuitState.HalfOpen, s.ConsecutiveFailures, TimeSpan.Zero);
+        }
+
+        return result;
+    }
+
+    public async ValueTask OnSuccessAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await store.RecordSuccessAsync(key, cancellationToken))
+            {
+                Log.Closed(logger, key);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.StoreUnavailable(logger, ex.GetType().Name);
+        }
+    }
+
+    public async ValueTask OnFailureAsync(string key, ProviderErrorClass errorClass, CancellationToken cancellationToken)
+    {
+        if (!Counts(errorClass))
+        {
+            return;
+        }
+
+        try
+        {
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var state = await store.RecordFailureAsync(key, now, _options.BreakerFailureThreshold, _options.BreakerBreakMs, cancellationToken);
+            if (!state.IsClosed && state.OpenUntilMs == now + _options.BreakerBreakMs)
+            {
+                Log.Opened(logger, key, state.ConsecutiveFailures, _options.BreakerBreakMs);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.StoreUnavailable(logger, ex.GetType().Name);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.BreakerOpened, Level = LogLevel.Warning,
+            Message = "Circuit for {Model} opened after {Failures} consecutive failures; callers go to the next candidate for {BreakMs} ms")]
+        public static partial void Opened(ILogger logger, string model, int failures, int breakMs);
+
+        [LoggerMessage(EventId = Observability.EventIds.BreakerProbing, Level = LogLevel.Information,
+            Message = "Circuit for {Model} is half-open; sending one probe")]
+        public static partial void Probing(ILogger logger, string model);
+
+        [LoggerMessage(EventId = Observability.EventIds.BreakerClosed, Level = LogLevel.Information,
+            Message = "Circuit for {Model} closed after a success")]
+        public static partial void Closed(ILogger logger, string model);
+
+        [LoggerMessage(EventId = Observability.EventIds.BreakerStoreUnavailable, Level = LogLevel.Warning,
+            Message = "Circuit breaker store unavailable ({ErrorType}); letting the call through")]
+        public static partial void StoreUnavailable(ILogger logger, string errorType);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+
+namespace MonkeyCoder.Core.Routing.Learning;
+
+/// <summary>
+/// Router statistics in this process only (the embedded default without REDIS_URL). Updates are
+/// atomic per model (compare-and-swap of immutable snapshots). The execution memory keeps at most
+/// <see cref="RoutingOptions.ExecutionMemoryCapacity"/> entries, evicting the oldest first.
+/// </summary>
+public sealed class InMemoryRouterStatsStore(IOptions<RoutingOptions> options, TimeProvider time) : IRouterStatsStore
+{
+    private readonly RoutingOptions _options = options.Value;
+    private readonly ConcurrentDictionary<string, ModelStats> _stats = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, (string Model, DateTimeOffset Expires)> _executions = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _executionOrder = new();
+
+    public string Kind => "in-process";
+
+    public ValueTask<IReadOnlyDictionary<string, ModelStats>> GetAsync(IReadOnlyCollection<string> modelKeys, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, ModelStats>(modelKeys.Count, StringComparer.OrdinalIgnoreCase);
+        foreach (var key in modelKeys)
+        {
+            result[key] = _stats.GetValueOrDefault(key) ?? ModelStats.Empty;
+        }
+
+        return ValueTask.FromResult<IReadOnlyDictionary<string, ModelStats>>(result);
+    }
+
+    public ValueTask UpdateAsync(string modelKey, StatsUpdate update, CancellationToken cancellationToken)
+    {
+        _stats.AddOrUpdate(modelKey, static (_, a) => ModelStats.Empty.Apply(a.update, a.decay), static (_, current, a) => current.Apply(a.update, a.decay), (update, decay: _options.Decay));
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask RememberExecutionAsync(string executionId, string modelKey, CancellationToken cancellationToken)
+    {
+        _executions[executionId] = (modelKey, time.GetUtcNow().AddHours(_options.ExecutionMemoryHours));
+        _executionOrder.Enqueue(executionId);
+        while (_executions.Count > _options.ExecutionMemoryCapacity && _executionOrder.TryDequeue(out var oldest))
+        {
+            _executions.TryRemove(oldest, out _);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<string?> FindExecutionAsync(string executionId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_executions.TryGetValue(executionId, out var entry) && entry.Expires > time.GetUtcNow() ? entry.Model : null);
+}

@@ -1,0 +1,164 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace MonkeyCoder.Core.Routing.Learning;
+
+/// <summary>
+/// Router statistics in Redis, shared by every replica. One hash per model
+/// (<c>monkeycoder:router:stats:{provider/id}</c>), updated atomically by a Lua script that runs the
+/// same arithmetic as <see cref="ModelStats.Apply"/>; one string per remembered execution with a TTL.
+/// Statistics are advisory: a Redis failure is logged and routing carries on without them.
+/// </summary>
+public sealed partial class RedisRouterStatsStore(
+    IConnectionMultiplexer redis,
+    IOptions<RoutingOptions> options,
+    ILogger<RedisRouterStatsStore> logger) : IRouterStatsStore
+{
+    public const string StatsPrefix = "monkeycoder:router:stats:";
+    public const string ExecutionPrefix = "monkeycoder:router:exec:";
+
+    /// <summary>Statistics of a model nobody has used for this long expire. 30 days.</summary>
+    private static readonly TimeSpan StatsTtl = TimeSpan.FromDays(30);
+
+    private const string UpdateScript = """
+        local d = tonumber(ARGV[1])
+        local r = tonumber(ARGV[2])
+        local w = tonumber(ARGV[3])
+        local v = redis.call('HMGET', KEYS[1], 'a', 'b', 'n', 'f', 'lat', 'ttft', 'cost')
+        local a = tonumber(v[1]) or 0
+        local b = tonumber(v[2]) or 0
+        local n = tonumber(v[3]) or 0
+        local f = tonumber(v[4]) or 0
+        local lat = tonumber(v[5]) or 0
+        local ttft = tonumber(v[6]) or 0
+        local cost = tonumber(v[7]) or 0
+        local ew = tonumber(ARGV[10])
+        local function ewma(cur, s) if cur <= 0 then return s end return cur + ew * (s - cur) end
+        if w > 0 then
+          a = a * d + w * r
+          b = b * d + w * (1 - r)
+        end
+        if ARGV[4] == '1' then
+          n = n + 1
+          if ARGV[5] == '1' then
+            lat = ewma(lat, tonumber(ARGV[6]))
+            local t = tonumber(ARGV[7])
+            if t >= 0 then ttft = ewma(ttft, t) end
+            cost = ewma(cost, tonumber(ARGV[8]))
+          else
+            f = f + 1
+            redis.call('HSET', KEYS[1], 'err', ARGV[9])
+          end
+        end
+        redis.call('HSET', KEYS[1], 'a', string.format('%.17g', a), 'b', string.format('%.17g', b), 'n', n, 'f', f,
+          'lat', string.format('%.17g', lat), 'ttft', string.format('%.17g', ttft), 'cost', string.format('%.17g', cost))
+        redis.call('EXPIRE', KEYS[1], tonumber(ARGV[11]))
+        return 1
+        """;
+
+    private readonly RoutingOptions _options = options.Value;
+
+    public string Kind => "redis";
+
+    public async ValueTask<IReadOnlyDictionary<string, ModelStats>> GetAsync(IReadOnlyCollection<string> modelKeys, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, ModelStats>(modelKeys.Count, StringComparer.OrdinalIgnoreCase);
+        try
+        {
+            var db = redis.GetDatabase();
+            // Issued together: the multiplexer pipelines them into one round trip.
+            var reads = modelKeys.Select(k => (Key: k, Task: db.HashGetAllAsync(StatsPrefix + k))).ToList();
+            await Task.WhenAll(reads.Select(r => r.Task)).WaitAsync(cancellationToken);
+            foreach (var (key, task) in reads)
+            {
+                result[key] = Parse(task.Result);
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.StatsUnavailable(logger, ex.GetType().Name);
+            foreach (var key in modelKeys)
+            {
+                result[key] = ModelStats.Empty;
+            }
+        }
+
+        return result;
+    }
+
+    public async ValueTask UpdateAsync(string modelKey, StatsUpdate update, CancellationToken cancellationToken)
+    {
+        var attempt = update.Attempt;
+        RedisValue[] args =
+        [
+            Num(_options.Decay), Num(update.Reward), Num(update.Weight),
+            attempt is null ? "0" : "1",
+            attempt?.Succeeded == true ? "1" : "0",
+            Num(attempt?.LatencyMs ?? 0),
+            Num(attempt?.TimeToFirstTokenMs ?? -1),
+            Num(attempt?.CostUsd ?? 0),
+            attempt?.ErrorClass ?? "",
+            Num(ModelStats.EwmaWeight),
+            (long)StatsTtl.TotalSeconds,
+        ];
+        try
+        {
+            await redis.GetDatabase().ScriptEvaluateAsync(UpdateScript, [StatsPrefix + modelKey], args).WaitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.StatsUnavailable(logger, ex.GetType().Name);
+        }
+    }
+
+    public async ValueTask RememberExecutionAsync(string executionId, string modelKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await redis.GetDatabase().StringSetAsync(ExecutionPrefix + executionId, modelKey, TimeSpan.FromHours(_options.ExecutionMemoryHours)).WaitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Log.StatsUnavailable(logger, ex.GetType().Name);
+        }
+    }
+
+    public async ValueTask<string?> FindExecutionAsync(string executionId, CancellationToken cancellationToken)
+    {
+        var value = await redis.GetDatabase().StringGetAsync(ExecutionPrefix + executionId).WaitAsync(cancellationToken);
+        return value.IsNullOrEmpty ? null : value.ToString();
+    }
+
+    private static ModelStats Parse(HashEntry[] entries)
+    {
+        if (entries.Length == 0)
+        {
+            return ModelStats.Empty;
+        }
+
+        var map = entries.ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal);
+        double D(string name) => map.TryGetValue(name, out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0;
+        return new ModelStats
+        {
+            Alpha = D("a"),
+            Beta = D("b"),
+            Attempts = (long)D("n"),
+            Failures = (long)D("f"),
+            LatencyMs = D("lat"),
+            TimeToFirstTokenMs = D("ttft"),
+            CostUsd = D("cost"),
+            LastError = map.GetValueOrDefault("err") ?? "",
+        };
+    }
+
+    private static RedisValue Num(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.RouterStatsUnavailable, Level = LogLevel.Warning,
+            Message = "Router statistics in Redis are unavailable ({ErrorType}); routing continues without them")]
+        public static partial void StatsUnavailable(ILogger logger, string errorType);
+    }
+}

@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Options;
+
+namespace MonkeyCoder.Core.Routing.Learning;
+
+/// <summary>One model the bandit may choose: its prior mean (from the static score) and what was observed.</summary>
+public readonly record struct BanditArm(string Key, double PriorMean, ModelStats Stats);
+
+/// <summary>The bandit's pick and the numbers behind it, for the plan's reasons.</summary>
+public sealed record BanditChoice(int Index, IReadOnlyList<double> Draws, IReadOnlyList<double> PosteriorMeans);
+
+/// <summary>
+/// Thompson sampling over Beta posteriors (see src/Core/Routing/README.md). Each arm's posterior is
+/// Beta(PriorStrength·m + α, PriorStrength·(1 − m) + β), where m is the prior mean from the static
+/// score and α/β the decayed reward evidence. One draw per arm; the highest draw wins. The
+/// exploration rate r shrinks a draw towards its posterior mean: θ = mean + r·(draw − mean), so
+/// r = 0 exploits the mean and r = 1 is plain Thompson sampling.
+/// </summary>
+public sealed class ThompsonSamplingBandit(IOptions<RoutingOptions> options, BanditRandom random)
+{
+    public const string Name = "thompson";
+
+    private readonly RoutingOptions _options = options.Value;
+
+    public BanditChoice Choose(IReadOnlyList<BanditArm> arms)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(arms.Count);
+        var draws = new double[arms.Count];
+        var means = new double[arms.Count];
+        var best = 0;
+        for (var i = 0; i < arms.Count; i++)
+        {
+            var (a, b) = Posterior(arms[i]);
+            means[i] = a / (a + b);
+            var draw = _options.ExplorationRate > 0 ? random.NextBeta(a, b) : means[i];
+            draws[i] = means[i] + _options.ExplorationRate * (draw - means[i]);
+            if (draws[i] > draws[best])
+            {
+                best = i;
+            }
+        }
+
+        return new BanditChoice(best, draws, means);
+    }
+
+    /// <summary>Beta parameters of an arm's posterior.</summary>
+    public (double Alpha, double Beta) Posterior(BanditArm arm)
+    {
+        var m = Math.Clamp(arm.PriorMean, 0.01, 0.99);
+        return (_options.PriorStrength * m + arm.Stats.Alpha, _options.PriorStrength * (1 - m) + arm.Stats.Beta);
+    }
+}
+
+/// <summary>
+/// The router's source of randomness: one seeded <see cref="Random"/> behind a lock, so a test (or
+/// an operator chasing a routing decision) can replay the same draws with the same seed.
+/// </summary>
+public sealed class BanditRandom(int seed)
+{
+    private readonly Random _random = seed == 0 ? new Random() : new Random(seed);
+    private readonly Lock _gate = new();
+
+    public double NextDouble()
+    {
+        lock (_gate)
+        {
+            return _random.NextDouble();
+        }
+    }
+
+    /// <summary>A draw from Beta(a, b) as X/(X+Y) with X ~ Gamma(a), Y ~ Gamma(b).</summary>
+    public double NextBeta(double a, double b)
+    {
+        lock (_gate)
+        {
+            var x = Gamma(a);
+            var y = Gamma(b);
+            return x + y <= 0 ? 0.5 : x / (x + y);
+        }
+    }
+
+    /// <summary>Marsaglia–Tsang (2000); shape &lt; 1 boosted by U^(1/shape).</summary>
+    private double Gamma(double shape)
+    {
+        if (shape < 1)
+        {
+            return Gamma(shape + 1) * Math.Pow(Uniform(), 1 / shape);
+        }
+
+        var d = shape - 1.0 / 3;
+        var c = 1 / Math.Sqrt(9 * d);
+        while (true)
+        {
+            double x, v;
+            do
+            {
+                x = Normal();
+                v = 1 + c * x;
+            }
+            while (v <= 0);
+
+            v = v * v * v;
+            var u = Uniform();
+            if (u < 1 - 0.0331 * x * x * x * x || Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v)))
+            {
+                return d * v;
+            }
+        }
+    }
+
+    private double Uniform()
+    {
+        double u;
+        do
+        {
+            u = _random.NextDouble();
+        }
+        while (u <= double.Epsilon);
+
+        return u;
+    }
+
+    /// <summary>Box–Muller.</summary>
+    private double Normal() => Math.Sqrt(-2 * Math.Log(Uniform())) * Math.Cos(2 * Math.PI * _random.NextDouble());
+}

@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using MonkeyCoder.Core.Execution;
+using MonkeyCoder.Core.Execution.Resilience;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Routing;
+using MonkeyCoder.Core.Routing.Learning;
+using MonkeyCoder.Tests.Infrastructure;
+
+namespace MonkeyCoder.Tests.Execution;
+
+/// <summary>Breaker states and router statistics shared by two replicas through a real Redis.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisStoresTests(RedisFixture redis)
+{
+    private static string UniqueKey() => $"test/{Guid.NewGuid():N}";
+
+    private static CircuitBreaker Breaker(ICircuitBreakerStore store, FakeTimeProvider time) =>
+        new(store, time, Options.Create(new ExecutionOptions { BreakerFailureThreshold = 2, BreakerBreakMs = 10_000, BreakerProbeLeaseMs = 5_000 }), NullLogger<CircuitBreaker>.Instance);
+
+    [Fact]
+    public async Task RedisCircuitBreaker_OpenedByOneReplica_SeenByOtherThenOneProbeClosesForBoth()
+    {
+        if (!redis.Available)
+        {
+            return;
+        }
+
+        var key = UniqueKey();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var a = Breaker(new RedisCircuitBreakerStore(redis.ReplicaA!), time);
+        var b = Breaker(new RedisCircuitBreakerStore(redis.ReplicaB!), time);
+
+        await a.OnFailureAsync(key, ProviderErrorClass.Overloaded, CancellationToken.None);
+        await b.OnFailureAsync(key, ProviderErrorClass.Timeout, CancellationToken.None);
+        Assert.False((await a.AcquireAsync(key, CancellationToken.None)).Allowed);
+        var rejected = await b.AcquireAsync(key, CancellationToken.None);
+        Assert.False(rejected.Allowed);
+        Assert.InRange(rejected.RetryAfter, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(10));
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        var probeA = await a.AcquireAsync(key, CancellationToken.None);
+        var probeB = await b.AcquireAsync(key, CancellationToken.None);
+        Assert.True(probeA.IsProbe);
+        Assert.False(probeB.Allowed);
+
+        await a.OnSuccessAsync(key, CancellationToken.None);
+        Assert.Equal(CircuitState.Closed, (await b.DescribeAsync([key], CancellationToken.None))[key].State);
+        Assert.True((await b.AcquireAsync(key, CancellationToken.None)).Allowed);
+    }
+
+    [Fact]
+    public async Task RedisCircuitBreaker_ProbeFails_ReopensForEveryone()
+    {
+        if (!redis.Available)
+        {
+            return;
+        }
+
+        var key = UniqueKey();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var a = Breaker(new RedisCircuitBreakerStore(redis.ReplicaA!), time);
+        var b = Breaker(new RedisCircuitBreakerStore(redis.ReplicaB!), time);
+        await a.OnFailureAsync(key, ProviderErrorClass.Overloaded, CancellationToken.None);
+        await a.OnFailureAsync(key, ProviderErrorClass.Overloaded, CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True((await b.AcquireAsync(key, CancellationToken.None)).IsProbe);
+        await b.OnFailureAsync(key, ProviderErrorClass.Overloaded, CancellationToken.None);
+        Assert.Equal(CircuitState.Open, (await a.DescribeAsync([key], CancellationToken.None))[key].State);
+    }
+
+    [Fact]
+    public async Task RedisRouterStats_UpdatesFromTwoReplicas_MatchInProcessArithmetic()
+    {
+        if (!redis.Available)
+        {
+            return;
+        }
+
+        var key = UniqueKey();
+        var options = Options.Create(new RoutingOptions { Decay = 0.9 });
+        var a = new RedisRouterStatsStore(redis.ReplicaA!, options, NullLogger<RedisRouterStatsStore>.Instance);
+        var b = new RedisRouterStatsStore(redis.ReplicaB!, options, NullLogger<RedisRouterStatsStore>.Instance);
+        var local = new InMemoryRouterStatsStore(options, new FakeTimeProvider());
+        var rewards = new RewardModel(options.Value);
+        StatsUpdate[] updates =
+        [
+            rewards.ForAttempt(new AttemptObservation(true, "ok", 1200, 300, 0.002), null),
+            rewards.ForAttempt(new AttemptObservation(false, "overloaded", 50, null, 0), ProviderErrorClass.Overloaded),
+            rewards.ForRating(4),
+            rewards.ForAttempt(new AttemptObservation(true, "ok", 800, null, 0.001), null),
+        ];
+        for (var i = 0; i < updates.Length; i++)
+        {
+            await (i % 2 == 0 ? a : b).UpdateAsync(key, updates[i], CancellationToken.None);
+            await local.UpdateAsync(key, updates[i], CancellationToken.None);
+        }
+
+        var shared = (await b.GetAsync([key], CancellationToken.None))[key];
+        var expected = (await local.GetAsync([key], CancellationToken.None))[key];
+        Assert.Equal(expected.Alpha, shared.Alpha, 9);
+        Assert.Equal(expected.Beta, shared.Beta, 9);
+        Assert.Equal(3, shared.Attempts);
+        Assert.Equal(1, shared.Failures);
+        Assert.Equal(expected.LatencyMs, shared.LatencyMs, 9);
+        Assert.Equal(300, shared.TimeToFirstTokenMs, 9);
+        Assert.Equal(expected.CostUsd, shared.CostUsd, 12);
+        Assert.Equal("overloaded", shared.LastError);
+
+        await a.RememberExecutionAsync("exec_" + key, key, CancellationToken.None);
+        Assert.Equal(key, await b.FindExecutionAsync("exec_" + key, CancellationToken.None));
+        Assert.Null(await b.FindExecutionAsync("exec_unknown_" + key, CancellationToken.None));
+    }
+}

@@ -1,0 +1,136 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Routing;
+using MonkeyCoder.Core.Routing.Learning;
+
+namespace MonkeyCoder.Tests.Routing;
+
+public sealed class ThompsonSamplingBanditTests
+{
+    /// <summary>A simulated model: how often it succeeds and how long it takes.</summary>
+    private sealed record Arm(string Key, double SuccessRate, double LatencyMs, double CostUsd);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Choose_SimulatedArms_ConvergesToBestArm(int seed)
+    {
+        // Equal priors (the router scored them alike). The best arm is neither the most reliable
+        // (slow) nor the fastest (flaky): reward = success · (1 − 0.2·latency/20 s − 0.1·cost/$0.05).
+        Arm[] arms =
+        [
+            new("p/flaky-fast", 0.60, 500, 0.001),
+            new("p/best", 0.90, 2_000, 0.002),
+            new("p/reliable-slow", 0.93, 19_000, 0.04),
+        ];
+        var options = new RoutingOptions { RandomSeed = seed };
+        var opts = Options.Create(options);
+        var bandit = new ThompsonSamplingBandit(opts, new BanditRandom(seed));
+        var stats = new InMemoryRouterStatsStore(opts, new FakeTimeProvider());
+        var rewards = new RewardModel(options);
+        var world = new Random(seed * 7919);
+        const int rounds = 1500;
+        var latePulls = new Dictionary<string, int>();
+
+        for (var round = 0; round < rounds; round++)
+        {
+            var learned = await stats.GetAsync(arms.Select(a => a.Key).ToList(), CancellationToken.None);
+            var choice = bandit.Choose(arms.Select(a => new BanditArm(a.Key, 0.9, learned[a.Key])).ToList());
+            var arm = arms[choice.Index];
+            var ok = world.NextDouble() < arm.SuccessRate;
+            var observation = new AttemptObservation(ok, ok ? "ok" : "overloaded", arm.LatencyMs, null, arm.CostUsd);
+            await stats.UpdateAsync(arm.Key, rewards.ForAttempt(observation, ok ? null : ProviderErrorClass.Overloaded), CancellationToken.None);
+            if (round >= rounds - 500)
+            {
+                latePulls[arm.Key] = latePulls.GetValueOrDefault(arm.Key) + 1;
+            }
+        }
+
+        var best = latePulls.GetValueOrDefault("p/best");
+        Assert.True(best > 350, $"best arm got {best} of the last 500 pulls: {string.Join(", ", latePulls.Select(kv => $"{kv.Key}={kv.Value}"))}");
+        // Still exploring a little: Thompson sampling never freezes completely on a decayed posterior.
+        Assert.True(best < 500 || latePulls.Count == 1);
+    }
+
+    [Fact]
+    public void Choose_ExplorationRateZero_AlwaysHighestPosteriorMean()
+    {
+        var bandit = new ThompsonSamplingBandit(Options.Create(new RoutingOptions { ExplorationRate = 0 }), new BanditRandom(1));
+        var arms = new[]
+        {
+            new BanditArm("a", 0.9, new ModelStats { Alpha = 5, Beta = 5 }),
+            new BanditArm("b", 0.9, new ModelStats { Alpha = 9, Beta = 1 }),
+        };
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(1, bandit.Choose(arms).Index);
+        }
+    }
+
+    [Fact]
+    public void Choose_SameSeed_SameDraws()
+    {
+        var arms = new[] { new BanditArm("a", 0.5, ModelStats.Empty), new BanditArm("b", 0.5, ModelStats.Empty) };
+        var one = new ThompsonSamplingBandit(Options.Create(new RoutingOptions()), new BanditRandom(99));
+        var two = new ThompsonSamplingBandit(Options.Create(new RoutingOptions()), new BanditRandom(99));
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(one.Choose(arms).Draws, two.Choose(arms).Draws);
+        }
+    }
+
+    [Fact]
+    public void NextBeta_MeanMatchesParameters()
+    {
+        var random = new BanditRandom(5);
+        var mean = Enumerable.Range(0, 20_000).Select(_ => random.NextBeta(2, 6)).Average();
+        Assert.Equal(0.25, mean, 2);
+        var small = Enumerable.Range(0, 20_000).Select(_ => random.NextBeta(0.5, 0.5)).Average();
+        Assert.Equal(0.5, small, 1);
+    }
+
+    [Fact]
+    public void Apply_Decay_ForgetsOldEvidence()
+    {
+        var s = ModelStats.Empty;
+        for (var i = 0; i < 1000; i++)
+        {
+            s = s.Apply(new StatsUpdate(1, 1, null), 0.99);
+        }
+
+        // Geometric series: evidence converges to 1/(1 − 0.99) = 100.
+        Assert.InRange(s.Evidence, 99, 100.01);
+    }
+
+    [Fact]
+    public void RewardModel_RequestCausedFailures_DoNotTeachTheBandit()
+    {
+        var rewards = new RewardModel(new RoutingOptions());
+        var failed = new AttemptObservation(false, "context_length_exceeded", 100, null, 0);
+        Assert.Equal(0, rewards.ForAttempt(failed, ProviderErrorClass.ContextLengthExceeded).Weight);
+        Assert.Equal(1, rewards.ForAttempt(failed with { ErrorClass = "overloaded" }, ProviderErrorClass.Overloaded).Weight);
+        Assert.Equal(0, rewards.ForAttempt(failed, ProviderErrorClass.Overloaded).Reward);
+        Assert.Equal(1, rewards.ForRating(5).Reward);
+        Assert.Equal(0, rewards.ForRating(1).Reward);
+        Assert.Equal(0.5, rewards.ForRating(3).Reward);
+    }
+
+    [Fact]
+    public async Task InMemoryStore_ExecutionMemory_BoundedAndExpires()
+    {
+        var time = new FakeTimeProvider();
+        var store = new InMemoryRouterStatsStore(Options.Create(new RoutingOptions { ExecutionMemoryCapacity = 3, ExecutionMemoryHours = 1 }), time);
+        for (var i = 0; i < 5; i++)
+        {
+            await store.RememberExecutionAsync($"e{i}", $"p/m{i}", CancellationToken.None);
+        }
+
+        Assert.Null(await store.FindExecutionAsync("e0", CancellationToken.None));
+        Assert.Null(await store.FindExecutionAsync("e1", CancellationToken.None));
+        Assert.Equal("p/m4", await store.FindExecutionAsync("e4", CancellationToken.None));
+        time.Advance(TimeSpan.FromHours(2));
+        Assert.Null(await store.FindExecutionAsync("e4", CancellationToken.None));
+    }
+}
