@@ -28,6 +28,10 @@ public static class EventIds
     // 1500–1599 observability (metrics, Sentry, health probes, alerts)
 
     // 1600–1699 REST edge (OpenAI compatibility, CORS, security headers)
+    public const int EdgeUnhandledException = 1600;
+    public const int EdgeStreamFailed = 1601;
+    public const int EdgeFailedAfterStart = 1602;
+    public const int EdgeBodyTooLarge = 1603;
 
     // 2000–2099 auth (users, keys, JWT, device flow, audit)
 
