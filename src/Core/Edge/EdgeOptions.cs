@@ -23,8 +23,8 @@ public sealed class EdgeOptions
     public int CorsMaxAgeSeconds { get; set; } = 600;
 
     /// <summary><c>MAX_REQUEST_BODY_BYTES</c>: larger bodies are refused with 413. Defaults to 4 MiB.</summary>
-    [Range(1024, 256L * 1024 * 1024, ErrorMessage = "MAX_REQUEST_BODY_BYTES (MonkeyCoder:Edge:MaxRequestBodyBytes) must be between 1024 and 268435456.")]
-    public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
+    [Range(1024, 268_435_456, ErrorMessage = "MAX_REQUEST_BODY_BYTES (MonkeyCoder:Edge:MaxRequestBodyBytes) must be between 1024 and 268435456.")]
+    public int MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>Total size of the request line and headers. Defaults to 32 KiB (Kestrel's default).</summary>
     [Range(1024, 1024 * 1024, ErrorMessage = "MonkeyCoder:Edge:MaxRequestHeadersTotalBytes must be between 1024 and 1048576.")]
@@ -84,12 +84,25 @@ public sealed class EdgeOptions
 [OptionsValidator]
 public sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOptions>;
 
-/// <summary>Checks what attributes cannot: each origin an absolute http(s) origin, each proxy an address, each network a CIDR.</summary>
+/// <summary>Checks what attributes cannot (and ranges whose message must name the variable): each origin an absolute http(s) origin, each proxy an address, each network a CIDR.</summary>
 public sealed class EdgeOptionsListValidator : IValidateOptions<EdgeOptions>
 {
     public ValidateOptionsResult Validate(string? name, EdgeOptions options)
     {
         var failures = new List<string>();
+
+        // The [OptionsValidator] generator reports ranges with its own text (the property name only);
+        // the settings with an environment variable are checked here too so the message names it.
+        if (options.MaxRequestBodyBytes is < 1024 or > 268_435_456)
+        {
+            failures.Add("MAX_REQUEST_BODY_BYTES (MonkeyCoder:Edge:MaxRequestBodyBytes) must be between 1024 and 268435456.");
+        }
+
+        if (options.CorsMaxAgeSeconds is < 0 or > 86_400)
+        {
+            failures.Add("CORS_MAX_AGE_SECONDS (MonkeyCoder:Edge:CorsMaxAgeSeconds) must be between 0 and 86400.");
+        }
+
         foreach (var origin in EdgeOptions.Split(options.CorsAllowedOrigins))
         {
             if (origin == "*")
