@@ -60,6 +60,12 @@ dotnet test Grpc.sln -c Release --no-build -nologo --logger "console;verbosity=n
 status=${PIPESTATUS[0]}
 set -e
 
+step "Interop: the official openai npm client (REST host) and @grpc/grpc-js (Service)"
+set +e
+bash scripts/interop.sh Release 2>&1 | tee "$art/interop.log"
+interop_status=${PIPESTATUS[0]}
+set -e
+
 step "Measurements"
 [ -f "$art/test-report.txt" ] && sort "$art/test-report.txt"
 
@@ -71,4 +77,6 @@ awk '/^Total tests:/{in_total=1; next}
   in_total && $1 == "Skipped:" {s += $2; next}
   {in_total=0}
   END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$art/test.log"
+grep -E '^ℹ (pass|fail|todo) ' "$art/interop.log" | sed 's/^ℹ /interop /' || true
+[ "$interop_status" = 0 ] || status=1
 exit "$status"
