@@ -69,6 +69,8 @@ set -e
 step "Measurements"
 [ -f "$art/test-report.txt" ] && sort "$art/test-report.txt"
 
+grep -E '^ℹ (pass|fail|todo) ' "$art/interop.log" | sed 's/^ℹ /interop /' || true
+
 # One plain closing line for CI: sum the per-assembly totals ("Passed: N" / "Failed: N" / "Skipped: N"
 # under each "Total tests:" block of the normal-verbosity console logger).
 awk '/^Total tests:/{in_total=1; next}
@@ -77,6 +79,5 @@ awk '/^Total tests:/{in_total=1; next}
   in_total && $1 == "Skipped:" {s += $2; next}
   {in_total=0}
   END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$art/test.log"
-grep -E '^ℹ (pass|fail|todo) ' "$art/interop.log" | sed 's/^ℹ /interop /' || true
 [ "$interop_status" = 0 ] || status=1
 exit "$status"
