@@ -130,6 +130,16 @@ public sealed class OpenAiChatServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task PlanAsync_Auto_RouterRankingThenRequestFallbacksNotAlreadyRanked()
+    {
+        var plan = await Planner.PlanAsync(Call("auto", "beta-2", "off-1"), CancellationToken.None);
+        var keys = plan.Candidates.Select(c => c.Model.Key).ToList();
+        Assert.Equal(keys.Count, keys.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Contains("beta/beta-2", keys);
+        Assert.DoesNotContain("offline/off-1", keys);
+    }
+
+    [Fact]
     public async Task PlanAsync_ProviderNotEnabled_SkippedWithReason()
     {
         var plan = await Planner.PlanAsync(Call("off-1"), CancellationToken.None);

@@ -7,31 +7,52 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Core.Edge.OpenAi;
 
 /// <summary>
-/// Turns a chat call into a plan. <c>auto</c> goes to the router. A named model is planned
+/// Turns a chat call into a plan. <c>auto</c> goes to the router (the request's <c>fallbacks</c>
+/// appended after its ranking). A named model is planned
 /// explicitly: that model first, then its catalog fallback chain, then the request's
 /// <c>fallbacks</c> in order — each model once, models of providers not enabled here left out —
 /// and the execution engine fails over along that order as it does for any plan.
 /// </summary>
 public sealed class ChatPlanner(ITaskRouter router, TaskAnalyzer analyzer, ModelCatalog catalog, ProviderRegistry providers)
 {
-    public ValueTask<RoutePlan> PlanAsync(ChatCall call, CancellationToken cancellationToken)
+    public async ValueTask<RoutePlan> PlanAsync(ChatCall call, CancellationToken cancellationToken)
     {
         if (call.IsAuto)
         {
-            return router.PlanAsync(call.Task, cancellationToken);
+            // The router's ranking first; the request's fallbacks (if any) after it, each model once.
+            var routed = await router.PlanAsync(call.Task, cancellationToken);
+            var extra = Resolve(call.Fallbacks)
+                .Where(m => providers.IsEnabled(m.Provider) && routed.Candidates.All(c => !string.Equals(c.Model.Key, m.Key, StringComparison.OrdinalIgnoreCase)))
+                .DistinctBy(m => m.Key, StringComparer.OrdinalIgnoreCase)
+                .Select(m => new RouteCandidate(m, 0, ["fallback listed by the caller"], new Dictionary<string, double>()))
+                .ToList();
+            return extra.Count == 0 ? routed : routed with { Candidates = [.. routed.Candidates, .. extra] };
         }
+
+        return Named(call);
+    }
+
+    private List<CatalogModel> Resolve(IReadOnlyList<string> names)
+    {
+        var models = new List<CatalogModel>();
+        for (var i = 0; i < names.Count; i++)
+        {
+            models.Add(catalog.Find(names[i])
+                ?? throw RpcErrors.InvalidArgument($"fallbacks[{i}]", $"The model '{names[i]}' does not exist."));
+        }
+
+        return models;
+    }
+
+    private RoutePlan Named(ChatCall call)
+    {
 
         var requested = catalog.Find(call.Model)
             ?? throw RpcErrors.Create(StatusCode.NotFound, "MODEL_NOT_FOUND",
                 $"The model '{call.Model}' does not exist. List models with GET /openai/v1/models, or use \"auto\".",
                 new Dictionary<string, string> { ["model"] = call.Model });
 
-        var fallbacks = new List<CatalogModel>();
-        for (var i = 0; i < call.Fallbacks.Count; i++)
-        {
-            fallbacks.Add(catalog.Find(call.Fallbacks[i])
-                ?? throw RpcErrors.InvalidArgument($"fallbacks[{i}]", $"The model '{call.Fallbacks[i]}' does not exist."));
-        }
+        var fallbacks = Resolve(call.Fallbacks);
 
         var ordered = new List<(CatalogModel Model, string Reason)> { (requested, "requested by the caller") };
         foreach (var name in requested.Fallbacks)
@@ -80,7 +101,7 @@ public sealed class ChatPlanner(ITaskRouter router, TaskAnalyzer analyzer, Model
             // Part of the cache key: an answer for one model is never served for a request naming another.
             ModelPreferences = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { [requested.Provider] = requested.Id },
         };
-        return ValueTask.FromResult(new RoutePlan
+        return new RoutePlan
         {
             Task = task,
             Analysis = analyzer.Analyze(task),
@@ -88,6 +109,6 @@ public sealed class ChatPlanner(ITaskRouter router, TaskAnalyzer analyzer, Model
             Candidates = candidates,
             Confidence = 1,
             Reasons = reasons,
-        });
+        };
     }
 }
