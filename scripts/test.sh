@@ -70,8 +70,16 @@ set +e
 status=$(cat "$art/test.rc")
 set -e
 
+step "Interop: the official openai npm client (REST host) and @grpc/grpc-js (Service)"
+set +e
+bash scripts/interop.sh Release 2>&1 | tee "$art/interop.log"
+interop_status=${PIPESTATUS[0]}
+set -e
+
 step "Measurements"
 [ -f "$art/test-report.txt" ] && sort "$art/test-report.txt"
+
+grep -E '^ℹ (pass|fail|todo) ' "$art/interop.log" | sed 's/^ℹ /interop /' || true
 
 # One plain closing line for CI: sum the per-assembly totals ("Passed: N" / "Failed: N" / "Skipped: N"
 # under each "Total tests:" block of the normal-verbosity console logger).
@@ -81,4 +89,5 @@ awk '/^Total tests:/{in_total=1; next}
   in_total && $1 == "Skipped:" {s += $2; next}
   {in_total=0}
   END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$art/test.log"
+[ "$interop_status" = 0 ] || status=1
 exit "$status"

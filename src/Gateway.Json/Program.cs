@@ -1,16 +1,31 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Configuration;
+using MonkeyCoder.Core.Edge;
 using MonkeyCoder.Core.Hosting;
 using MonkeyCoder.Core.Observability;
+using MonkeyCoder.Gateway;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddMonkeyCoderEnvironment();
 builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 8080, HttpProtocols.Http1);
 builder.Services.AddMonkeyCoder(builder.Configuration).AddJsonTranscoding(o => o.TypeRegistry = RpcErrors.DetailTypes);
+builder.Services.AddMonkeyCoderEdge(builder.Configuration);
+var docs = builder.Configuration.GetValue(EdgeOptions.Section + ":DocsEnabled", true);
+if (docs)
+{
+    builder.Services.AddMonkeyCoderApiDocs();
+}
 
 var app = builder.Build();
+app.UseMonkeyCoderEdge();
+if (docs)
+{
+    app.MapMonkeyCoderApiDocs();
+}
+
 app.MapMonkeyCoderHttpHealth();
 app.MapMonkeyCoder();
 app.MapMonkeyCoderObservability();
+app.MapMonkeyCoderOpenAi();
 app.Run();

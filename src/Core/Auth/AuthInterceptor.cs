@@ -14,6 +14,9 @@ public sealed class AuthInterceptor(ApiKeys apiKeys, AccessTokens accessTokens, 
 {
     private readonly bool _enabled = options.Value.Enabled;
 
+    /// <summary>AUTH_ENABLED.</summary>
+    public bool Enabled => _enabled;
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -78,9 +81,15 @@ public sealed class AuthInterceptor(ApiKeys apiKeys, AccessTokens accessTokens, 
         context.SetPrincipal(principal);
     }
 
-    private async Task<(Principal? Principal, RpcException? Failure)> AuthenticateAsync(ServerCallContext context)
+    private Task<(Principal? Principal, RpcException? Failure)> AuthenticateAsync(ServerCallContext context) =>
+        AuthenticateAsync(Credential(context), context.CancellationToken);
+
+    /// <summary>
+    /// A presented credential (API key or access token) → its principal, or the UNAUTHENTICATED error.
+    /// Public so the HTTP edge (OpenAI-compatible endpoints) accepts and refuses exactly what gRPC does.
+    /// </summary>
+    public async Task<(Principal? Principal, RpcException? Failure)> AuthenticateAsync(string? credential, CancellationToken cancellationToken)
     {
-        var credential = Credential(context);
         if (credential is null)
         {
             return (null, RpcErrors.Unauthenticated(AuthReasons.CredentialMissing,
@@ -89,7 +98,7 @@ public sealed class AuthInterceptor(ApiKeys apiKeys, AccessTokens accessTokens, 
 
         if (credential.StartsWith(Secrets.ApiKeyPrefix, StringComparison.Ordinal))
         {
-            var (principal, reason) = await apiKeys.AuthenticateAsync(credential, context.CancellationToken);
+            var (principal, reason) = await apiKeys.AuthenticateAsync(credential, cancellationToken);
             return principal is not null ? (principal, null) : (null, Refused(reason!, "API key"));
         }
 

@@ -77,6 +77,10 @@ public static class AuthServiceExtensions
         services.AddSingleton<IdentityService>();
         services.AddSingleton<AuthInterceptor>();
         services.AddSingleton<RateLimitInterceptor>();
+        // The HTTP edge (OpenAI-compatible endpoints) authenticates and limits exactly like gRPC.
+        services.AddHttpContextAccessor();
+        services.AddSingleton<Edge.IEdgeAuthenticator, EdgeAuthenticator>();
+        services.AddSingleton<Edge.IEdgeRequestLimiter, Limits.EdgeRequestLimiter>();
         // After StorageStartup (registered above), so migrations ran before the first admin key is written.
         services.AddHostedService<BootstrapAdmin>();
         services.AddHostedService<LimitsStartup>();

@@ -73,20 +73,35 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
         }
     }
 
-    private async Task<(LimitRequest Request, LimitDecision Decision)?> AdmitAsync<TRequest>(TRequest request, ServerCallContext context)
+    private Task<(LimitRequest Request, LimitDecision Decision)?> AdmitAsync<TRequest>(TRequest request, ServerCallContext context)
     {
         if (!_options.Enabled || context.GetPrincipal() is not { } principal)
+        {
+            return Task.FromResult<(LimitRequest, LimitDecision)?>(null);
+        }
+
+        var estimate = request is ExecuteRequest execute ? Estimate(execute) : 0;
+        return AdmitAsync(principal, context.Method, estimate, context.GetHttpContext()?.Response, context.CancellationToken);
+    }
+
+    /// <summary>
+    /// Admits one call of <paramref name="principal"/> to <paramref name="method"/> or throws
+    /// RESOURCE_EXHAUSTED with RetryInfo; sets the X-RateLimit-* headers on <paramref name="response"/>.
+    /// Shared by the gRPC interceptor and the HTTP edge. Null when limits do not apply.
+    /// </summary>
+    public async Task<(LimitRequest Request, LimitDecision Decision)?> AdmitAsync(Auth.Principal principal, string method, long estimate, Microsoft.AspNetCore.Http.HttpResponse? response, CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled)
         {
             return null;
         }
 
-        var estimate = request is ExecuteRequest execute ? Estimate(execute) : 0;
         var limits = principal.Limits;
         var keyBudget = limits.KeyMonthlyBudgetUsd ?? (principal.ApiKeyId is null ? null : _options.MonthlyBudgetUsd);
         var userBudget = limits.UserMonthlyBudgetUsd ?? (principal.ApiKeyId is null ? _options.MonthlyBudgetUsd : null);
         var ask = new LimitRequest(
             principal.LimitKey,
-            context.Method,
+            method,
             principal.Id,
             principal.ApiKeyId,
             limits.RequestsPerMinute ?? _options.RequestsPerMinute,
@@ -98,7 +113,7 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
         LimitDecision decision;
         try
         {
-            decision = await limiter.AcquireAsync(ask, context.CancellationToken);
+            decision = await limiter.AcquireAsync(ask, cancellationToken);
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
@@ -107,7 +122,7 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
             return null;
         }
 
-        SetHeaders(context, decision);
+        SetHeaders(response, decision);
         if (decision.Admitted)
         {
             return (ask, decision);
@@ -116,12 +131,12 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
         var metadata = new Dictionary<string, string>
         {
             ["limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture),
-            ["method"] = context.Method,
+            ["method"] = method,
         };
         throw decision.Verdict switch
         {
             LimitVerdict.RequestsExceeded => RpcErrors.ResourceExhausted(RateLimited,
-                $"Rate limit of {decision.Limit} requests per minute for {context.Method} reached; retry after {Math.Ceiling(decision.RetryAfter.TotalSeconds)} s.", decision.RetryAfter, metadata),
+                $"Rate limit of {decision.Limit} requests per minute for {method} reached; retry after {Math.Ceiling(decision.RetryAfter.TotalSeconds)} s.", decision.RetryAfter, metadata),
             LimitVerdict.TokensExceeded => RpcErrors.ResourceExhausted(TokenRateLimited,
                 $"Token rate limit of {ask.TokensPerMinute} tokens per minute reached; retry after {Math.Ceiling(decision.RetryAfter.TotalSeconds)} s.", decision.RetryAfter,
                 new Dictionary<string, string> { ["limit"] = ask.TokensPerMinute.ToString(CultureInfo.InvariantCulture), ["estimated_tokens"] = estimate.ToString(CultureInfo.InvariantCulture) }),
@@ -160,9 +175,8 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
         return (characters / 4) + 1 + (request.HasMaxTokens ? request.MaxTokens : _options.DefaultMaxTokens);
     }
 
-    private static void SetHeaders(ServerCallContext context, LimitDecision decision)
+    private static void SetHeaders(Microsoft.AspNetCore.Http.HttpResponse? response, LimitDecision decision)
     {
-        var response = context.GetHttpContext()?.Response;
         if (response is null || response.HasStarted)
         {
             return;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Interop proof with clients nobody here wrote: the official `openai` npm package against the REST
+# host, and @grpc/grpc-js (protos loaded from protos/) against the Service. Starts both hosts on
+# free loopback ports on embedded defaults, runs `node --test`, and stops them.
+# Usage: bash scripts/interop.sh [Release|Debug]   (build first; scripts/test.sh runs it after the xunit run)
+# The Service is the AOT binary when MONKEY_SERVICE_BIN names it, else the built dll under dotnet.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+config=${1:-Release}
+gateway_dll="src/Gateway.Json/bin/$config/net10.0/monkey-coder-gateway.dll"
+service_dll="src/Service/bin/$config/net10.0/monkey-coder-service.dll"
+[ -f "$gateway_dll" ] || { echo "missing $gateway_dll: build the solution ($config) first" >&2; exit 1; }
+[ -d node_modules/openai ] || npm ci --no-audit --no-fund --loglevel=error
+
+logs=$(mktemp -d)
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+service_port=$(free_port)
+gateway_port=$(free_port)
+pids=()
+stop() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop EXIT
+
+# A clean environment for the hosts: embedded defaults, fast simulated generation.
+host_env=(env -u DATABASE_URL -u REDIS_URL -u OPENAI_API_KEY -u ANTHROPIC_API_KEY -u GOOGLE_API_KEY -u GROQ_API_KEY -u XAI_API_KEY -u SENTRY_DSN
+  BIND_ADDRESS=127.0.0.1 ENVIRONMENT=test SIMULATED_FIRST_TOKEN_DELAY_MS=20 SIMULATED_TOKENS_PER_SECOND=2000)
+if [ -n "${MONKEY_SERVICE_BIN:-}" ]; then
+  "${host_env[@]}" PORT="$service_port" "$MONKEY_SERVICE_BIN" >"$logs/service.log" 2>&1 &
+else
+  "${host_env[@]}" PORT="$service_port" dotnet "$service_dll" >"$logs/service.log" 2>&1 &
+fi
+pids+=($!)
+"${host_env[@]}" PORT="$gateway_port" dotnet "$gateway_dll" >"$logs/gateway.log" 2>&1 &
+pids+=($!)
+
+wait_port() {
+  local port=$1 name=$2 log=$3
+  for _ in $(seq 1 600); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "$name did not listen on $port within 60 s:" >&2; cat "$log" >&2; exit 1
+}
+wait_port "$service_port" service "$logs/service.log"
+wait_port "$gateway_port" gateway "$logs/gateway.log"
+
+set +e
+MONKEY_GATEWAY_URL="http://127.0.0.1:$gateway_port" MONKEY_SERVICE_ADDRESS="127.0.0.1:$service_port" \
+  node --test --test-reporter=spec tests/interop/openai.test.mjs tests/interop/grpc.test.mjs
+status=$?
+set -e
+if grep -qE '^(fail|crit):' "$logs/service.log" "$logs/gateway.log"; then
+  echo "a host logged errors:" >&2; grep -hE -A3 '^(fail|crit):' "$logs/service.log" "$logs/gateway.log" >&2; status=1
+fi
+[ "$status" = 0 ] || { echo "--- gateway log"; tail -40 "$logs/gateway.log"; echo "--- service log"; tail -40 "$logs/service.log"; }
+exit "$status"

@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+using MonkeyCoder.Core.Execution;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Usage;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Core.Edge.OpenAi;
+
+/// <summary>
+/// Chat completions on Monkey Coder: plan (<see cref="ChatPlanner"/>), then the same
+/// <see cref="TaskExecutor"/> the gRPC API uses (cache, failover, usage events), then OpenAI's
+/// response shapes. The response's <c>model</c> is the model that actually answered.
+/// </summary>
+public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor, TimeProvider time)
+{
+    public async Task<ChatCompletion> CompleteAsync(ChatCall call, CallerIdentity caller, CancellationToken cancellationToken)
+    {
+        var plan = await planner.PlanAsync(call, cancellationToken);
+        var executionId = Api.RouterApi.NewExecutionId();
+        var outcome = await executor.ExecuteAsync(plan, executionId, caller, cancellationToken);
+        return new ChatCompletion
+        {
+            Id = CompletionId(executionId),
+            Created = time.GetUtcNow().ToUnixTimeSeconds(),
+            Model = outcome.Model.Id,
+            Provider = outcome.Model.Provider,
+            Choices = [new ChatChoice { Index = 0, Message = new AssistantMessage { Content = outcome.Content }, FinishReason = FinishReasonOf(outcome.FinishReason) }],
+            Usage = UsageOf(outcome.Usage),
+        };
+    }
+
+    /// <summary>
+    /// Chunks in OpenAI's order: the role, content deltas, the finish reason, then (when asked)
+    /// usage with empty choices. Nothing is yielded before the first content exists, so a failure
+    /// before then (after failover gave up) surfaces as an exception the edge can still answer with
+    /// an HTTP error status. Content chunks name the plan's first candidate; the finish and usage
+    /// chunks name the model that answered (known once execution completes; it differs only after failover).
+    /// </summary>
+    public async IAsyncEnumerable<ChatCompletionChunk> StreamAsync(ChatCall call, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var plan = await planner.PlanAsync(call, cancellationToken);
+        var executionId = Api.RouterApi.NewExecutionId();
+        var id = CompletionId(executionId);
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        var model = plan.Candidates[0].Model.Id;
+        var first = true;
+        await foreach (var item in executor.StreamAsync(plan, executionId, caller, cancellationToken))
+        {
+            if (first)
+            {
+                first = false;
+                yield return Chunk(id, created, model, null, new ChunkDelta { Role = "assistant", Content = "" }, null);
+            }
+
+            if (item.Completed is { } outcome)
+            {
+                yield return Chunk(id, created, outcome.Model.Id, outcome.Model.Provider, new ChunkDelta(), FinishReasonOf(outcome.FinishReason));
+                if (call.IncludeUsage)
+                {
+                    yield return new ChatCompletionChunk
+                    {
+                        Id = id,
+                        Created = created,
+                        Model = outcome.Model.Id,
+                        Provider = outcome.Model.Provider,
+                        Choices = [],
+                        Usage = UsageOf(outcome.Usage),
+                    };
+                }
+            }
+            else if (!string.IsNullOrEmpty(item.Delta))
+            {
+                yield return Chunk(id, created, model, null, new ChunkDelta { Content = item.Delta }, null);
+            }
+        }
+    }
+
+    /// <summary>OpenAI's finish reasons; an unspecified one (never expected) reads as stop.</summary>
+    public static string FinishReasonOf(FinishReason reason) => reason switch
+    {
+        FinishReason.Length => "length",
+        FinishReason.ContentFilter => "content_filter",
+        _ => "stop",
+    };
+
+    private static ChatCompletionChunk Chunk(string id, long created, string model, string? provider, ChunkDelta delta, string? finish) => new()
+    {
+        Id = id,
+        Created = created,
+        Model = model,
+        Provider = provider,
+        Choices = [new ChunkChoice { Index = 0, Delta = delta, FinishReason = finish }],
+    };
+
+    private static UsageDto UsageOf(TokenUsage usage) => new()
+    {
+        PromptTokens = usage.InputTokens,
+        CompletionTokens = usage.OutputTokens,
+        TotalTokens = usage.TotalTokens,
+    };
+
+    private static string CompletionId(string executionId) => "chatcmpl-" + executionId;
+}

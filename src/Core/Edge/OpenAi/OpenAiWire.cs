@@ -1,0 +1,192 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MonkeyCoder.Core.Edge.OpenAi;
+
+// OpenAI's Chat Completions wire format (the subset Monkey Coder serves), snake_case on the wire.
+// Unknown request fields are ignored, as OpenAI-compatible servers do.
+
+public sealed class ChatCompletionRequest
+{
+    public string? Model { get; set; }
+
+    public List<ChatMessageDto>? Messages { get; set; }
+
+    public int? MaxTokens { get; set; }
+
+    /// <summary>The newer name for <see cref="MaxTokens"/>; wins when both are set.</summary>
+    public int? MaxCompletionTokens { get; set; }
+
+    public double? Temperature { get; set; }
+
+    public int? N { get; set; }
+
+    public bool? Stream { get; set; }
+
+    public StreamOptionsDto? StreamOptions { get; set; }
+
+    /// <summary>Models to try, in order, after the requested model and its catalog fallbacks (as OpenRouter and LiteLLM accept).</summary>
+    public List<string>? Fallbacks { get; set; }
+
+    /// <summary>Monkey Coder extension: keep the response out of (and do not serve it from) the cache.</summary>
+    public bool? CacheBypass { get; set; }
+
+    public JsonElement? Tools { get; set; }
+
+    public JsonElement? Functions { get; set; }
+
+    public string? User { get; set; }
+}
+
+public sealed class StreamOptionsDto
+{
+    public bool? IncludeUsage { get; set; }
+}
+
+public sealed class ChatMessageDto
+{
+    public string? Role { get; set; }
+
+    /// <summary>A string, or an array of content parts ({"type":"text","text":…}).</summary>
+    public JsonElement? Content { get; set; }
+
+    public string? Name { get; set; }
+}
+
+public sealed class ChatCompletion
+{
+    public required string Id { get; init; }
+
+    public string Object => "chat.completion";
+
+    public required long Created { get; init; }
+
+    public required string Model { get; init; }
+
+    /// <summary>Monkey Coder extension (as OpenRouter reports it): the provider that answered.</summary>
+    public string? Provider { get; init; }
+
+    public required IReadOnlyList<ChatChoice> Choices { get; init; }
+
+    public required UsageDto Usage { get; init; }
+}
+
+public sealed class ChatChoice
+{
+    public int Index { get; init; }
+
+    public required AssistantMessage Message { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? FinishReason { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Logprobs => null;
+}
+
+public sealed class AssistantMessage
+{
+    public string Role => "assistant";
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Content { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Refusal => null;
+}
+
+public sealed class UsageDto
+{
+    public long PromptTokens { get; init; }
+
+    public long CompletionTokens { get; init; }
+
+    public long TotalTokens { get; init; }
+}
+
+public sealed class ChatCompletionChunk
+{
+    public required string Id { get; init; }
+
+    public string Object => "chat.completion.chunk";
+
+    public required long Created { get; init; }
+
+    public required string Model { get; init; }
+
+    public string? Provider { get; init; }
+
+    public required IReadOnlyList<ChunkChoice> Choices { get; init; }
+
+    /// <summary>Only on the extra last chunk requested with stream_options.include_usage (then choices is empty).</summary>
+    public UsageDto? Usage { get; init; }
+}
+
+public sealed class ChunkChoice
+{
+    public int Index { get; init; }
+
+    public required ChunkDelta Delta { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? FinishReason { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Logprobs => null;
+}
+
+public sealed class ChunkDelta
+{
+    public string? Role { get; init; }
+
+    public string? Content { get; init; }
+}
+
+public sealed class ModelList
+{
+    public string Object => "list";
+
+    public required IReadOnlyList<ModelDto> Data { get; init; }
+}
+
+public sealed class ModelDto
+{
+    public required string Id { get; init; }
+
+    public string Object => "model";
+
+    public long Created { get; init; }
+
+    public required string OwnedBy { get; init; }
+}
+
+public sealed class ErrorEnvelope
+{
+    public required ErrorBody Error { get; init; }
+}
+
+public sealed class ErrorBody
+{
+    public required string Message { get; init; }
+
+    public required string Type { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Param { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Code { get; init; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    PropertyNameCaseInsensitive = false,
+    NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(ChatCompletionRequest))]
+[JsonSerializable(typeof(ChatCompletion))]
+[JsonSerializable(typeof(ChatCompletionChunk))]
+[JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(ModelDto))]
+[JsonSerializable(typeof(ErrorEnvelope))]
+public sealed partial class OpenAiEdgeJsonContext : JsonSerializerContext;
