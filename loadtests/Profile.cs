@@ -74,7 +74,8 @@ public sealed record Profile
         UnaryOpenDuration = TimeSpan.FromSeconds(30),
         StreamCounts = [1_000, 10_000],
         StreamRampUp = TimeSpan.FromSeconds(10),
-        StreamTokensPerSecond = 4,
+        // 2 tokens/s × 60 tokens ≈ 30 s a stream: all 10,000 overlap after a 10 s ramp, at ~20k deltas/s in all.
+        StreamTokensPerSecond = 2,
         StreamMaxTokens = 60,
         OverheadWarmUp = TimeSpan.FromSeconds(5),
         OverheadDuration = TimeSpan.FromSeconds(15),

@@ -45,6 +45,11 @@ public sealed class RestOpenAi : IScenario
                     missing.Unavailable = $"endpoint not available ({(int)status})";
                     missing.Thresholds.Add(new ThresholdResult("endpoint exists", (int)status, "!=", 404, "", !context.Options.RequireEndpoints));
                     result.Phases.Add(missing);
+                    if (stream)
+                    {
+                        continue;
+                    }
+
                     result.Notes.Add($"{path}: endpoint not available ({(int)status}) — nothing measured{(context.Options.RequireEndpoints ? "; fails the run (--require-endpoints)" : "; reported, not counted as a pass (run with --require-endpoints to fail)")}");
                     continue;
                 }
