@@ -38,6 +38,9 @@ public sealed partial class HostProcess : IAsyncDisposable
     /// <summary>Lines logged at error level or above ("fail:"/"crit:" of the simple console formatter).</summary>
     public IReadOnlyList<string> ErrorLines => [.. _output.Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal))];
 
+    /// <summary>Output lines matching <paramref name="predicate"/> (bounded like the output).</summary>
+    public IReadOnlyList<string> Lines(Func<string, bool> predicate) => [.. _output.Where(predicate)];
+
     public static async Task<HostProcess> StartAsync(string kind, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         var port = FreePort();

@@ -24,6 +24,8 @@ public sealed class StreamConcurrency : IScenario
         {
             ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "500",
             ["SIMULATED_TOKENS_PER_SECOND"] = profile.StreamTokensPerSecond.ToString(CultureInfo.InvariantCulture),
+            // Kestrel says why it closes a connection (e.g. a client reading under the minimum data rate) at Information.
+            ["Logging__LogLevel__Microsoft.AspNetCore.Server.Kestrel"] = "Information",
         };
         await using var host = await context.StartServiceAsync(environment, cancellationToken);
         result.Targets.Add(host is null ? $"--target {context.Options.Target}" : $"{host.Kind}: {host.Command} ({RunContext.Describe(environment)})");
@@ -53,7 +55,7 @@ public sealed class StreamConcurrency : IScenario
                 new Burst(count, profile.StreamRampUp),
                 (ctx, ct) => GrpcCalls.StreamAsync(pool, Request(Interlocked.Increment(ref sequence), profile.StreamMaxTokens), ctx, open, ct),
                 [],
-                context.DrainLimit, cancellationToken, _ => memory.Sample());
+                StreamLength(profile) + context.DrainLimit, cancellationToken, _ => memory.Sample());
             memory.Into(phase);
             phase.Values["peak_open_streams"] = open.Peak;
             phase.Values["target_streams"] = count;
@@ -69,12 +71,26 @@ public sealed class StreamConcurrency : IScenario
             }
 
             phase.Check(thresholds);
+            if (host is not null)
+            {
+                var closes = host.Lines(l => l.Contains("minimum data rate", StringComparison.OrdinalIgnoreCase) || l.Contains("connection error", StringComparison.OrdinalIgnoreCase) || l.Contains("aborted", StringComparison.OrdinalIgnoreCase));
+                phase.Values["host_connection_close_lines"] = closes.Count;
+                foreach (var line in closes.Select(l => l.Trim()).Distinct().Take(3))
+                {
+                    phase.Notes.Add($"host: {line}");
+                }
+            }
+
             result.Phases.Add(phase);
         }
 
         RunContext.CollectHostErrors(host, result);
         return result;
     }
+
+    /// <summary>How long one stream takes when nothing is slow: the first token, then the tokens at the set pace.</summary>
+    private static TimeSpan StreamLength(Profile profile) =>
+        TimeSpan.FromMilliseconds(500) + TimeSpan.FromSeconds(profile.StreamMaxTokens / (double)Math.Max(1, profile.StreamTokensPerSecond));
 
     private static V1.ExecuteRequest Request(long n, int maxTokens) =>
         GrpcCalls.Request($"explain backpressure in streaming systems, part {n}", maxTokens, V1.TaskType.Chat);
