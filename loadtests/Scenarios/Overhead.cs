@@ -73,6 +73,14 @@ public sealed class Overhead : IScenario
             result.Phases.Add(phase);
         }
 
+        // Route runs validation and routing but no provider: separates the pipeline's own cost
+        // from the simulated provider's text synthesis (tokenizer) that Execute includes.
+        using (var pool = new ChannelPool(context.ServiceAddress(host), channels))
+        {
+            result.Phases.Add(await PhaseRunner.RunAsync(Name, $"route-saturation-{profile.OverheadConcurrency}", $"Route (validate + plan, no provider call), {profile.OverheadConcurrency} callers over {channels} connections",
+                saturated, (ctx, ct) => RouteAsync(pool, request, ct), thresholds, context.DrainLimit, cancellationToken));
+        }
+
         using (var pool = new ChannelPool(echo.Address, channels))
         {
             result.Phases.Add(await PhaseRunner.RunAsync(Name, $"echo-saturation-{profile.OverheadConcurrency}", $"bare gRPC echo, {profile.OverheadConcurrency} callers over {channels} connections",
@@ -86,7 +94,7 @@ public sealed class Overhead : IScenario
 
     private static void Summarize(ScenarioResult result)
     {
-        var (ours, echo, oursSat, echoSat) = (result.Phases[0], result.Phases[1], result.Phases[2], result.Phases[3]);
+        var (ours, echo, oursSat, routeSat, echoSat) = (result.Phases[0], result.Phases[1], result.Phases[2], result.Phases[3], result.Phases[4]);
         double? P(PhaseResult r, string metric, string p) => r.Percentile(metric, p);
         void Put(string key, double? value)
         {
@@ -109,8 +117,23 @@ public sealed class Overhead : IScenario
         Put("ours_saturation_rps", oursSat.Throughput);
         Put("echo_saturation_rps", echoSat.Throughput);
         Put("ratio_throughput_ours_over_echo", echoSat.Throughput == 0 ? null : oursSat.Throughput / echoSat.Throughput);
+        Put("route_saturation_rps", routeSat.Throughput);
+        Put("ratio_throughput_route_over_echo", echoSat.Throughput == 0 ? null : routeSat.Throughput / echoSat.Throughput);
         Put("ours_saturation_p99_ms", P(oursSat, "latency", "p99"));
         Put("echo_saturation_p99_ms", P(echoSat, "latency", "p99"));
+    }
+
+    private static async Task<CallResult> RouteAsync(ChannelPool pool, V1.ExecuteRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await new V1.RouterService.RouterServiceClient(pool.Next()).RouteAsync(request, deadline: DateTime.UtcNow + GrpcCalls.Deadline, cancellationToken: cancellationToken);
+            return response.Plan?.Candidates.Count > 0 ? CallResult.Success : CallResult.Fail("EMPTY_PLAN", "a plan without candidates");
+        }
+        catch (RpcException ex)
+        {
+            return CallResult.Fail(ex.StatusCode.ToString(), ex.Status.Detail);
+        }
     }
 
     private static async Task<CallResult> EchoAsync(ChannelPool pool, EchoRequest request, CancellationToken cancellationToken)
