@@ -54,7 +54,8 @@ public static class Reports
     {
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.Append(inv, $"# Load test report: profile `{report.Profile}` — {(report.Passed ? "PASSED" : "FAILED")}\n\n");
+        var notMeasured = report.Scenarios.Sum(s => s.Phases.Count(p => p.Unavailable is not null));
+        md.Append(inv, $"# Load test report: profile `{report.Profile}` — {(report.Passed ? "PASSED" : "FAILED")}{(notMeasured > 0 ? $" ({notMeasured} phase(s) NOT MEASURED: endpoint not available)" : "")}\n\n");
         md.Append(inv, $"- started {report.StartedAt:yyyy-MM-dd HH:mm:ss} UTC, {report.DurationSeconds:0} s\n");
         md.Append(inv, $"- command: `{report.Command}`\n");
         md.Append(inv, $"- machine: {string.Join(", ", report.Machine.Select(kv => $"{kv.Key} {kv.Value}"))}\n");
@@ -72,6 +73,12 @@ public static class Reports
             {
                 var l = p.Metrics.GetValueOrDefault(PhaseRecorder.LatencyMetricName);
                 var verdict = p.Unavailable is not null ? $"**{p.Unavailable.ToUpperInvariant()}**" : p.Passed ? "pass" : "**FAIL**";
+                if (p.Unavailable is not null)
+                {
+                    md.Append(inv, $"| {s.Name} | {Cell(p.Phase)} | — | — | — | — | — | — | — | — | {verdict} |\n");
+                    continue;
+                }
+
                 md.Append(inv, $"| {s.Name} | {Cell(p.Phase)} | {p.Total} | {p.Failed} | {p.ErrorRatePercent:0.###} | {p.Throughput:0.#} | {l?.P50:0.##} | {l?.P95:0.##} | {l?.P99:0.##} | {l?.Max:0.##} | {verdict} |\n");
             }
         }
