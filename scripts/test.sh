@@ -76,6 +76,16 @@ bash scripts/interop.sh Release 2>&1 | tee "$art/interop.log"
 interop_status=${PIPESTATUS[0]}
 set -e
 
+step "Load tests (smoke profile of every scenario, with thresholds)"
+# Streams and REST load hold many sockets: lift the open-file limit to the hard limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+set +e
+dotnet loadtests/bin/Release/net10.0/MonkeyCoder.LoadTests.dll --profile smoke --service-bin "$MONKEY_SERVICE_BIN" \
+  --report-dir "$art/load-smoke"
+load_status=$?
+set -e
+[ "$load_status" = 0 ] || { echo "load tests failed (exit $load_status): see $art/load-smoke/report.md"; [ "$status" != 0 ] || status=$load_status; }
+
 step "Measurements"
 [ -f "$art/test-report.txt" ] && sort "$art/test-report.txt"
 

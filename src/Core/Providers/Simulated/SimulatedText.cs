@@ -53,9 +53,14 @@ internal static class SimulatedText
         {
             builder.Append("```").Append(language.Fence).Append('\n');
             var unit = 0;
-            while (counter.Count(builder.ToString()) < targetTokens - 40)
+            // Count each appended piece, not the whole text again per piece (that was quadratic and
+            // the largest cost of a zero-latency call); the caller counts the final text exactly.
+            var count = counter.Count(builder.ToString());
+            while (count < targetTokens - 40)
             {
-                builder.Append(Function(language, subject, random, unit++, taskType)).Append('\n');
+                var piece = Function(language, subject, random, unit++, taskType) + "\n";
+                builder.Append(piece);
+                count += counter.Count(piece);
             }
 
             builder.Append("```\n\n");
@@ -65,10 +70,13 @@ internal static class SimulatedText
         {
             var pool = taskType is TaskType.CodeReview or TaskType.CodeAnalysis ? ReviewPoints : ProsePoints;
             var point = 0;
-            while (counter.Count(builder.ToString()) < targetTokens - 20)
+            var count = counter.Count(builder.ToString());
+            while (count < targetTokens - 20)
             {
-                builder.Append(CultureInfo.InvariantCulture, $"{point + 1}. ").Append(pool[random.Next(pool.Length)]);
-                builder.Append(CultureInfo.InvariantCulture, $" For {subject}, this means checking the {Nouns[random.Next(Nouns.Length)]} before you {Verbs[random.Next(Verbs.Length)]} it.\n");
+                var piece = string.Create(CultureInfo.InvariantCulture,
+                    $"{point + 1}. {pool[random.Next(pool.Length)]} For {subject}, this means checking the {Nouns[random.Next(Nouns.Length)]} before you {Verbs[random.Next(Verbs.Length)]} it.\n");
+                builder.Append(piece);
+                count += counter.Count(piece);
                 point++;
             }
 
