@@ -53,6 +53,7 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<ExecutionEngine>();
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
+        services.AddMonkeyCoderShutdown();
 
         services.AddGrpcHealthChecks(options =>
             {
