@@ -3,6 +3,11 @@ using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Configuration;
 using MonkeyCoder.Core.Hosting;
 
+if (HttpHealthProbe.IsCommand(args))
+{
+    return await HttpHealthProbe.RunAsync(args, defaultPort: 8080);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddMonkeyCoderEnvironment();
 builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 8080, HttpProtocols.Http1);
@@ -12,3 +17,4 @@ var app = builder.Build();
 app.MapMonkeyCoderHttpHealth();
 app.MapMonkeyCoder();
 app.Run();
+return 0;

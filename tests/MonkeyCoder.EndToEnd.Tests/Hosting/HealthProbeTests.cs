@@ -41,3 +41,34 @@ public sealed class HealthProbeTests(ServiceFixture fixture)
         Assert.Contains("Unavailable", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>`monkey-coder-gateway healthcheck`: the REST image's Docker HEALTHCHECK.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class GatewayHealthProbeTests(GatewayFixture fixture)
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+
+    private static Dictionary<string, string> Port(int port) => new() { ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+
+    [Fact]
+    public async Task Healthcheck_RunningGateway_ExitsZero()
+    {
+        var (exitCode, output) = await HostProcess.RunGatewayCommandAsync(Port(fixture.Host.Port), Limit, "healthcheck");
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("/healthz: 200", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Healthcheck_ReadyzPath_ExitsZero()
+    {
+        var (exitCode, output) = await HostProcess.RunGatewayCommandAsync(Port(fixture.Host.Port), Limit, "healthcheck", "/readyz");
+        Assert.True(exitCode == 0, output);
+    }
+
+    [Fact]
+    public async Task Healthcheck_NothingListening_ExitsOne()
+    {
+        var (exitCode, output) = await HostProcess.RunGatewayCommandAsync(Port(HostProcess.FreePort()), Limit, "healthcheck");
+        Assert.True(exitCode == 1, output);
+    }
+}

@@ -63,9 +63,16 @@ public sealed class HostProcess : IAsyncDisposable
     /// Runs the Service binary (or dll) once with <paramref name="arguments"/> (e.g. "healthcheck")
     /// and returns its exit code and output. Bounded by <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<(int ExitCode, string Output)> RunServiceCommandAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout, params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunServiceCommandAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout, params string[] arguments) =>
+        RunCommandAsync(ServiceCommand(), environment, timeout, arguments);
+
+    /// <summary>Runs the REST host dll once with <paramref name="arguments"/>; see <see cref="RunServiceCommandAsync"/>.</summary>
+    public static Task<(int ExitCode, string Output)> RunGatewayCommandAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout, params string[] arguments) =>
+        RunCommandAsync(("dotnet", HostDll("Gateway.Json", "monkey-coder-gateway.dll")), environment, timeout, arguments);
+
+    private static async Task<(int ExitCode, string Output)> RunCommandAsync((string FileName, string? Argument) command, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string[] arguments)
     {
-        var (fileName, argument) = ServiceCommand();
+        var (fileName, argument) = command;
         var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoRoot() };
         if (argument is not null)
         {
