@@ -121,6 +121,20 @@ for (const name of ['build', 'publish-service', 'publish-gateway']) {
 if (!commands.some((c) => c.startsWith('dotnet publish src/Service/'))) fail('no dotnet publish of the Service');
 if (!commands.some((c) => c.startsWith('dotnet publish src/Gateway.Json/'))) fail('no dotnet publish of the Gateway');
 
+// Railway (railway.json = the public REST host; deploy/railway/service.railway.json = the gRPC
+// Service): build with this file, start the binary the matching stage ships, probe a real path.
+const drainSeconds = 30;
+for (const [config, target] of [['railway.json', 'gateway'], ['deploy/railway/service.railway.json', 'service']]) {
+  let railway;
+  try { railway = JSON.parse(readFileSync(path.join(root, config), 'utf8')); } catch (e) { fail(`${config}: ${e.message}`); continue; }
+  if (railway.build?.builder !== 'DOCKERFILE' || railway.build?.dockerfilePath !== 'Dockerfile.aot') fail(`${config}: must build with DOCKERFILE Dockerfile.aot`);
+  const entry = stage(target)?.instructions.find((i) => i.keyword === 'ENTRYPOINT');
+  const argv = entry ? JSON.parse(entry.content.slice(entry.content.indexOf('['))) : [];
+  if (railway.deploy?.startCommand !== argv.join(' ')) fail(`${config}: startCommand '${railway.deploy?.startCommand}' is not the ${target} ENTRYPOINT '${argv.join(' ')}'`);
+  if (target === 'gateway' && railway.deploy?.healthcheckPath !== '/readyz') fail(`${config}: healthcheckPath must be /readyz`);
+  if (!(railway.deploy?.drainingSeconds >= drainSeconds)) fail(`${config}: drainingSeconds must cover DRAIN_SECONDS (default ${drainSeconds})`);
+}
+
 if (errors.length) {
   for (const e of errors) console.error(`Dockerfile.aot: ${e}`);
   process.exit(1);
