@@ -108,18 +108,16 @@ if (build) {
   for (const p of needed) if (!copiedBefore.has(p)) fail(`build: ${p} is not copied before dotnet restore`);
 }
 
-// The commands CI runs, as written in the file.
+// The commands CI runs, as written in the file: every RUN of the build stages that calls dotnet
+// (whole, including its clean-up), with build arguments at their defaults.
 const commands = [];
 for (const name of ['build', 'publish-service', 'publish-gateway']) {
   for (const i of stage(name)?.instructions ?? []) {
-    if (i.keyword !== 'RUN') continue;
-    for (const part of i.content.split('&&').map((p) => p.trim())) {
-      if (part.startsWith('dotnet ')) commands.push(expand(part));
-    }
+    if (i.keyword === 'RUN' && /(^|&& )dotnet /.test(i.content)) commands.push(expand(i.content));
   }
 }
-if (!commands.some((c) => c.startsWith('dotnet publish src/Service/'))) fail('no dotnet publish of the Service');
-if (!commands.some((c) => c.startsWith('dotnet publish src/Gateway.Json/'))) fail('no dotnet publish of the Gateway');
+if (!commands.some((c) => c.includes('dotnet publish src/Service/'))) fail('no dotnet publish of the Service');
+if (!commands.some((c) => c.includes('dotnet publish src/Gateway.Json/'))) fail('no dotnet publish of the Gateway');
 
 // Railway (railway.json = the public REST host; deploy/railway/service.railway.json = the gRPC
 // Service): build with this file, start the binary the matching stage ships, probe a real path.
