@@ -46,7 +46,7 @@ public sealed class ShutdownTests
         var signalledAt = DateTime.UtcNow;
         host.Signal(15);
 
-        // New work is refused while the stream drains: a new connection, and a new call on the old one.
+        // New work is refused while the stream drains: the listener is closed to new connections.
         await Assert.ThrowsAsync<RpcException>(async () =>
         {
             using var fresh = GrpcChannel.ForAddress(host.Address);
