@@ -75,7 +75,9 @@ step "Measurements"
 [ -f "$art/test-report.txt" ] && sort "$art/test-report.txt"
 
 # One plain closing line for CI: sum the per-assembly totals.
-awk '/(Passed|Failed)! +- +Failed: /{
+# (With the console logger at normal verbosity the totals come as "Total tests:" blocks instead.)
+awk '/^ +(Passed|Failed|Skipped): +[0-9]+$/{ k = $1; sub(":", "", k); if (k == "Passed") p += $2; if (k == "Failed") f += $2; if (k == "Skipped") s += $2 }
+/(Passed|Failed)! +- +Failed: /{
   gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$art/test.log"
 exit "$status"
