@@ -15,6 +15,10 @@ missing=()
 for pkg in clang zlib1g-dev postgresql redis-server python3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# Doc samples: Python gRPC client (Debian's grpcio) and its stub generator.
+for pkg in python3-grpcio python3-grpc-tools protobuf-compiler protobuf-compiler-grpc; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq
@@ -60,6 +64,13 @@ echo "AOT warnings: $aot_warnings"
 bin="$art/service/monkey-coder-service"
 echo "AOT binary: $(du -h "$bin" | cut -f1) ($(stat -c %s "$bin") bytes)"
 export MONKEY_SERVICE_BIN="$bin"
+
+step "Deployment artefacts (deploy/k8s, Dockerfile.aot build steps, Railway)"
+bash scripts/k8s-check.sh
+bash scripts/dockerfile-check.sh
+
+step "Docs (every marked sample against a fresh Service and REST host)"
+bash scripts/docs-check.sh
 
 step "Tests (unit, end-to-end against the AOT binary, PostgreSQL and Redis)"
 set +e

@@ -6,6 +6,11 @@ using MonkeyCoder.Core.Hosting;
 using MonkeyCoder.Core.Observability;
 using MonkeyCoder.Gateway;
 
+if (HttpHealthProbe.IsCommand(args))
+{
+    return await HttpHealthProbe.RunAsync(args, defaultPort: 8080);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddMonkeyCoderEnvironment();
 builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 8080, HttpProtocols.Http1);
@@ -29,3 +34,4 @@ app.MapMonkeyCoder();
 app.MapMonkeyCoderObservability();
 app.MapMonkeyCoderOpenAi();
 app.Run();
+return 0;

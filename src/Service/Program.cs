@@ -3,6 +3,11 @@ using MonkeyCoder.Core.Configuration;
 using MonkeyCoder.Core.Hosting;
 using MonkeyCoder.Core.Observability;
 
+if (GrpcHealthProbe.IsCommand(args))
+{
+    return await GrpcHealthProbe.RunAsync(args, defaultPort: 50051);
+}
+
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Configuration.AddMonkeyCoderEnvironment();
 if (args is ["migrate", ..])

@@ -15,6 +15,7 @@ public static class EnvironmentVariables
         ("ENVIRONMENT", "MonkeyCoder:Hosting:Environment"),
         ("PORT", "MonkeyCoder:Hosting:Port"),
         ("BIND_ADDRESS", "MonkeyCoder:Hosting:BindAddress"),
+        ("DRAIN_SECONDS", "MonkeyCoder:Hosting:DrainSeconds"),
         ("DATABASE_URL", "MonkeyCoder:Database:Url"),
         ("REDIS_URL", "MonkeyCoder:Redis:Url"),
         ("SENTRY_DSN", "MonkeyCoder:Sentry:Dsn"),

@@ -21,8 +21,8 @@ public sealed class HostingOptions
     [Required]
     public string BindAddress { get; set; } = "0.0.0.0";
 
-    /// <summary>Time given to in-flight calls and streams on shutdown. Defaults to 30 s.</summary>
-    [Range(0, 3600, ErrorMessage = "MonkeyCoder:Hosting:DrainSeconds must be between 0 and 3600.")]
+    /// <summary><c>DRAIN_SECONDS</c>: time given to in-flight calls, streams and drain hooks on shutdown. Defaults to 30 s.</summary>
+    [Range(0, 3600, ErrorMessage = "DRAIN_SECONDS (MonkeyCoder:Hosting:DrainSeconds) must be between 0 and 3600.")]
     public int DrainSeconds { get; set; } = 30;
 }
 

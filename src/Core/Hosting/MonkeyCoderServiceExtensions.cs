@@ -59,6 +59,7 @@ public static class MonkeyCoderServiceExtensions
         services.AddHostedService<StartupWarmup>();
         services.AddMonkeyCoderObservability(configuration);
         services.AddMonkeyCoderAuth(configuration);
+        services.AddMonkeyCoderShutdown();
 
         var health = services.AddGrpcHealthChecks(options =>
             {

@@ -10,6 +10,13 @@ public static class EventIds
     public const int Started = 1000;
     public const int EmbeddedDefaults = 1001;
 
+    // 1050–1059 shutdown drain (Hosting/ShutdownDrain.cs)
+    public const int ShutdownDrainStarted = 1050;
+    public const int ShutdownDrainCompleted = 1051;
+    public const int ShutdownHookDrained = 1052;
+    public const int ShutdownHookTimedOut = 1053;
+    public const int ShutdownHookFailed = 1054;
+
     // 1100–1199 API and errors
     public const int UnhandledException = 1100;
     public const int RequestFailed = 1101;

@@ -41,6 +41,77 @@ public sealed class HostProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Sends a POSIX signal (15 = SIGTERM) without waiting, as an orchestrator would.</summary>
+    public void Signal(int signal)
+    {
+        if (kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>Waits (bounded) for the process to exit; returns its exit code, or null on timeout.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Runs the Service binary (or dll) once with <paramref name="arguments"/> (e.g. "healthcheck")
+    /// and returns its exit code and output. Bounded by <paramref name="timeout"/>.
+    /// </summary>
+    public static Task<(int ExitCode, string Output)> RunServiceCommandAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout, params string[] arguments) =>
+        RunCommandAsync(ServiceCommand(), environment, timeout, arguments);
+
+    /// <summary>Runs the REST host dll once with <paramref name="arguments"/>; see <see cref="RunServiceCommandAsync"/>.</summary>
+    public static Task<(int ExitCode, string Output)> RunGatewayCommandAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout, params string[] arguments) =>
+        RunCommandAsync(("dotnet", HostDll("Gateway.Json", "monkey-coder-gateway.dll")), environment, timeout, arguments);
+
+    private static async Task<(int ExitCode, string Output)> RunCommandAsync((string FileName, string? Argument) command, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string[] arguments)
+    {
+        var (fileName, argument) = command;
+        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoRoot() };
+        if (argument is not null)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var a in arguments)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"'{fileName} {string.Join(' ', arguments)}' did not exit within {timeout}");
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     public static Task<HostProcess> StartServiceAsync(IReadOnlyDictionary<string, string>? environment = null) =>
         StartAsync("service", ServiceCommand(), environment);
 

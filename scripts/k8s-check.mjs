@@ -1,0 +1,152 @@
+// Validates deploy/k8s (run by scripts/k8s-check.sh): every document parses, has apiVersion, kind
+// and metadata.name, and passes the Kubernetes OpenAPI JSON schema bundled in the npm package
+// kubernetes-models (types, required fields, enums, formats; unknown fields are NOT rejected by
+// those schemas). Then cross-object rules a schema cannot express: selectors match pod labels,
+// probes/resources/securityContext on every container, Service target ports exist, HPA/PDB point at
+// real Deployments, envFrom names exist, config keys are known settings, secrets are placeholders,
+// the grace period covers the drain period, the migration Job runs `migrate`.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const dir = process.argv[2] ?? path.join(root, 'deploy', 'k8s');
+const errors = [];
+const fail = (where, message) => errors.push(`${where}: ${message}`);
+
+// Known settings: the environment variables of src/Core/Configuration/EnvironmentVariables.cs, plus
+// .NET's own hierarchical keys (MonkeyCoder__…, Logging__…, DOTNET_…, ASPNETCORE_…).
+const knownVariables = new Set([...readFileSync(path.join(root, 'src/Core/Configuration/EnvironmentVariables.cs'), 'utf8')
+  .matchAll(/\("([A-Z0-9_]+)", "MonkeyCoder:/g)].map((m) => m[1]));
+const isKnownSetting = (key) => knownVariables.has(key) || /^(MonkeyCoder|Logging)__\w+/.test(key) || /^(DOTNET|ASPNETCORE)_\w+$/.test(key);
+
+// Schema lookup: apiVersion "apps/v1" → models["apps"]? The package exports one module per group.
+async function modelFor(apiVersion, kind) {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  const module = group === '' ? await import(`kubernetes-models/${version}`) : await import(`kubernetes-models/${group}/${version}`).catch(() => null);
+  return module?.[kind] ?? null;
+}
+
+const objects = [];
+const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+for (const file of files) {
+  const text = readFileSync(path.join(dir, file), 'utf8');
+  for (const [index, doc] of parseAllDocuments(text).entries()) {
+    const where = `${file}#${index}`;
+    if (doc.errors.length) { fail(where, doc.errors.map((e) => e.message).join('; ')); continue; }
+    const obj = doc.toJS();
+    if (obj === null) continue;
+    if (!obj.apiVersion || !obj.kind || !obj.metadata?.name && obj.kind !== 'Kustomization') { fail(where, 'needs apiVersion, kind and metadata.name'); continue; }
+    objects.push({ where, obj, file });
+  }
+}
+
+const named = (kind) => objects.filter((o) => o.obj.kind === kind);
+const find = (kind, name) => named(kind).find((o) => o.obj.metadata.name === name)?.obj;
+const matches = (selector, labels) => Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v) && Object.keys(selector ?? {}).length > 0;
+
+// Kustomization lists exactly the manifests.
+const kustomization = named('Kustomization')[0]?.obj;
+if (!kustomization) fail('kustomization.yaml', 'missing');
+else {
+  const listed = new Set(kustomization.resources ?? []);
+  for (const f of files.filter((f) => f !== 'kustomization.yaml')) if (!listed.has(f)) fail('kustomization.yaml', `does not list ${f}`);
+  for (const f of listed) if (!files.includes(f)) fail('kustomization.yaml', `lists missing ${f}`);
+}
+
+for (const { where, obj } of objects) {
+  if (obj.kind === 'Kustomization') continue;
+  const Model = await modelFor(obj.apiVersion, obj.kind);
+  if (!Model) { fail(where, `no schema for ${obj.apiVersion} ${obj.kind}`); continue; }
+  try { new Model(obj).validate(); } catch (e) { fail(where, `schema: ${e.message}`); }
+}
+
+const config = find('ConfigMap', 'monkey-coder-config');
+const secret = find('Secret', 'monkey-coder-secrets');
+for (const [kind, o, values] of [['ConfigMap', config, config?.data], ['Secret', secret, secret?.stringData]]) {
+  if (!o) { fail(kind, 'monkey-coder-* is missing'); continue; }
+  for (const key of Object.keys(values ?? {})) if (!isKnownSetting(key)) fail(kind, `${key} is not a known setting (docs/configuration.md)`);
+}
+if (secret?.data) fail('Secret', 'use stringData placeholders, not base64 data');
+for (const [key, value] of Object.entries(secret?.stringData ?? {})) {
+  if (value !== '' && !String(value).includes('REPLACE_ME')) fail('Secret', `${key} holds a value that is not a REPLACE_ME placeholder`);
+}
+const drainSeconds = Number(config?.data?.DRAIN_SECONDS ?? 30);
+
+const podChecks = (where, podSpec, { job = false } = {}) => {
+  const sc = podSpec.securityContext ?? {};
+  if (sc.runAsNonRoot !== true || !(sc.runAsUser > 0)) fail(where, 'pod securityContext needs runAsNonRoot: true and a non-zero runAsUser');
+  for (const c of podSpec.containers ?? []) {
+    const cw = `${where} container ${c.name}`;
+    const csc = c.securityContext ?? {};
+    if (csc.readOnlyRootFilesystem !== true) fail(cw, 'readOnlyRootFilesystem must be true');
+    if (csc.allowPrivilegeEscalation !== false) fail(cw, 'allowPrivilegeEscalation must be false');
+    if (!(csc.capabilities?.drop ?? []).includes('ALL')) fail(cw, 'capabilities.drop must include ALL');
+    for (const r of ['requests', 'limits']) for (const k of ['cpu', 'memory']) if (!c.resources?.[r]?.[k]) fail(cw, `resources.${r}.${k} missing`);
+    if (!(c.volumeMounts ?? []).some((m) => m.mountPath === '/tmp')) fail(cw, 'needs a writable /tmp (emptyDir) with a read-only root');
+    for (const ref of c.envFrom ?? []) {
+      if (ref.configMapRef && !find('ConfigMap', ref.configMapRef.name)) fail(cw, `envFrom ConfigMap ${ref.configMapRef.name} does not exist`);
+      if (ref.secretRef && !find('Secret', ref.secretRef.name)) fail(cw, `envFrom Secret ${ref.secretRef.name} does not exist`);
+    }
+    for (const e of c.env ?? []) if (!isKnownSetting(e.name)) fail(cw, `env ${e.name} is not a known setting`);
+    if (job) continue;
+    const ports = (c.ports ?? []).map((p) => p.containerPort);
+    const portNames = (c.ports ?? []).map((p) => p.name);
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+      const p = c[probe];
+      if (!p) { fail(cw, `${probe} missing`); continue; }
+      const port = p.grpc?.port ?? p.httpGet?.port ?? p.tcpSocket?.port;
+      if (!(ports.includes(port) || portNames.includes(port))) fail(cw, `${probe} port ${port} is not a container port`);
+    }
+    const envPort = (c.env ?? []).find((e) => e.name === 'PORT')?.value;
+    if (envPort && !ports.includes(Number(envPort))) fail(cw, `PORT=${envPort} is not the container port ${ports}`);
+    const preStop = c.lifecycle?.preStop?.sleep?.seconds ?? 0;
+    if ((podSpec.terminationGracePeriodSeconds ?? 30) < drainSeconds + preStop) {
+      fail(where, `terminationGracePeriodSeconds ${podSpec.terminationGracePeriodSeconds} < preStop ${preStop} s + DRAIN_SECONDS ${drainSeconds}: streams would be killed mid-drain`);
+    }
+  }
+};
+
+for (const { where, obj } of named('Deployment')) {
+  const labels = obj.spec?.template?.metadata?.labels;
+  if (!matches(obj.spec?.selector?.matchLabels, labels)) fail(where, 'spec.selector.matchLabels does not match the pod template labels');
+  podChecks(where, obj.spec.template.spec);
+  const name = obj.metadata.name;
+  const hpa = named('HorizontalPodAutoscaler').find((o) => o.obj.spec?.scaleTargetRef?.name === name && o.obj.spec.scaleTargetRef.kind === 'Deployment');
+  if (!hpa) fail(where, 'no HorizontalPodAutoscaler targets it');
+  else if (hpa.obj.spec.minReplicas < 2) fail(hpa.where, 'minReplicas < 2 leaves no replica during a disruption');
+  if (!named('PodDisruptionBudget').some((o) => matches(o.obj.spec?.selector?.matchLabels, labels))) fail(where, 'no PodDisruptionBudget selects its pods');
+  if (!named('Service').some((o) => matches(o.obj.spec?.selector, labels))) fail(where, 'no Service selects its pods');
+}
+for (const { where, obj } of named('Service')) {
+  const deployment = named('Deployment').find((d) => matches(obj.spec?.selector, d.obj.spec.template.metadata.labels));
+  if (!deployment) { fail(where, 'selector matches no Deployment pods'); continue; }
+  const containerPorts = deployment.obj.spec.template.spec.containers.flatMap((c) => c.ports ?? []);
+  for (const p of obj.spec.ports ?? []) {
+    if (!containerPorts.some((cp) => cp.name === p.targetPort || cp.containerPort === p.targetPort)) fail(where, `targetPort ${p.targetPort} is not a container port of ${deployment.obj.metadata.name}`);
+  }
+}
+for (const { where, obj } of named('HorizontalPodAutoscaler')) {
+  if (!find('Deployment', obj.spec?.scaleTargetRef?.name)) fail(where, `scaleTargetRef ${obj.spec?.scaleTargetRef?.name} does not exist`);
+}
+for (const { where, obj } of named('PodDisruptionBudget')) {
+  if (!named('Deployment').some((d) => matches(obj.spec?.selector?.matchLabels, d.obj.spec.template.metadata.labels))) fail(where, 'selector matches no Deployment pods');
+}
+const jobs = named('Job');
+if (!jobs.some((j) => j.obj.spec.template.spec.containers.some((c) => (c.args ?? []).includes('migrate')))) fail('Job', 'no migration Job runs `migrate`');
+for (const { where, obj } of jobs) {
+  podChecks(where, obj.spec.template.spec, { job: true });
+  if (!['Never', 'OnFailure'].includes(obj.spec.template.spec.restartPolicy)) fail(where, 'restartPolicy must be Never or OnFailure');
+}
+
+// Both hosts' probes: the Service by gRPC health, the gateway by /healthz and /readyz.
+const service = find('Deployment', 'monkey-coder-service')?.spec.template.spec.containers[0];
+const gateway = find('Deployment', 'monkey-coder-gateway')?.spec.template.spec.containers[0];
+if (!service?.livenessProbe?.grpc || !service?.readinessProbe?.grpc) fail('monkey-coder-service', 'liveness and readiness must be gRPC probes');
+if (gateway?.livenessProbe?.httpGet?.path !== '/healthz' || gateway?.readinessProbe?.httpGet?.path !== '/readyz') fail('monkey-coder-gateway', 'liveness /healthz and readiness /readyz');
+
+if (errors.length) {
+  for (const e of errors) console.error(`deploy/k8s: ${e}`);
+  process.exit(1);
+}
+console.log(`deploy/k8s: ${objects.length} objects in ${files.length} files: schema and structure ok`);
