@@ -47,10 +47,14 @@ def blocks(md: Path):
                "body": m.group(2), "marker": m.group(3), "marker_value": m.group(4)}
 
 
+DOCS_KEY = "mk_docscheck0_0123456789abcdefghijklmnopqrstuvwxyzABCD"
+
+
 def start_hosts():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
                                                                "GOOGLE_API_KEY", "GROQ_API_KEY", "XAI_API_KEY", "SENTRY_DSN")}
-    env.update(BIND_ADDRESS="127.0.0.1", ENVIRONMENT="test")
+    # The hosts' bootstrap admin key; samples read it as MONKEY_CODER_API_KEY, as a user would.
+    env.update(BIND_ADDRESS="127.0.0.1", ENVIRONMENT="test", MONKEY_CODER_ADMIN_API_KEY=DOCS_KEY)
     grpc_port, rest_port = free_port(), free_port()
     service = os.environ.get("MONKEY_SERVICE_BIN")
     service_cmd = [service] if service else ["dotnet", str(ROOT / "src/Service/bin/Release/net10.0/monkey-coder-service.dll")]
@@ -187,6 +191,7 @@ def main():
     procs, grpc_port, rest_port = start_hosts()
     try:
         env = dict(os.environ)
+        env["MONKEY_CODER_API_KEY"] = DOCS_KEY
         if any(b["lang"] == "python" for b in samples):
             env["PYTHONPATH"] = str(python_stubs())
         if os.environ.get("MONKEY_TEST_DATABASE_URL"):

@@ -6,7 +6,17 @@ using Grpc.Net.Client;
 using MonkeyCoder.V1;
 
 var address = args.Length > 0 ? args[0] : "http://localhost:50051";
-using var channel = GrpcChannel.ForAddress(address);
+// Every call carries an API key (MONKEY_CODER_API_KEY): here as call credentials on the channel.
+var apiKey = Environment.GetEnvironmentVariable("MONKEY_CODER_API_KEY") ?? "";
+using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+{
+    Credentials = ChannelCredentials.Create(ChannelCredentials.Insecure, CallCredentials.FromInterceptor((_, metadata) =>
+    {
+        metadata.Add("authorization", "Bearer " + apiKey);
+        return Task.CompletedTask;
+    })),
+    UnsafeUseInsecureChannelCallCredentials = true, // plaintext to localhost only; use https in production
+});
 var router = new RouterService.RouterServiceClient(channel);
 var request = new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = "fizzbuzz in python", MaxTokens = 200 };
 
