@@ -23,16 +23,19 @@ stop() {
 }
 trap stop EXIT
 
+# The hosts' bootstrap admin key; the clients authenticate with it as users would.
+key="mk_interop000_0123456789abcdefghijklmnopqrstuvwxyzABCD"
 # A clean environment for the hosts: embedded defaults, fast simulated generation.
 host_env=(env -u DATABASE_URL -u REDIS_URL -u OPENAI_API_KEY -u ANTHROPIC_API_KEY -u GOOGLE_API_KEY -u GROQ_API_KEY -u XAI_API_KEY -u SENTRY_DSN
-  BIND_ADDRESS=127.0.0.1 ENVIRONMENT=test SIMULATED_FIRST_TOKEN_DELAY_MS=20 SIMULATED_TOKENS_PER_SECOND=2000)
+  MONKEY_CODER_ADMIN_API_KEY="$key" BIND_ADDRESS=127.0.0.1 ENVIRONMENT=test SIMULATED_FIRST_TOKEN_DELAY_MS=20 SIMULATED_TOKENS_PER_SECOND=2000)
 if [ -n "${MONKEY_SERVICE_BIN:-}" ]; then
   "${host_env[@]}" PORT="$service_port" "$MONKEY_SERVICE_BIN" >"$logs/service.log" 2>&1 &
 else
   "${host_env[@]}" PORT="$service_port" dotnet "$service_dll" >"$logs/service.log" 2>&1 &
 fi
 pids+=($!)
-"${host_env[@]}" PORT="$gateway_port" dotnet "$gateway_dll" >"$logs/gateway.log" 2>&1 &
+# The REST host gets a low request limit so the openai client's 429 test can reach it.
+"${host_env[@]}" PORT="$gateway_port" RATE_LIMIT_REQUESTS_PER_MINUTE=30 dotnet "$gateway_dll" >"$logs/gateway.log" 2>&1 &
 pids+=($!)
 
 wait_port() {
@@ -47,6 +50,7 @@ wait_port "$service_port" service "$logs/service.log"
 wait_port "$gateway_port" gateway "$logs/gateway.log"
 
 set +e
+MONKEY_API_KEY="$key" MONKEY_AUTH_ENABLED=1 MONKEY_LIMITS_ENABLED=1 \
 MONKEY_GATEWAY_URL="http://127.0.0.1:$gateway_port" MONKEY_SERVICE_ADDRESS="127.0.0.1:$service_port" \
   node --test --test-reporter=spec tests/interop/openai.test.mjs tests/interop/grpc.test.mjs
 status=$?

@@ -22,10 +22,13 @@ const models = new v1.ModelService(address, grpc.credentials.createInsecure());
 after(() => { router.close(); models.close(); });
 
 const deadline = () => new Date(Date.now() + 20_000);
+// Every call carries the API key scripts/interop.sh gave the Service.
+const meta = new grpc.Metadata();
+meta.set('authorization', `Bearer ${process.env.MONKEY_API_KEY}`);
 
 test('Execute returns a completed answer with usage', async () => {
   const response = await new Promise((resolve, reject) =>
-    router.Execute({ taskType: 'TASK_TYPE_CODE_GENERATION', prompt: 'fizzbuzz in python', maxTokens: 64 }, { deadline: deadline() },
+    router.Execute({ taskType: 'TASK_TYPE_CODE_GENERATION', prompt: 'fizzbuzz in python', maxTokens: 64 }, meta, { deadline: deadline() },
       (error, value) => (error ? reject(error) : resolve(value))));
   assert.equal(response.status, 'EXECUTION_STATUS_COMPLETED');
   assert.equal(response.provider, 'simulated');
@@ -36,7 +39,7 @@ test('Execute returns a completed answer with usage', async () => {
 });
 
 test('StreamExecute streams started, deltas, then one final with usage', async () => {
-  const call = router.StreamExecute({ taskType: 'TASK_TYPE_DOCUMENTATION', prompt: 'document the retry policy', maxTokens: 120 }, { deadline: deadline() });
+  const call = router.StreamExecute({ taskType: 'TASK_TYPE_DOCUMENTATION', prompt: 'document the retry policy', maxTokens: 120 }, meta, { deadline: deadline() });
   const kinds = [];
   let text = '';
   let final = null;
@@ -58,7 +61,7 @@ test('StreamExecute streams started, deltas, then one final with usage', async (
 
 test('an invalid request is INVALID_ARGUMENT with google.rpc.Status details', async () => {
   const error = await new Promise((resolve) =>
-    router.Execute({ taskType: 'TASK_TYPE_CHAT', prompt: '' }, { deadline: deadline() }, (e) => resolve(e)));
+    router.Execute({ taskType: 'TASK_TYPE_CHAT', prompt: '' }, meta, { deadline: deadline() }, (e) => resolve(e)));
   assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
   const details = error.metadata.get('grpc-status-details-bin');
   assert.equal(details.length, 1, 'google.rpc.Status travels in grpc-status-details-bin');
@@ -67,7 +70,7 @@ test('an invalid request is INVALID_ARGUMENT with google.rpc.Status details', as
 
 test('ListModels lists the catalog', async () => {
   const response = await new Promise((resolve, reject) =>
-    models.ListModels({}, { deadline: deadline() }, (error, value) => (error ? reject(error) : resolve(value))));
+    models.ListModels({}, meta, { deadline: deadline() }, (error, value) => (error ? reject(error) : resolve(value))));
   const ids = response.models.map((m) => m.id);
   assert.ok(ids.includes('sim-fast') && ids.includes('sim-pro'), ids.join(','));
 });

@@ -114,11 +114,9 @@ test('an invalid request is a BadRequestError naming the parameter', async () =>
     });
 });
 
-// Pending until the auth and limits feature (issue 5) registers IEdgeAuthenticator / IEdgeRequestLimiter:
-// on embedded defaults every caller is anonymous and unlimited, so there is no real 401 or 429 to
-// provoke. These are left as explicit todos rather than faked; the mapping of UNAUTHENTICATED → 401
-// and RESOURCE_EXHAUSTED → 429 + Retry-After is unit-tested in OpenAiErrorsTests.
-test('a bad API key is an AuthenticationError (401)', { todo: 'needs the auth feature (issue 5) behind IEdgeAuthenticator' }, async () => {
+// Real 401 and 429: scripts/interop.sh starts the hosts with authentication on and a low request limit
+// on the REST host (the edge authenticates and limits through the same feature as gRPC).
+test('a bad API key is an AuthenticationError (401)', async () => {
   if (!process.env.MONKEY_AUTH_ENABLED) {
     return;
   }
@@ -126,7 +124,7 @@ test('a bad API key is an AuthenticationError (401)', { todo: 'needs the auth fe
   await assert.rejects(bad.models.list(), (error) => error instanceof OpenAI.AuthenticationError);
 });
 
-test('exceeding the request rate is a RateLimitError (429) with Retry-After', { todo: 'needs the limits feature (issue 5) behind IEdgeRequestLimiter' }, async () => {
+test('exceeding the request rate is a RateLimitError (429) with Retry-After', async () => {
   if (!process.env.MONKEY_LIMITS_ENABLED) {
     return;
   }

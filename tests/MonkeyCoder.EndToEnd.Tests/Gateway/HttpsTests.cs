@@ -40,12 +40,14 @@ public sealed class HttpsTests
                 ServerCertificateCustomValidationCallback = (_, cert, _, _) => cert?.Thumbprint == thumbprint,
             };
             using var https = new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{httpsPort}"), Timeout = TimeSpan.FromSeconds(30) };
+            https.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ServiceFixture.AdminKey);
             using var secure = await RetryAsync(() => https.GetAsync("/openai/v1/models"));
             Assert.Equal(HttpStatusCode.OK, secure.StatusCode);
             Assert.Equal("max-age=31536000; includeSubDomains", BrowserSafetyTests.Single(secure, "Strict-Transport-Security"));
             BrowserSafetyTests.AssertSecurityHeaders(secure, docs: false);
 
             using var http = new HttpClient { BaseAddress = host.Address };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ServiceFixture.AdminKey);
             using var plain = await http.GetAsync("/openai/v1/models");
             Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
             Assert.False(plain.Headers.Contains("Strict-Transport-Security"));

@@ -31,7 +31,7 @@ public sealed class ShutdownTests
     public async Task StreamExecute_SigtermMidStream_FinishesWithFinalEventAndExitsZero()
     {
         await using var host = await HostProcess.StartServiceAsync(SlowStream(DrainSeconds));
-        using var channel = GrpcChannel.ForAddress(host.Address);
+        using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
         var router = new RouterService.RouterServiceClient(channel);
         using var call = router.StreamExecute(LongTask(120), deadline: DateTime.UtcNow.AddSeconds(60));
 
@@ -49,7 +49,7 @@ public sealed class ShutdownTests
         // New work is refused while the stream drains: the listener is closed to new connections.
         await Assert.ThrowsAsync<RpcException>(async () =>
         {
-            using var fresh = GrpcChannel.ForAddress(host.Address);
+            using var fresh = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
             await WaitUntilRefusedAsync(new RouterService.RouterServiceClient(fresh));
         });
 
@@ -84,7 +84,7 @@ public sealed class ShutdownTests
     public async Task StreamExecute_StreamLongerThanDrainPeriod_EndsWithoutFinalAndProcessExitsInTime()
     {
         await using var host = await HostProcess.StartServiceAsync(SlowStream(drainSeconds: 1));
-        using var channel = GrpcChannel.ForAddress(host.Address);
+        using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
         var router = new RouterService.RouterServiceClient(channel);
 
         // About 25 s of stream against a 1 s drain period.
