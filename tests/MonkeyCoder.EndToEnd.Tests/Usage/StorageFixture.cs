@@ -21,6 +21,31 @@ public class StorageFixture : ServiceFixture
 
     public string DatabaseUrl { get; private set; } = "";
 
+    public V1.UsageService.UsageServiceClient Usage => new(Channel);
+
+    /// <summary>A small code-generation task (40 tokens at most).</summary>
+    public static V1.ExecuteRequest SmallTask(string prompt) => new() { TaskType = V1.TaskType.CodeGeneration, Prompt = prompt, MaxTokens = 40 };
+
+    /// <summary>Polls (bounded) until GetUsage counts at least <paramref name="executions"/>; returns the last answer.</summary>
+    public async Task<V1.GetUsageResponse> WaitForUsageAsync(long executions, TimeSpan timeout)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        V1.GetUsageResponse usage;
+        do
+        {
+            usage = await Usage.GetUsageAsync(new V1.GetUsageRequest { Granularity = V1.Granularity.Hour });
+            if (usage.Totals.Executions >= executions)
+            {
+                return usage;
+            }
+
+            await System.Threading.Tasks.Task.Delay(100);
+        }
+        while (watch.Elapsed < timeout);
+
+        return usage;
+    }
+
     public string SpillPath { get; } = Path.Combine(Path.GetTempPath(), "mc-spill-" + Guid.NewGuid().ToString("N")[..8]);
 
     protected override IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>

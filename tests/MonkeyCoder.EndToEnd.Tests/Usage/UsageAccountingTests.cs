@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Grpc.Core;
 using MonkeyCoder.EndToEnd.Tests.Infrastructure;
 using MonkeyCoder.V1;
@@ -8,38 +7,7 @@ namespace MonkeyCoder.EndToEnd.Tests.Usage;
 [Collection(StorageCollection.Name)]
 public sealed class UsageAccountingTests(StorageFixture fixture)
 {
-    private UsageService.UsageServiceClient Usage => new(fixture.Channel);
-
-    private static ExecuteRequest Task(string prompt, double? temperature = null)
-    {
-        var request = new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = prompt, MaxTokens = 40 };
-        if (temperature is { } t)
-        {
-            request.Temperature = t;
-        }
-
-        return request;
-    }
-
-    /// <summary>Polls (bounded) until GetUsage counts at least <paramref name="executions"/>.</summary>
-    private async Task<GetUsageResponse> WaitForUsageAsync(long executions, TimeSpan timeout)
-    {
-        var watch = Stopwatch.StartNew();
-        GetUsageResponse usage;
-        do
-        {
-            usage = await Usage.GetUsageAsync(new GetUsageRequest { Granularity = Granularity.Hour });
-            if (usage.Totals.Executions >= executions)
-            {
-                return usage;
-            }
-
-            await System.Threading.Tasks.Task.Delay(100);
-        }
-        while (watch.Elapsed < timeout);
-
-        return usage;
-    }
+    private UsageService.UsageServiceClient Usage => fixture.Usage;
 
     [Fact]
     public async Task GetUsage_AfterExecutions_TotalsEqualSumOfResponses()
@@ -48,10 +16,10 @@ public sealed class UsageAccountingTests(StorageFixture fixture)
         var responses = new List<ExecuteResponse>();
         for (var i = 0; i < 12; i++)
         {
-            responses.Add(await fixture.Router.ExecuteAsync(Task($"usage totals {Guid.NewGuid():N} {i}")));
+            responses.Add(await fixture.Router.ExecuteAsync(StorageFixture.SmallTask($"usage totals {Guid.NewGuid():N} {i}")));
         }
 
-        var usage = await WaitForUsageAsync(before.Executions + 12, TimeSpan.FromSeconds(30));
+        var usage = await fixture.WaitForUsageAsync(before.Executions + 12, TimeSpan.FromSeconds(30));
         Assert.Equal(before.Executions + 12, usage.Totals.Executions);
         Assert.Equal(before.InputTokens + responses.Sum(r => r.Usage.InputTokens), usage.Totals.InputTokens);
         Assert.Equal(before.OutputTokens + responses.Sum(r => r.Usage.OutputTokens), usage.Totals.OutputTokens);

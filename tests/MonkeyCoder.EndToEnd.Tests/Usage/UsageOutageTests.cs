@@ -1,7 +1,6 @@
 using Grpc.Core;
 using MonkeyCoder.EndToEnd.Tests.Infrastructure;
 using MonkeyCoder.V1;
-using System.Diagnostics;
 
 namespace MonkeyCoder.EndToEnd.Tests.Usage;
 
@@ -17,38 +16,7 @@ public sealed class OutageCollection : ICollectionFixture<OutageFixture>
 [Collection(OutageCollection.Name)]
 public sealed class UsageOutageTests(OutageFixture fixture)
 {
-    private UsageService.UsageServiceClient Usage => new(fixture.Channel);
-
-    private static ExecuteRequest Task(string prompt, double? temperature = null)
-    {
-        var request = new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = prompt, MaxTokens = 40 };
-        if (temperature is { } t)
-        {
-            request.Temperature = t;
-        }
-
-        return request;
-    }
-
-    /// <summary>Polls (bounded) until GetUsage counts at least <paramref name="executions"/>.</summary>
-    private async Task<GetUsageResponse> WaitForUsageAsync(long executions, TimeSpan timeout)
-    {
-        var watch = Stopwatch.StartNew();
-        GetUsageResponse usage;
-        do
-        {
-            usage = await Usage.GetUsageAsync(new GetUsageRequest { Granularity = Granularity.Hour });
-            if (usage.Totals.Executions >= executions)
-            {
-                return usage;
-            }
-
-            await System.Threading.Tasks.Task.Delay(100);
-        }
-        while (watch.Elapsed < timeout);
-
-        return usage;
-    }
+    private UsageService.UsageServiceClient Usage => fixture.Usage;
 
     [Fact]
     public async Task Usage_PostgresRestartedMidLoad_NoEventLost()
@@ -63,7 +31,7 @@ public sealed class UsageOutageTests(OutageFixture fixture)
             {
                 try
                 {
-                    await fixture.Router.ExecuteAsync(Task($"outage {worker} {i++} {Guid.NewGuid():N}"), deadline: DateTime.UtcNow.AddSeconds(10));
+                    await fixture.Router.ExecuteAsync(StorageFixture.SmallTask($"outage {worker} {i++} {Guid.NewGuid():N}"), deadline: DateTime.UtcNow.AddSeconds(10));
                     Interlocked.Increment(ref succeeded);
                 }
                 catch (RpcException)
@@ -73,15 +41,15 @@ public sealed class UsageOutageTests(OutageFixture fixture)
             }
         }).ToList();
 
-        await System.Threading.Tasks.Task.Delay(700);
+        await Task.Delay(700);
         await TestServers.StopPostgresAsync();
-        await System.Threading.Tasks.Task.Delay(2500);
+        await Task.Delay(2500);
         await TestServers.StartPostgresAsync();
-        await System.Threading.Tasks.Task.Delay(700);
+        await Task.Delay(700);
         await stop.CancelAsync();
-        await System.Threading.Tasks.Task.WhenAll(load);
+        await Task.WhenAll(load);
 
-        var usage = await WaitForUsageAsync(before + succeeded, TimeSpan.FromSeconds(60));
+        var usage = await fixture.WaitForUsageAsync(before + succeeded, TimeSpan.FromSeconds(60));
         Report.Write("usage-outage-successful-executions", succeeded);
         Report.Write("usage-outage-events-recorded", usage.Totals.Executions - before);
         Assert.True(succeeded > 20, $"the load produced only {succeeded} executions");
