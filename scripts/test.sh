@@ -102,6 +102,14 @@ step "Measurements"
 
 grep -E '^ℹ (pass|fail|todo) ' "$art/interop.log" | sed 's/^ℹ /interop /' || true
 
+# Name every failed test again at the end, with its first message line, so a CI log that keeps only
+# its tail still says what failed.
+if grep -qE '^[[:space:]]*Failed [A-Za-z]' "$art/test.log"; then
+  echo "failed tests:"
+  awk '/^[ \t]*Failed [A-Za-z]/{name=$0; sub(/^[ \t]*/, "", name); print "  " name; want=1; next}
+    want && /Error Message:/{getline; sub(/^[ \t]*/, ""); print "    " substr($0, 1, 300); want=0}' "$art/test.log"
+fi
+
 # One plain closing line for CI: sum the per-assembly totals ("Passed: N" / "Failed: N" / "Skipped: N"
 # under each "Total tests:" block of the normal-verbosity console logger).
 awk '/^Total tests:/{in_total=1; next}
