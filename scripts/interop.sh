@@ -16,6 +16,8 @@ logs=$(mktemp -d)
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 service_port=$(free_port)
 gateway_port=$(free_port)
+# Its own metrics port too: the default (9464) may belong to another Service on this machine.
+metrics_port=$(free_port)
 pids=()
 stop() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -29,9 +31,9 @@ key="mk_interop000_0123456789abcdefghijklmnopqrstuvwxyzABCD"
 host_env=(env -u DATABASE_URL -u REDIS_URL -u OPENAI_API_KEY -u ANTHROPIC_API_KEY -u GOOGLE_API_KEY -u GROQ_API_KEY -u XAI_API_KEY -u SENTRY_DSN
   MONKEY_CODER_ADMIN_API_KEY="$key" BIND_ADDRESS=127.0.0.1 ENVIRONMENT=test SIMULATED_FIRST_TOKEN_DELAY_MS=20 SIMULATED_TOKENS_PER_SECOND=2000)
 if [ -n "${MONKEY_SERVICE_BIN:-}" ]; then
-  "${host_env[@]}" PORT="$service_port" "$MONKEY_SERVICE_BIN" >"$logs/service.log" 2>&1 &
+  "${host_env[@]}" PORT="$service_port" METRICS_PORT="$metrics_port" "$MONKEY_SERVICE_BIN" >"$logs/service.log" 2>&1 &
 else
-  "${host_env[@]}" PORT="$service_port" dotnet "$service_dll" >"$logs/service.log" 2>&1 &
+  "${host_env[@]}" PORT="$service_port" METRICS_PORT="$metrics_port" dotnet "$service_dll" >"$logs/service.log" 2>&1 &
 fi
 pids+=($!)
 # The REST host gets a low request limit so the openai client's 429 test can reach it.

@@ -65,6 +65,8 @@ public sealed partial class HostProcess : IAsyncDisposable
         var env = new Dictionary<string, string>
         {
             ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
+            // Its own metrics port: the default (9464) may belong to another Service on this machine.
+            ["METRICS_PORT"] = FreePort().ToString(CultureInfo.InvariantCulture),
             ["BIND_ADDRESS"] = "127.0.0.1",
             ["ENVIRONMENT"] = "test",
             ["Logging__Console__FormatterName"] = "simple",

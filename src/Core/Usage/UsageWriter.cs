@@ -219,6 +219,18 @@ public sealed partial class UsageRetention(IUsageStore store, IOptions<UsageOpti
         }
 
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(o.PurgeIntervalMinutes), time);
+        try
+        {
+            await PurgeLoopAsync(timer, o, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping (also when the host failed to start and is disposed): not a failure.
+        }
+    }
+
+    private async Task PurgeLoopAsync(PeriodicTimer timer, UsageOptions o, CancellationToken stoppingToken)
+    {
         do
         {
             try
