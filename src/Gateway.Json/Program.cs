@@ -33,6 +33,7 @@ app.MapMonkeyCoderHttpHealth();
 app.MapMonkeyCoder();
 app.MapMonkeyCoderObservability();
 app.MapMonkeyCoderOpenAi();
+app.MapMonkeyCoderDevicePage();
 try
 {
     await app.RunAsync();

@@ -39,7 +39,10 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next, IOptions<Edg
     public static void Apply(HttpContext context, string hsts)
     {
         var headers = context.Response.Headers;
-        headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments(DocsPath, StringComparison.OrdinalIgnoreCase) ? DocsPolicy : ApiPolicy;
+        var path = context.Request.Path;
+        headers.ContentSecurityPolicy = path.StartsWithSegments(DocsPath, StringComparison.OrdinalIgnoreCase) ? DocsPolicy
+            : path.StartsWithSegments(DevicePage.Path, StringComparison.OrdinalIgnoreCase) ? DevicePage.Policy
+            : ApiPolicy;
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";
