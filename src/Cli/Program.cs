@@ -24,10 +24,10 @@ root.Subcommands.Add(CatalogCommands.Route());
 root.Subcommands.Add(CatalogCommands.Models());
 root.Subcommands.Add(CatalogCommands.Providers());
 root.Subcommands.Add(CatalogCommands.Health());
-root.Subcommands.Add(AccountCommands.Auth());
-root.Subcommands.Add(AccountCommands.Keys());
-root.Subcommands.Add(AccountCommands.Usage());
-root.Subcommands.Add(AccountCommands.Sessions());
+root.Subcommands.Add(AuthCommands.Create());
+root.Subcommands.Add(KeyCommands.Create());
+root.Subcommands.Add(UsageCommand.Create());
+root.Subcommands.Add(SessionCommands.Create());
 root.Subcommands.Add(ConfigCommands.Create());
 
 var parse = root.Parse(args);

@@ -15,6 +15,12 @@ internal sealed record CliSettings(
     bool Verbose,
     bool Json)
 {
+    /// <summary>The credentials file's entry when it supplied the credential (a device-flow session is refreshed through it).</summary>
+    public StoredCredentials? Stored { get; init; }
+
+    /// <summary>Stored credentials that exist but belong to another service address (never sent elsewhere).</summary>
+    public string? StoredForOtherUrl { get; init; }
+
     public const string DefaultBaseUrl = "http://127.0.0.1:50051";
     public const string BaseUrlVariable = "MONKEY_CODER_BASE_URL";
     public const string ApiKeyVariable = "MONKEY_CODER_API_KEY";
@@ -51,8 +57,27 @@ internal sealed record CliSettings(
             throw new CliException(ExitCodes.Usage, $"invalid base URL '{baseUrl}' (from {baseUrlSource}): expected http://host:port or https://host:port.");
         }
 
-        var (apiKey, apiKeySource) = Resolve(parse.GetValue(ApiKeyOption), ApiKeyVariable, () => Credentials.Load()?.ApiKey, null);
-        return new CliSettings(baseUrl!.TrimEnd('/'), baseUrlSource, apiKey, apiKey is null ? "none" : apiKeySource, parse.GetValue(VerboseOption), parse.GetValue(JsonOption));
+        baseUrl = baseUrl!.TrimEnd('/');
+        // Stored credentials are sent only to the service they were issued for.
+        // The file is read only when no flag or variable gives a credential.
+        StoredCredentials? stored = null;
+        string? otherUrl = null;
+        var (apiKey, apiKeySource) = Resolve(parse.GetValue(ApiKeyOption), ApiKeyVariable, () =>
+        {
+            stored = Credentials.Load();
+            if (stored?.BaseUrl is { Length: > 0 } storedUrl && !string.Equals(storedUrl.TrimEnd('/'), baseUrl, StringComparison.OrdinalIgnoreCase))
+            {
+                otherUrl = storedUrl;
+                stored = null;
+            }
+
+            return stored?.Bearer;
+        }, null);
+        return new CliSettings(baseUrl, baseUrlSource, apiKey, apiKey is null ? "none" : apiKeySource, parse.GetValue(VerboseOption), parse.GetValue(JsonOption))
+        {
+            Stored = apiKeySource == "file" ? stored : null,
+            StoredForOtherUrl = otherUrl,
+        };
     }
 
     private static (string? Value, string Source) Resolve(string? flag, string variable, Func<string?> file, string? fallback)

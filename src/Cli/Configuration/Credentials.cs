@@ -6,14 +6,41 @@ namespace MonkeyCoder.Cli.Configuration;
 
 internal sealed class StoredCredentials
 {
+    /// <summary>An API key stored with `auth login --api-key/--with-key`.</summary>
     [JsonPropertyName("api_key")]
     public string? ApiKey { get; set; }
+
+    /// <summary>The short-lived access token (JWT) from the device flow; refreshed before it expires.</summary>
+    [JsonPropertyName("access_token")]
+    public string? AccessToken { get; set; }
+
+    [JsonPropertyName("access_expires_at")]
+    public DateTimeOffset? AccessExpiresAt { get; set; }
+
+    /// <summary>The rotating refresh token: each refresh replaces it, and logout revokes it on the server.</summary>
+    [JsonPropertyName("refresh_token")]
+    public string? RefreshToken { get; set; }
+
+    [JsonPropertyName("refresh_expires_at")]
+    public DateTimeOffset? RefreshExpiresAt { get; set; }
+
+    /// <summary>Who logged in (shown by `auth status` without a call).</summary>
+    [JsonPropertyName("email")]
+    public string? Email { get; set; }
 
     [JsonPropertyName("base_url")]
     public string? BaseUrl { get; set; }
 
     [JsonPropertyName("saved_at")]
     public DateTimeOffset? SavedAt { get; set; }
+
+    /// <summary>The credential sent as `authorization: Bearer`: the API key, else the access token.</summary>
+    [JsonIgnore]
+    public string? Bearer => ApiKey ?? AccessToken;
+
+    /// <summary>True for a device-flow login (tokens), false for a stored API key.</summary>
+    [JsonIgnore]
+    public bool IsSession => ApiKey is null && RefreshToken is not null;
 }
 
 /// <summary>

@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using MonkeyCoder.Cli.Configuration;
@@ -8,8 +7,10 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Cli.Connection;
 
 /// <summary>
-/// One channel to the Service for the run, with the API key added to every call as
-/// `authorization: Bearer &lt;key&gt;` metadata (an interceptor, so plaintext http:// works too).
+/// One channel to the Service for the run. Every call carries the credential as
+/// `authorization: Bearer &lt;key or token&gt;` through call credentials (allowed on plaintext
+/// http:// too, which loopback and TLS-terminating proxies use); a device-flow session is refreshed
+/// on the way (<see cref="BearerToken"/>).
 /// </summary>
 internal sealed class ServiceConnection : IDisposable
 {
@@ -18,6 +19,15 @@ internal sealed class ServiceConnection : IDisposable
     public ServiceConnection(CliSettings settings)
     {
         Settings = settings;
+        var token = new BearerToken(settings);
+        var https = settings.BaseUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        var credentials = CallCredentials.FromInterceptor(async (context, metadata) =>
+        {
+            if (BearerToken.Needs(context) && await token.GetAsync(Auth, context.CancellationToken) is { } bearer)
+            {
+                metadata.Add("authorization", "Bearer " + bearer);
+            }
+        });
         _channel = GrpcChannel.ForAddress(settings.BaseUrl, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
@@ -29,15 +39,10 @@ internal sealed class ServiceConnection : IDisposable
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
             },
             MaxReceiveMessageSize = 16 * 1024 * 1024,
+            Credentials = ChannelCredentials.Create(https ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure, credentials),
+            UnsafeUseInsecureChannelCallCredentials = !https,
         });
-        var key = settings.ApiKey;
-        Invoker = key is null
-            ? _channel.CreateCallInvoker()
-            : _channel.Intercept(metadata =>
-            {
-                metadata.Add("authorization", "Bearer " + key);
-                return metadata;
-            });
+        Invoker = _channel.CreateCallInvoker();
     }
 
     public CliSettings Settings { get; }
@@ -49,6 +54,14 @@ internal sealed class ServiceConnection : IDisposable
     public ModelService.ModelServiceClient Models => new(Invoker);
 
     public Health.HealthClient Health => new(Invoker);
+
+    public AuthService.AuthServiceClient Auth => new(Invoker);
+
+    public ApiKeyService.ApiKeyServiceClient ApiKeys => new(Invoker);
+
+    public UsageService.UsageServiceClient Usage => new(Invoker);
+
+    public SessionService.SessionServiceClient Sessions => new(Invoker);
 
     public void Dispose() => _channel.Dispose();
 }

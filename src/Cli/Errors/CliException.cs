@@ -7,8 +7,4 @@ internal sealed class CliException(int exitCode, string message, string? detail 
 
     /// <summary>Extra lines shown with --verbose.</summary>
     public string? Detail { get; } = detail;
-
-    public static CliException NotAvailable(string command, string needs) => new(
-        ExitCodes.NotAvailable,
-        $"`monkey {command}` is not available on this server yet: it needs {needs}, which this server and CLI build do not provide. Upgrade both when it ships.");
 }

@@ -18,6 +18,9 @@ internal static class ErrorReporter
     {
         switch (exception)
         {
+            case RpcException { Status.DebugException: CliException inner }:
+                // Raised while attaching credentials (a session that cannot be renewed).
+                return Describe(inner, action, baseUrl);
             case CliException cli:
                 return new Report(cli.ExitCode, cli.Message, "CLI_ERROR", cli.Detail is null ? [] : [cli.Detail]);
             case OperationCanceledException:

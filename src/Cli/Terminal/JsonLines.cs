@@ -8,6 +8,22 @@ internal static class JsonLines
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>Proto3 JSON with the proto's own snake_case field names, defaults included (so columns never go missing).</summary>
+    private static readonly Google.Protobuf.JsonFormatter Proto = new(Google.Protobuf.JsonFormatter.Settings.Default
+        .WithFormatDefaultValues(true)
+        .WithPreserveProtoFieldNames(true)
+        .WithFormatEnumsAsIntegers(false));
+
+    /// <summary>One protobuf message as one line, in the canonical proto3 JSON mapping.</summary>
+    public static void WriteMessage(Google.Protobuf.IMessage message)
+    {
+        var line = Proto.Format(message);
+        using var stdout = Console.OpenStandardOutput();
+        stdout.Write(System.Text.Encoding.UTF8.GetBytes(line));
+        stdout.WriteByte((byte)'\n');
+        stdout.Flush();
+    }
+
     public static void Write(Action<Utf8JsonWriter> body)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();

@@ -7,7 +7,7 @@ using Principal = MonkeyCoder.Core.Auth.Principal;
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>AuthService: accounts, sessions, the device flow and the audit trail. Logic lives in <see cref="IdentityService"/>.</summary>
-public sealed class AuthApi(IdentityService identity, IIdentityStore store) : AuthService.AuthServiceBase
+public sealed class AuthApi(IdentityService identity, IIdentityStore store, Microsoft.Extensions.Options.IOptions<AuthOptions> options) : AuthService.AuthServiceBase
 {
     public override async Task<SignUpResponse> SignUp(SignUpRequest request, ServerCallContext context)
     {
@@ -70,7 +70,13 @@ public sealed class AuthApi(IdentityService identity, IIdentityStore store) : Au
     }
 
     public override Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context) =>
-        Task.FromResult(new WhoAmIResponse { Principal = ToProto(context.RequirePrincipal()) });
+        Task.FromResult(new WhoAmIResponse
+        {
+            // With AUTH_ENABLED=false nobody is authenticated: say so instead of asking for a credential.
+            Principal = !options.Value.Enabled && context.GetPrincipal() is null
+                ? new V1.Principal { Id = MonkeyCoder.Core.Usage.CallerIdentity.Anonymous.PrincipalId, DisplayName = "authentication disabled (AUTH_ENABLED=false)", AuthMethod = "none" }
+                : ToProto(context.RequirePrincipal()),
+        });
 
     public override async Task<ListAuditEventsResponse> ListAuditEvents(ListAuditEventsRequest request, ServerCallContext context)
     {

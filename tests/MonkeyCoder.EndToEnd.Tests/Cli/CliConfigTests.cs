@@ -80,24 +80,4 @@ public sealed class CliConfigTests(CliServiceFixture fixture) : IDisposable
         Assert.False(File.Exists(path));
         Assert.True(after.ExitCode == 3, after.ToString());
     }
-
-    [Theory]
-    [InlineData("auth", "login")]
-    [InlineData("keys", "create", "ci")]
-    [InlineData("keys", "list")]
-    [InlineData("keys", "revoke", "key_1")]
-    [InlineData("usage")]
-    [InlineData("sessions", "list")]
-    [InlineData("sessions", "show", "s1")]
-    [InlineData("sessions", "export", "s1")]
-    [InlineData("sessions", "delete", "s1")]
-    public async Task PendingServerRpcs_ExitSevenWithAClearLine(params string[] args)
-    {
-        var result = await CliProcess.RunAsync(_home, fixture.Host.Address, args);
-
-        Assert.True(result.ExitCode == 7, result.ToString());
-        Assert.Empty(result.Stdout.Trim());
-        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains("not available on this server yet", line, StringComparison.Ordinal);
-    }
 }

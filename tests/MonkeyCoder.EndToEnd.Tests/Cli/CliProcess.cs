@@ -10,6 +10,9 @@ namespace MonkeyCoder.EndToEnd.Tests.Cli;
 public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 {
     public override string ToString() => $"exit {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
+
+    /// <summary>The non-empty stdout lines (one JSON event each with --json).</summary>
+    public IReadOnlyList<string> StdoutLines() => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 }
 
 /// <summary>
