@@ -92,7 +92,7 @@ step "Load tests (smoke profile of every scenario, with thresholds)"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 set +e
 dotnet loadtests/bin/Release/net10.0/MonkeyCoder.LoadTests.dll --profile smoke --service-bin "$MONKEY_SERVICE_BIN" \
-  --report-dir "$art/load-smoke"
+  --report-dir "$art/load-smoke" --require-endpoints --min-cache-hit-ratio 0.9
 load_status=$?
 set -e
 [ "$load_status" = 0 ] || { echo "load tests failed (exit $load_status): see $art/load-smoke/report.md"; [ "$status" != 0 ] || status=$load_status; }
