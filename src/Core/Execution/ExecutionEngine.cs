@@ -21,10 +21,22 @@ public sealed partial class ExecutionEngine(
 {
     private readonly FrozenDictionary<string, IExecutionStrategy> _strategies = strategies.ToFrozenDictionary(s => s.Name, StringComparer.Ordinal);
 
+    private const string AttemptsKey = "monkeycoder.attempts";
+
     public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CancellationToken cancellationToken, DateTimeOffset? deadline = null)
     {
         var scope = new ExecutionScope(plan, executionId, time.GetTimestamp(), deadline);
-        var outcome = await Strategy(plan).ExecuteAsync(scope, cancellationToken);
+        ExecutionOutcome outcome;
+        try
+        {
+            outcome = await Strategy(plan).ExecuteAsync(scope, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            Attach(ex, scope);
+            throw;
+        }
+
         await CompletedAsync(outcome);
         return outcome;
     }
@@ -32,14 +44,48 @@ public sealed partial class ExecutionEngine(
     public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null)
     {
         var scope = new ExecutionScope(plan, executionId, time.GetTimestamp(), deadline);
-        await foreach (var item in Strategy(plan).StreamAsync(scope, cancellationToken))
+        await using var events = Strategy(plan).StreamAsync(scope, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
         {
+            ExecutionEvent item;
+            try
+            {
+                if (!await events.MoveNextAsync())
+                {
+                    yield break;
+                }
+
+                item = events.Current;
+            }
+            catch (Exception ex)
+            {
+                Attach(ex, scope);
+                throw;
+            }
+
             if (item.Completed is { } outcome)
             {
                 await CompletedAsync(outcome);
             }
 
             yield return item;
+        }
+    }
+
+    /// <summary>
+    /// The attempts a failed (or cancelled) execution made before it ended, as the engine attached
+    /// them to the exception it threw; empty for failures that did not come from the engine. A
+    /// successful execution carries its attempts in <see cref="ExecutionOutcome.Attempts"/>.
+    /// </summary>
+    public static IReadOnlyList<AttemptRecord> AttemptsOf(Exception exception) =>
+        exception.Data[AttemptsKey] as IReadOnlyList<AttemptRecord> ?? [];
+
+    private static void Attach(Exception exception, ExecutionScope scope)
+    {
+        // The first (innermost) engine to see the failure owns it; Exception.Data travels with the rethrow.
+        if (!exception.Data.Contains(AttemptsKey))
+        {
+            exception.Data[AttemptsKey] = scope.Attempts;
         }
     }
 

@@ -273,6 +273,10 @@ public sealed partial class TaskExecutor(
     private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, DateTimeOffset createdAt, TimeSpan latency)
     {
         var cancelled = ex is OperationCanceledException;
+        // What the execution tried before it failed: the tokens those attempts consumed (a stream cut
+        // or cancelled mid-answer is billed by the provider) are usage too.
+        var attempts = ExecutionEngine.AttemptsOf(ex);
+        var last = attempts.Count > 0 ? attempts[^1].Model : null;
         usage.Enqueue(new UsageEvent
         {
             ExecutionId = executionId,
@@ -281,6 +285,12 @@ public sealed partial class TaskExecutor(
             ApiKeyId = caller.ApiKeyId,
             TaskType = (int)plan.Task.TaskType,
             Strategy = (int)plan.Strategy,
+            Provider = last?.Provider ?? "",
+            Model = last?.Id ?? "",
+            InputTokens = attempts.Sum(a => a.Usage.InputTokens),
+            OutputTokens = attempts.Sum(a => a.Usage.OutputTokens),
+            CostUsd = attempts.Sum(a => a.Model.CostOf(a.Usage)),
+            Attempts = Attempts(attempts),
             Status = (int)(cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed),
             ErrorClass = ex switch
             {
@@ -293,9 +303,10 @@ public sealed partial class TaskExecutor(
         });
     }
 
+    /// <summary>Each attempt with what its tokens cost (a failed attempt that consumed none costs nothing).</summary>
     private static IReadOnlyList<UsageAttempt> Attempts(IReadOnlyList<AttemptRecord> attempts) =>
         attempts.Select(a => new UsageAttempt(a.Model.Provider, a.Model.Id, a.Outcome, a.Latency.TotalMilliseconds,
-            a.TimeToFirstToken?.TotalMilliseconds, a.Usage.InputTokens, a.Usage.OutputTokens, a.Succeeded ? a.Model.CostOf(a.Usage) : 0)).ToList();
+            a.TimeToFirstToken?.TotalMilliseconds, a.Usage.InputTokens, a.Usage.OutputTokens, a.Model.CostOf(a.Usage))).ToList();
 
     private static partial class Log
     {

@@ -348,6 +348,24 @@ public sealed class FaultInjectionTests
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
         Assert.Equal("PROVIDER_STREAM_INTERRUPTED", Info(error).Reason);
         Assert.Equal(2, deltas.Count);
+
+        // The failed execution is in usage with the attempt and the tokens it streamed before the cut.
+        var usage = new UsageService.UsageServiceClient(env.Channel);
+        ExecutionRecord? record = null;
+        var watch = Stopwatch.StartNew();
+        while (record is null && watch.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            record = (await usage.ListExecutionsAsync(new ListExecutionsRequest { PageSize = 10 })).Executions
+                .FirstOrDefault(e => e.Status == ExecutionStatus.Failed);
+            await Task.Delay(record is null ? 100 : 0);
+        }
+
+        Assert.NotNull(record);
+        Assert.Equal("stream_cut", record.ErrorClass);
+        Assert.Equal(FaultEnvironment.PrimaryModel, record.Model);
+        var attempt = Assert.Single(record.Attempts);
+        Assert.Equal("stream_cut", attempt.Outcome);
+        Assert.True(record.Usage.OutputTokens > 0, "the streamed tokens of a failed execution are counted");
         await env.AssertHealthyAsync();
     }
 

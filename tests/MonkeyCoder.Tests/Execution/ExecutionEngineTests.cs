@@ -145,7 +145,13 @@ public sealed class ExecutionEngineTests
         var (h, _, _) = Two([new Step.Fail(ProviderErrorClass.Overloaded)], [new Step.Fail(ProviderErrorClass.Timeout)], options);
         var ex = await Assert.ThrowsAsync<ProviderException>(() => h.ExecuteAsync(Harness.Plan(M1, M2)));
         Assert.Equal(ProviderErrorClass.Timeout, ex.ErrorClass);
+        // The failure carries every attempt it made, for the usage event of a failed execution.
+        Assert.Equal([("m1", "overloaded"), ("m2", "timeout")], ExecutionEngine.AttemptsOf(ex).Select(a => (a.Model.Id, a.Outcome)));
     }
+
+    [Fact]
+    public void AttemptsOf_AnExceptionTheEngineNeverSaw_IsEmpty() =>
+        Assert.Empty(ExecutionEngine.AttemptsOf(new InvalidOperationException("not from the engine")));
 
     [Fact]
     public async Task ExecuteAsync_AttemptsPerExecutionBounded()
@@ -257,6 +263,9 @@ public sealed class ExecutionEngineTests
 
         Assert.Equal(ProviderErrorClass.StreamCut, ex.ErrorClass);
         Assert.DoesNotContain(events, e => e.Completed is not null);
+        var attempt = Assert.Single(ExecutionEngine.AttemptsOf(ex));
+        Assert.Equal("stream_cut", attempt.Outcome);
+        Assert.True(attempt.Usage.OutputTokens > 0, "the tokens streamed before the cut are the failed execution's usage");
         var stats = await h.Stats.GetAsync([M1.Key], CancellationToken.None);
         Assert.Equal(1, stats[M1.Key].Failures);
         Assert.Equal("stream_cut", stats[M1.Key].LastError);
