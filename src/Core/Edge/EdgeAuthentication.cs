@@ -19,8 +19,19 @@ public interface IEdgeAuthenticator
 /// <summary>Admission after authentication: request and token rate limits, budgets.</summary>
 public interface IEdgeRequestLimiter
 {
-    /// <summary>Throws RESOURCE_EXHAUSTED (with RetryInfo) when <paramref name="caller"/> may not run <paramref name="operation"/> now.</summary>
-    ValueTask AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken);
+    /// <summary>
+    /// Throws RESOURCE_EXHAUSTED (with RetryInfo) when <paramref name="caller"/> may not run
+    /// <paramref name="operation"/> now; otherwise returns the admission to settle once the call has
+    /// finished (null when nothing needs settling).
+    /// </summary>
+    ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken);
+}
+
+/// <summary>An admitted call: settled with what it really consumed (the token window is corrected, the spend counts against budgets).</summary>
+public interface IEdgeAdmission
+{
+    /// <summary>Called once, when the call ends (successfully or not); must not throw.</summary>
+    ValueTask CompleteAsync(long tokens, double costUsd);
 }
 
 /// <summary>Operation names the edge passes to the seams (scopes and limits are keyed by them).</summary>
@@ -40,5 +51,6 @@ public sealed class AnonymousEdgeAuthenticator : IEdgeAuthenticator
 /// <summary>The default until the limits feature registers its own: no limits.</summary>
 public sealed class UnlimitedEdgeRequestLimiter : IEdgeRequestLimiter
 {
-    public ValueTask AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    public ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IEdgeAdmission?>(null);
 }

@@ -7,19 +7,26 @@ namespace MonkeyCoder.Core.Limits;
 
 /// <summary>
 /// The same per-principal limits for the HTTP edge (OpenAI-compatible endpoints) as for gRPC: one
-/// admission through <see cref="RateLimitInterceptor"/>'s shared logic, headers included.
-/// Tokens are limited on the estimate; the edge does not correct it after the call.
+/// admission through <see cref="RateLimitInterceptor"/>'s shared logic, headers included, settled
+/// after the call with the tokens and cost it really used, exactly as the interceptor settles RPCs.
 /// </summary>
 public sealed class EdgeRequestLimiter(RateLimitInterceptor limits, IHttpContextAccessor http) : IEdgeRequestLimiter
 {
-    public async ValueTask AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken)
+    public async ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken)
     {
         var context = http.HttpContext;
         if (context?.Items[EdgeAuthenticator.PrincipalItem] is not Principal principal)
         {
-            return; // authentication is off: nothing to limit per principal
+            return null; // authentication is off: nothing to limit per principal
         }
 
-        await limits.AdmitAsync(principal, "/openai/" + operation, estimatedTokens, context.Response, cancellationToken);
+        return await limits.AdmitAsync(principal, "/openai/" + operation, estimatedTokens, context.Response, cancellationToken) is { } admission
+            ? new Admission(limits, admission)
+            : null;
+    }
+
+    private sealed class Admission(RateLimitInterceptor limits, (LimitRequest Request, LimitDecision Decision) admission) : IEdgeAdmission
+    {
+        public ValueTask CompleteAsync(long tokens, double costUsd) => new(limits.CompleteAsync(admission, tokens, costUsd));
     }
 }

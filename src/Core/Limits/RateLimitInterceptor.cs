@@ -146,7 +146,8 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
         };
     }
 
-    private async Task CompleteAsync((LimitRequest Request, LimitDecision Decision) admission, long tokens, double cost)
+    /// <summary>Settles an admitted call with what it used: corrects the token window, adds the spend to the budgets. Never throws for the limiter being down.</summary>
+    public async Task CompleteAsync((LimitRequest Request, LimitDecision Decision) admission, long tokens, double cost)
     {
         if (admission.Request.EstimatedTokens == 0 && cost <= 0)
         {

@@ -47,4 +47,29 @@ public sealed class RestAuthTests(GatewayFixture fixture)
         Assert.Contains(details, d => d.GetProperty("@type").GetString() == "type.googleapis.com/google.rpc.RetryInfo");
         Assert.Contains(details, d => d.TryGetProperty("reason", out var r) && r.GetString() == "RATE_LIMITED");
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task OpenAiChat_KeyOverMonthlyBudget_SpendCountsThenSecondCall429BudgetExceeded(bool stream)
+    {
+        using var create = await fixture.Http.PostAsync("/v1/api-keys", Json("""{"name":"openai-tiny-budget","scopes":["execute"],"monthlyBudgetUsd":0.000001}"""));
+        Assert.Equal(HttpStatusCode.OK, create.StatusCode);
+        using var created = JsonDocument.Parse(await create.Content.ReadAsStringAsync());
+        using var client = new HttpClient { BaseAddress = fixture.Host.Address };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", created.RootElement.GetProperty("secret").GetString());
+        var body = $$"""{"model":"auto","max_tokens":50,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"fizzbuzz in python {{Guid.NewGuid():N}}"}]}""";
+
+        // The first call is admitted on its estimate; what it really cost is then settled against the budget.
+        using var first = await client.PostAsync("/v1/chat/completions", Json(body));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var text = await first.Content.ReadAsStringAsync();
+        Assert.Contains(stream ? "[DONE]" : "\"choices\"", text, StringComparison.Ordinal);
+
+        using var second = await client.PostAsync("/v1/chat/completions", Json(body));
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.True(second.Headers.Contains("Retry-After"));
+        using var error = JsonDocument.Parse(await second.Content.ReadAsStringAsync());
+        Assert.Equal("budget_exceeded", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
 }

@@ -18,6 +18,7 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
         var plan = await planner.PlanAsync(call, cancellationToken);
         var executionId = Api.RouterApi.NewExecutionId();
         var outcome = await executor.ExecuteAsync(plan, executionId, caller, cancellationToken);
+        call.Settle(outcome);
         return new ChatCompletion
         {
             Id = CompletionId(executionId),
@@ -54,6 +55,7 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
 
             if (item.Completed is { } outcome)
             {
+                call.Settle(outcome);
                 yield return Chunk(id, created, outcome.Model.Id, outcome.Model.Provider, new ChunkDelta(), FinishReasonOf(outcome.FinishReason));
                 if (call.IncludeUsage)
                 {

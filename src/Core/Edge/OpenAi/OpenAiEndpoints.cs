@@ -82,16 +82,27 @@ public sealed partial class OpenAiEndpoints(
 
             var call = ChatRequestMapper.Map(request);
             var estimate = call.Task.MaxTokens + ((call.Task.Prompt.Length + call.Task.History.Sum(h => h.Content.Length) + call.Task.CustomInstructions.Length) / 4);
-            await limiter.AcquireAsync(caller, EdgeOperations.ChatCompletions, estimate, cancellationToken);
-            if (call.Stream)
+            var admission = await limiter.AcquireAsync(caller, EdgeOperations.ChatCompletions, estimate, cancellationToken);
+            try
             {
-                await StreamAsync(context, call, caller, cancellationToken);
+                if (call.Stream)
+                {
+                    await StreamAsync(context, call, caller, cancellationToken);
+                }
+                else
+                {
+                    var completion = await chat.CompleteAsync(call, caller, cancellationToken);
+                    context.Response.Headers["x-request-id"] = completion.Id;
+                    await WriteJsonAsync(context, StatusCodes.Status200OK, completion, OpenAiEdgeJsonContext.Default.ChatCompletion);
+                }
             }
-            else
+            finally
             {
-                var completion = await chat.CompleteAsync(call, caller, cancellationToken);
-                context.Response.Headers["x-request-id"] = completion.Id;
-                await WriteJsonAsync(context, StatusCodes.Status200OK, completion, OpenAiEdgeJsonContext.Default.ChatCompletion);
+                // A failed or cancelled call settles with nothing spent (its estimate is returned).
+                if (admission is not null)
+                {
+                    await admission.CompleteAsync(call.Spent.Tokens, call.Spent.CostUsd);
+                }
             }
         });
     }
