@@ -72,6 +72,9 @@ bash scripts/dockerfile-check.sh
 step "Docs (every marked sample against a fresh Service and REST host)"
 bash scripts/docs-check.sh
 
+step "CLI install commands of docs/cli.md (dotnet pack, dotnet tool install, dotnet run)"
+bash scripts/cli-install-check.sh
+
 step "Tests (unit, end-to-end against the AOT binary, PostgreSQL and Redis)"
 set +e
 # The exit code is kept in a file: a pipeline's status would be grep's (or true's), not dotnet test's.
