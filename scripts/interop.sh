@@ -29,7 +29,18 @@ trap stop EXIT
 key="mk_interop000_0123456789abcdefghijklmnopqrstuvwxyzABCD"
 # A clean environment for the hosts: embedded defaults, fast simulated generation.
 host_env=(env -u DATABASE_URL -u REDIS_URL -u OPENAI_API_KEY -u ANTHROPIC_API_KEY -u GOOGLE_API_KEY -u GROQ_API_KEY -u XAI_API_KEY -u SENTRY_DSN
-  MONKEY_CODER_ADMIN_API_KEY="$key" BIND_ADDRESS=127.0.0.1 ENVIRONMENT=test SIMULATED_FIRST_TOKEN_DELAY_MS=20 SIMULATED_TOKENS_PER_SECOND=2000)
+  MONKEY_CODER_ADMIN_API_KEY="$key" BIND_ADDRESS=127.0.0.1 ENVIRONMENT=test SIMULATED_FIRST_TOKEN_DELAY_MS=20 SIMULATED_TOKENS_PER_SECOND=2000
+  AUTH_VERIFICATION_URI="http://127.0.0.1:$gateway_port/device")
+# With the test PostgreSQL (scripts/services.sh), both hosts share one fresh database and JWT key, as
+# two hosts of one deployment do: the device-page browser test needs the CLI's code (Service) and
+# the page's approval (Gateway) in the same identity store.
+device_test=0
+if [ -n "${MONKEY_TEST_DATABASE_URL:-}" ] && [ -x /usr/bin/chromium ] && [ -d node_modules/playwright-core ]; then
+  db="interop_$(date +%s)_$$"
+  psql "$MONKEY_TEST_DATABASE_URL" -qAtc "CREATE DATABASE $db" >/dev/null
+  host_env+=(DATABASE_URL="${MONKEY_TEST_DATABASE_URL%/*}/$db" JWT_SECRET_KEY="interop-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')")
+  device_test=1
+fi
 if [ -n "${MONKEY_SERVICE_BIN:-}" ]; then
   "${host_env[@]}" PORT="$service_port" METRICS_PORT="$metrics_port" "$MONKEY_SERVICE_BIN" >"$logs/service.log" 2>&1 &
 else
@@ -52,9 +63,9 @@ wait_port "$service_port" service "$logs/service.log"
 wait_port "$gateway_port" gateway "$logs/gateway.log"
 
 set +e
-MONKEY_API_KEY="$key" MONKEY_AUTH_ENABLED=1 MONKEY_LIMITS_ENABLED=1 \
+MONKEY_API_KEY="$key" MONKEY_AUTH_ENABLED=1 MONKEY_LIMITS_ENABLED=1 MONKEY_DEVICE_TEST="$device_test" MONKEY_CONFIGURATION="$config" \
 MONKEY_GATEWAY_URL="http://127.0.0.1:$gateway_port" MONKEY_SERVICE_ADDRESS="127.0.0.1:$service_port" \
-  node --test --test-reporter=spec tests/interop/openai.test.mjs tests/interop/grpc.test.mjs
+  node --test --test-reporter=spec tests/interop/openai.test.mjs tests/interop/grpc.test.mjs tests/interop/device-page.test.mjs
 status=$?
 set -e
 if grep -qE '^(fail|crit):' "$logs/service.log" "$logs/gateway.log"; then

@@ -19,6 +19,8 @@ done
 for pkg in python3-grpcio python3-grpc-tools protobuf-compiler protobuf-compiler-grpc; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# The device-approval page's browser test (tests/interop/device-page.test.mjs): Debian's Chromium.
+dpkg -s chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq

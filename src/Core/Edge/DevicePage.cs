@@ -17,7 +17,7 @@ public static class DevicePage
     public const string Path = "/device";
 
     /// <summary>Its own script and stylesheet, fetches to this host, nothing framed, no forms posted elsewhere.</summary>
-    public const string Policy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    public const string Policy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
         + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
     public static IEndpointRouteBuilder MapMonkeyCoderDevicePage(this IEndpointRouteBuilder endpoints)
@@ -43,6 +43,7 @@ public static class DevicePage
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>Monkey Coder · approve a device</title>
+        <link rel="icon" href="data:,">
         <link rel="stylesheet" href="/device/app.css">
         <script src="/device/app.js" defer></script>
         </head>
