@@ -212,13 +212,7 @@ internal static class AuthCommands
                     w.WriteString("role", principal.Role);
                     w.WriteString("auth_method", principal.AuthMethod);
                     w.WriteString("api_key_id", principal.ApiKeyId);
-                    w.WriteStartArray("scopes");
-                    foreach (var scope in principal.Scopes)
-                    {
-                        w.WriteStringValue(scope);
-                    }
-
-                    w.WriteEndArray();
+                    JsonLines.WriteStrings(w, "scopes", principal.Scopes);
                     if (stored?.RefreshExpiresAt is { } sessionEnds)
                     {
                         w.WriteString("session_expires_at", sessionEnds);

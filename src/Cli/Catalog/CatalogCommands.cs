@@ -40,13 +40,7 @@ internal static class CatalogCommands
                     w.WriteString("persona", TaskRunner.Name(plan.Analysis?.Persona ?? Persona.Unspecified));
                     w.WriteNumber("estimated_input_tokens", plan.Analysis?.EstimatedInputTokens ?? 0);
                     w.WriteEndObject();
-                    w.WriteStartArray("reasons");
-                    foreach (var reason in plan.Reasons)
-                    {
-                        w.WriteStringValue(reason);
-                    }
-
-                    w.WriteEndArray();
+                    JsonLines.WriteStrings(w, "reasons", plan.Reasons);
                     w.WriteStartArray("candidates");
                     foreach (var c in plan.Candidates)
                     {
@@ -54,13 +48,7 @@ internal static class CatalogCommands
                         w.WriteString("provider", c.Provider);
                         w.WriteString("model", c.Model);
                         w.WriteNumber("score", c.Score);
-                        w.WriteStartArray("reasons");
-                        foreach (var reason in c.Reasons)
-                        {
-                            w.WriteStringValue(reason);
-                        }
-
-                        w.WriteEndArray();
+                        JsonLines.WriteStrings(w, "reasons", c.Reasons);
                         w.WriteStartObject("score_breakdown");
                         foreach (var (name, value) in c.ScoreBreakdown)
                         {

@@ -24,6 +24,18 @@ internal static class JsonLines
         stdout.Flush();
     }
 
+    /// <summary>Writes <c>"name": [values…]</c> into the object being written.</summary>
+    public static void WriteStrings(Utf8JsonWriter writer, string name, IEnumerable<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+
     public static void Write(Action<Utf8JsonWriter> body)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();

@@ -44,25 +44,8 @@ public sealed partial class ExecutionEngine(
     public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null)
     {
         var scope = new ExecutionScope(plan, executionId, time.GetTimestamp(), deadline);
-        await using var events = Strategy(plan).StreamAsync(scope, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        while (true)
+        await foreach (var item in Strategy(plan).StreamAsync(scope, cancellationToken).OnFailure(ex => Attach(ex, scope), cancellationToken))
         {
-            ExecutionEvent item;
-            try
-            {
-                if (!await events.MoveNextAsync())
-                {
-                    yield break;
-                }
-
-                item = events.Current;
-            }
-            catch (Exception ex)
-            {
-                Attach(ex, scope);
-                throw;
-            }
-
             if (item.Completed is { } outcome)
             {
                 await CompletedAsync(outcome);

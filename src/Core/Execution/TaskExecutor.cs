@@ -110,25 +110,10 @@ public sealed partial class TaskExecutor(
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
-        await using var events = Source(plan, executionId, deadline, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        while (true)
+        var events = Source(plan, executionId, deadline, cancellationToken)
+            .OnFailure(ex => RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started)), cancellationToken);
+        await foreach (var item in events)
         {
-            ExecutionEvent item;
-            try
-            {
-                if (!await events.MoveNextAsync())
-                {
-                    yield break;
-                }
-
-                item = events.Current;
-            }
-            catch (Exception ex)
-            {
-                RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started));
-                throw;
-            }
-
             if (item.Completed is { } outcome)
             {
                 Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
