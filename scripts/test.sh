@@ -74,8 +74,8 @@ bash scripts/dockerfile-check.sh
 step "Docs (every marked sample against a fresh Service and REST host)"
 bash scripts/docs-check.sh
 
-step "CLI install commands of docs/cli.md (dotnet pack, dotnet tool install, dotnet run)"
-bash scripts/cli-install-check.sh
+step "CLI install commands of docs/cli.md (dotnet pack, dotnet tool install, native AOT publish, dotnet run)"
+bash scripts/cli-install-check.sh --aot
 
 step "Tests (unit, end-to-end against the AOT binary, PostgreSQL and Redis)"
 set +e
