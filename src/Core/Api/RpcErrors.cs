@@ -8,7 +8,8 @@ namespace MonkeyCoder.Core.Api;
 /// <summary>
 /// The one way errors leave the service: an <see cref="RpcException"/> carrying a
 /// <c>google.rpc.Status</c> with ErrorInfo (reason UPPER_SNAKE_CASE, domain "monkeycoder"),
-/// plus BadRequest for INVALID_ARGUMENT and RetryInfo for RESOURCE_EXHAUSTED/UNAVAILABLE.
+/// plus BadRequest for INVALID_ARGUMENT and RetryInfo for RESOURCE_EXHAUSTED/UNAVAILABLE (with the
+/// same delay as the <c>grpc-retry-pushback-ms</c> trailer, for clients' built-in retry policies).
 /// </summary>
 public static class RpcErrors
 {
@@ -46,8 +47,22 @@ public static class RpcErrors
             status.Details.Add(Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay < TimeSpan.Zero ? TimeSpan.Zero : delay) }));
         }
 
-        return status.ToRpcException();
+        var exception = status.ToRpcException();
+        if (retryAfter is { } pushback)
+        {
+            // gRFC A6 server pushback: a client's standard retry policy (grpc-dotnet, grpc-js, grpcio)
+            // then waits this long before retrying, instead of its own backoff.
+            exception.Trailers.Add(RetryPushbackTrailer, PushbackMilliseconds(pushback));
+        }
+
+        return exception;
     }
+
+    /// <summary>The trailer of gRPC's server pushback (gRFC A6), sent with every RetryInfo.</summary>
+    public const string RetryPushbackTrailer = "grpc-retry-pushback-ms";
+
+    private static string PushbackMilliseconds(TimeSpan delay) =>
+        ((long)Math.Ceiling(Math.Max(0, delay.TotalMilliseconds))).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public static RpcException InvalidArgument(IReadOnlyList<BadRequest.Types.FieldViolation> violations)
     {

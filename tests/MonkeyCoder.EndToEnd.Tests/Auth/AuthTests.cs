@@ -292,6 +292,12 @@ public sealed class AuthTests(SecuredServiceFixture fixture) : IClassFixture<Sec
         var ex = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(request, deadline: Deadline).ResponseAsync);
         Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
         Assert.Equal("TOKEN_RATE_LIMITED", Reason(ex));
+
+        // The RetryInfo delay also travels as gRPC's server pushback trailer, for clients' own retry policies.
+        var retry = ex.GetRpcStatus()!.GetDetail<RetryInfo>().RetryDelay.ToTimeSpan();
+        var pushback = ex.Trailers.GetValue("grpc-retry-pushback-ms");
+        Assert.NotNull(pushback);
+        Assert.Equal(Math.Ceiling(retry.TotalMilliseconds), double.Parse(pushback, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private async Task<(string Email, TokenPair Tokens)> SignUpAsync()
