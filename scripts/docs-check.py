@@ -25,7 +25,7 @@
 `--only TEXT` runs only the samples whose "file:line" or language contains TEXT (for working on one
 doc; the reference checks still run).
 """
-import json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import importlib.util, json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,17 +192,13 @@ def check_references():
     for var, key in re.findall(r'\("([A-Z0-9_]+)", "(MonkeyCoder:[^"]+)"\)', env_map):
         if f"`{var}`" not in config:
             fail(f"docs/configuration.md: environment variable `{var}` ({key}) is not documented")
-    for cs in (ROOT / "src").rglob("*.cs"):
-        if "/bin/" in str(cs) or "/obj/" in str(cs):
-            continue
-        text = cs.read_text()
-        for cls in re.finditer(r"public sealed class (\w+Options)\s*\{(.*?)\n\}", text, re.S):
-            section = re.search(r'const string Section = "([^"]+)"', cls.group(2))
-            if not section:
-                continue
-            for prop in re.findall(r"public [\w?<>\[\], ]+ (\w+) \{ get; (?:set|init); \}", cls.group(2)):
-                if f"{section.group(1)}:{prop}" not in config:
-                    fail(f"docs/configuration.md: setting `{section.group(1)}:{prop}` ({cls.group(1)}) is not documented")
+    # The same scan of the options classes that generates the reference (scripts/docs-reference.py).
+    spec = importlib.util.spec_from_file_location("docs_reference", ROOT / "scripts" / "docs-reference.py")
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    for key in reference.summaries():
+        if key not in config:
+            fail(f"docs/configuration.md: setting `{key}` is not documented")
     api = (DOCS / "api.md").read_text()
     for proto in (ROOT / "protos/monkeycoder").rglob("*.proto"):
         text = proto.read_text()

@@ -34,16 +34,4 @@ app.MapMonkeyCoder();
 app.MapMonkeyCoderObservability();
 app.MapMonkeyCoderOpenAi();
 app.MapMonkeyCoderDevicePage();
-try
-{
-    await app.RunAsync();
-}
-catch (IOException ex)
-{
-    // A port already in use (or a certificate file that cannot be read): the host has logged the
-    // details; exit with a status instead of an unhandled-exception abort.
-    Console.Error.WriteLine("monkey-coder: could not start: " + ex.Message);
-    return 1;
-}
-
-return 0;
+return await app.RunMonkeyCoderAsync();

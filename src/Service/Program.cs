@@ -23,16 +23,4 @@ builder.Services.AddMonkeyCoder(builder.Configuration);
 var app = builder.Build();
 app.MapMonkeyCoder();
 app.MapMonkeyCoderObservability();
-try
-{
-    await app.RunAsync();
-}
-catch (IOException ex)
-{
-    // A port already in use (or a certificate file that cannot be read): the host has logged the
-    // details; exit with a status instead of an unhandled-exception abort.
-    Console.Error.WriteLine("monkey-coder: could not start: " + ex.Message);
-    return 1;
-}
-
-return 0;
+return await app.RunMonkeyCoderAsync();

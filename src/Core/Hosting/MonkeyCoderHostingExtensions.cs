@@ -54,4 +54,23 @@ public static class MonkeyCoderHostingExtensions
         });
         return endpoints;
     }
+
+    /// <summary>
+    /// Runs the host until shutdown; returns the process exit code. A port already in use (or a
+    /// certificate file that cannot be read) has been logged by the host: the process then exits 1
+    /// with one line, instead of an unhandled-exception abort.
+    /// </summary>
+    public static async Task<int> RunMonkeyCoderAsync(this WebApplication app)
+    {
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine("monkey-coder: could not start: " + ex.Message);
+            return 1;
+        }
+    }
 }

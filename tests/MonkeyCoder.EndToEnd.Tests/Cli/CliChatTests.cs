@@ -44,11 +44,11 @@ public sealed class CliChatTests(CliServiceFixture fixture) : IDisposable
         await cli.Stdin.FlushAsync();
         Assert.True(await cli.WaitForLineAsync(l => l.Contains("\"type\":\"delta\"", StringComparison.Ordinal), TimeSpan.FromSeconds(20)), "no delta arrived");
 
-        var stoppedBefore = fixture.Host.Output.Count(IsStopped);
+        var stoppedBefore = fixture.Host.Output.Count(CliProcess.IsProviderStopped);
         cli.Interrupt();
         Assert.True(await cli.WaitForLineAsync(l => l.Contains("\"type\":\"cancelled\"", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), "the answer was not cancelled");
         Assert.True(
-            await WaitAsync(() => fixture.Host.Output.Count(IsStopped) > stoppedBefore, TimeSpan.FromSeconds(5)),
+            await CliProcess.WaitUntilAsync(() => fixture.Host.Output.Count(CliProcess.IsProviderStopped) > stoppedBefore, TimeSpan.FromSeconds(5)),
             "the simulated provider did not stop generating after Ctrl-C in chat");
 
         await cli.Stdin.WriteLineAsync("one more question");
@@ -61,23 +61,5 @@ public sealed class CliChatTests(CliServiceFixture fixture) : IDisposable
         Assert.Equal(1, types.Count(t => t == "cancelled"));
         Assert.Equal(1, types.Count(t => t == "final"));
         Assert.Equal("final", types[^1]);
-    }
-
-    private static bool IsStopped(string line) => line.Contains("stopped by the caller", StringComparison.Ordinal);
-
-    private static async Task<bool> WaitAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (watch.Elapsed < timeout)
-        {
-            if (condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(25);
-        }
-
-        return condition();
     }
 }

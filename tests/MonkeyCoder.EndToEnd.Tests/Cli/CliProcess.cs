@@ -186,6 +186,26 @@ public sealed class CliProcess : IAsyncDisposable
         return _stdoutLines.Any(predicate);
     }
 
+    /// <summary>A Service log line saying the simulated provider stopped because its caller went away.</summary>
+    public static bool IsProviderStopped(string line) => line.Contains("stopped by the caller", StringComparison.Ordinal);
+
+    /// <summary>Polls <paramref name="condition"/> (bounded); true once it holds.</summary>
+    public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < timeout)
+        {
+            if (condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(25);
+        }
+
+        return condition();
+    }
+
     /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
     public void Interrupt() => Assert.Equal(0, kill(_process.Id, 2));
 

@@ -150,7 +150,7 @@ public sealed class CliTaskTests(CliServiceFixture fixture) : IDisposable
         cli.Stdin.Close();
         Assert.True(await cli.WaitForLineAsync(l => l.Contains("\"type\":\"delta\"", StringComparison.Ordinal), TimeSpan.FromSeconds(20)), "no delta arrived");
 
-        var stoppedBefore = fixture.Host.Output.Count(IsStopped);
+        var stoppedBefore = fixture.Host.Output.Count(CliProcess.IsProviderStopped);
         cli.Interrupt();
         var result = await cli.WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -158,7 +158,7 @@ public sealed class CliTaskTests(CliServiceFixture fixture) : IDisposable
         Assert.DoesNotContain("\"type\":\"final\"", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("\"reason\":\"CANCELLED\"", result.Stdout, StringComparison.Ordinal);
         Assert.True(
-            await WaitAsync(() => fixture.Host.Output.Count(IsStopped) > stoppedBefore, TimeSpan.FromSeconds(5)),
+            await CliProcess.WaitUntilAsync(() => fixture.Host.Output.Count(CliProcess.IsProviderStopped) > stoppedBefore, TimeSpan.FromSeconds(5)),
             "the simulated provider did not stop generating after the CLI was interrupted");
     }
 
@@ -209,23 +209,5 @@ public sealed class CliTaskTests(CliServiceFixture fixture) : IDisposable
         var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("cannot reach the Monkey Coder service at " + dead.ToString().TrimEnd('/'), line, StringComparison.Ordinal);
         Assert.Contains("--base-url", line, StringComparison.Ordinal);
-    }
-
-    private static bool IsStopped(string line) => line.Contains("stopped by the caller", StringComparison.Ordinal);
-
-    private static async Task<bool> WaitAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (watch.Elapsed < timeout)
-        {
-            if (condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(25);
-        }
-
-        return condition();
     }
 }

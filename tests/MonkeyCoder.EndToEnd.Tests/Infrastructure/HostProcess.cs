@@ -90,6 +90,12 @@ public sealed class HostProcess : IAsyncDisposable
             info.ArgumentList.Add(a);
         }
 
+        // Only what the test gives: never a database or Redis from the caller's shell.
+        foreach (var key in new[] { "DATABASE_URL", "REDIS_URL" })
+        {
+            info.Environment.Remove(key);
+        }
+
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
@@ -119,52 +125,8 @@ public sealed class HostProcess : IAsyncDisposable
         StartAsync("gateway", ("dotnet", HostDll("Gateway.Json", "monkey-coder-gateway.dll")), environment);
 
     /// <summary>Runs the Service with <paramref name="arguments"/> (e.g. <c>migrate</c>) to completion; returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunServiceCommandAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
-    {
-        var (fileName, argument) = ServiceCommand();
-        var info = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepoRoot(),
-        };
-        if (argument is not null)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        foreach (var arg in arguments)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var key in new[] { "DATABASE_URL", "REDIS_URL" })
-        {
-            info.Environment.Remove(key);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            info.Environment[key] = value;
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"'{string.Join(' ', arguments)}' did not finish within {timeout}.");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    public static Task<(int ExitCode, string Output)> RunServiceCommandAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan timeout) =>
+        RunCommandAsync(ServiceCommand(), environment, timeout, [.. arguments]);
 
     /// <summary>The AOT binary when MONKEY_SERVICE_BIN names it (as the test command does), else the built dll.</summary>
     public static bool UsesAotBinary => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MONKEY_SERVICE_BIN"));
