@@ -33,7 +33,7 @@ public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object
     /// <summary>"Service/Method", e.g. "RouterService/Execute".</summary>
     public string Rpc { get; }
 
-    /// <summary>Hook for authentication: the principal's id (never a key or token).</summary>
+    /// <summary>The principal's user id (never a key or token), set by authentication (<c>Auth/PrincipalAccessor.SetPrincipal</c>).</summary>
     public string? PrincipalId { get; set; }
 
     /// <summary>Provider of the latest attempt.</summary>
