@@ -4,7 +4,8 @@
 // those schemas). Then cross-object rules a schema cannot express: selectors match pod labels,
 // probes/resources/securityContext on every container, Service target ports exist, HPA/PDB point at
 // real Deployments, envFrom names exist, config keys are known settings, secrets are placeholders,
-// the grace period covers the drain period, the migration Job runs `migrate`.
+// the grace period covers the drain period, the migration Job runs `migrate`, the Service's
+// liveness/startup probes ask gRPC health "" (no dependency) and readiness asks RouterService.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -143,6 +144,14 @@ for (const { where, obj } of jobs) {
 const service = find('Deployment', 'monkey-coder-service')?.spec.template.spec.containers[0];
 const gateway = find('Deployment', 'monkey-coder-gateway')?.spec.template.spec.containers[0];
 if (!service?.livenessProbe?.grpc || !service?.readinessProbe?.grpc) fail('monkey-coder-service', 'liveness and readiness must be gRPC probes');
+// gRPC health "" is liveness (checks no dependency); monkeycoder.v1.RouterService is readiness
+// (PostgreSQL, Redis, providers). Liveness or startup on a readiness name restarts every pod
+// during a dependency outage.
+for (const probe of ['livenessProbe', 'startupProbe']) {
+  if ((service?.[probe]?.grpc?.service ?? '') !== '') fail('monkey-coder-service', `${probe} must ask gRPC health "" (liveness), not ${service[probe].grpc.service}`);
+}
+if (service?.readinessProbe?.grpc?.service !== 'monkeycoder.v1.RouterService') fail('monkey-coder-service', 'readinessProbe must ask monkeycoder.v1.RouterService');
+if (!(service?.ports ?? []).some((p) => p.containerPort === 9464)) fail('monkey-coder-service', 'containerPort 9464 (METRICS_PORT: /metrics, /healthz, /readyz) not declared');
 if (gateway?.livenessProbe?.httpGet?.path !== '/healthz' || gateway?.readinessProbe?.httpGet?.path !== '/readyz') fail('monkey-coder-gateway', 'liveness /healthz and readiness /readyz');
 
 if (errors.length) {

@@ -27,4 +27,6 @@ mutate unknown-setting configmap.yaml 's/DRAIN_SECONDS:/DRAIN_SECS:/'
 mutate root-filesystem gateway.yaml 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/'
 mutate no-migrate migrate-job.yaml 's/args: \["migrate"\]/args: ["serve"]/'
 mutate yaml-syntax service.yaml 's/^spec:$/spec: [/'
+mutate readiness-liveness service.yaml '/livenessProbe:/,/periodSeconds/ s/^              port: 50051$/              port: 50051\n              service: monkeycoder.v1.RouterService/'
+mutate no-metrics-port service.yaml 's/containerPort: 9464/containerPort: 9465/'
 echo "k8s-check: checker rejects $rejects broken variants"

@@ -61,7 +61,7 @@ public static class AuthServiceExtensions
 
         if (redis)
         {
-            services.AddSingleton<IRateLimiter>(sp => new RedisRateLimiter(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<IRateLimiter>(sp => new RedisRateLimiter(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<Observability.MonkeyCoderMetrics>()));
         }
         else
         {

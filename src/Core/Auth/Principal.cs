@@ -48,7 +48,15 @@ public static class PrincipalAccessor
     public static Principal RequirePrincipal(this ServerCallContext context) =>
         context.GetPrincipal() ?? throw Api.RpcErrors.Unauthenticated(AuthReasons.CredentialMissing, "This call needs a credential.");
 
-    internal static void SetPrincipal(this ServerCallContext context, Principal principal) => context.UserState[Key] = principal;
+    /// <summary>Keeps the principal for the call and puts its id (never a credential) in the call's log scope.</summary>
+    internal static void SetPrincipal(this ServerCallContext context, Principal principal)
+    {
+        context.UserState[Key] = principal;
+        if (Observability.RequestTelemetry.Current is { } telemetry)
+        {
+            telemetry.PrincipalId = principal.Id;
+        }
+    }
 }
 
 /// <summary>ErrorInfo reasons of authentication and authorization failures.</summary>

@@ -91,20 +91,28 @@ public sealed class CacheStatistics(Observability.MonkeyCoderMetrics? metrics = 
     }
 }
 
-/// <summary>The cache in Redis: shared by every replica; TTL by Redis expiry (evictions are Redis's).</summary>
-public sealed partial class RedisResponseCache(IConnectionMultiplexer redis, IOptions<CacheOptions> options, ILogger<RedisResponseCache> logger) : IResponseCache
+/// <summary>
+/// The cache in Redis: shared by every replica; TTL by Redis expiry (evictions are Redis's). Reads
+/// and writes are timed as <c>monkeycoder.dependency.duration</c> (redis, cache_get / cache_set).
+/// </summary>
+public sealed partial class RedisResponseCache(IConnectionMultiplexer redis, IOptions<CacheOptions> options, ILogger<RedisResponseCache> logger,
+    Observability.MonkeyCoderMetrics? metrics = null) : IResponseCache
 {
     private readonly TimeSpan _ttl = TimeSpan.FromSeconds(options.Value.TtlSeconds);
 
     public async ValueTask<CachedAnswer?> GetAsync(string key, CancellationToken cancellationToken)
     {
+        var call = metrics?.StartDependencyCall("redis", "cache_get");
         try
         {
             var value = await redis.GetDatabase().StringGetAsync(key);
+            call?.Complete(true);
+            call = null;
             return value.IsNull ? null : JsonSerializer.Deserialize((byte[])value!, CacheJsonContext.Default.CachedAnswer);
         }
         catch (Exception ex) when (ex is RedisException or JsonException or TimeoutException)
         {
+            call?.Complete(false);
             Log.Failed(logger, ex, "read");
             return null;
         }
@@ -112,12 +120,16 @@ public sealed partial class RedisResponseCache(IConnectionMultiplexer redis, IOp
 
     public async ValueTask SetAsync(string key, CachedAnswer answer, CancellationToken cancellationToken)
     {
+        var value = JsonSerializer.SerializeToUtf8Bytes(answer, CacheJsonContext.Default.CachedAnswer);
+        var call = metrics?.StartDependencyCall("redis", "cache_set");
         try
         {
-            await redis.GetDatabase().StringSetAsync(key, JsonSerializer.SerializeToUtf8Bytes(answer, CacheJsonContext.Default.CachedAnswer), _ttl);
+            await redis.GetDatabase().StringSetAsync(key, value, _ttl);
+            call?.Complete(true);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
+            call?.Complete(false);
             Log.Failed(logger, ex, "write");
         }
     }

@@ -38,10 +38,13 @@ public static class MonkeyCoderHostingExtensions
         return webHost;
     }
 
-    /// <summary><c>/healthz</c>: the process is up. <c>/readyz</c>: every readiness check passes (503 otherwise).</summary>
+    /// <summary>
+    /// <c>/healthz</c>: liveness, the process is up (no dependency is checked). <c>/readyz</c>: every
+    /// readiness check passes (503 otherwise).
+    /// </summary>
     public static IEndpointRouteBuilder MapMonkeyCoderHttpHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = r => r.Tags.Contains(MonkeyCoderServiceExtensions.LiveTag) });
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = r => r.Tags.Contains(MonkeyCoderServiceExtensions.ReadyTag),

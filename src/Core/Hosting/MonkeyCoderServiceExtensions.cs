@@ -26,6 +26,12 @@ public static class MonkeyCoderServiceExtensions
     public const string ReadyTag = "ready";
 
     /// <summary>
+    /// Health check tag for liveness: only the "process" check, which checks nothing external (a
+    /// dependency outage must not restart pods). gRPC health "" and <c>/healthz</c>.
+    /// </summary>
+    public const string LiveTag = "live";
+
+    /// <summary>
     /// Registers every Core feature and the gRPC server with its interceptors. Returns the gRPC
     /// builder so the REST host can add JSON transcoding to the same services.
     /// </summary>
@@ -66,10 +72,14 @@ public static class MonkeyCoderServiceExtensions
                 // Run checks on each Check call rather than serving a cached result that is
                 // UNKNOWN until the first publish.
                 options.UseHealthChecksCache = false;
-                options.Services.Map("", _ => true);
+                // "" is liveness: SERVING while the process answers gRPC, whatever PostgreSQL, Redis
+                // or the providers do, so a dependency outage never restarts pods (probes use it).
+                // Readiness is monkeycoder.v1.RouterService (every "ready" check).
+                options.Services.Map("", r => r.Tags.Contains(LiveTag));
                 options.Services.Map(RouterService.Descriptor.FullName, r => r.Tags.Contains(ReadyTag));
                 options.Services.Map(ModelService.Descriptor.FullName, r => r.Name == "catalog");
             })
+            .AddCheck("process", () => HealthCheckResult.Healthy("the process answers"), tags: [LiveTag])
             .AddCheck<CatalogHealthCheck>("catalog", tags: [ReadyTag])
             .AddCheck<ProvidersHealthCheck>("providers", HealthStatus.Degraded, tags: [ReadyTag]);
         services.AddMonkeyCoderUsage(configuration, health);

@@ -20,7 +20,7 @@ public sealed class EdgeRequestLimiter(RateLimitInterceptor limits, IHttpContext
             return null; // authentication is off: nothing to limit per principal
         }
 
-        return await limits.AdmitAsync(principal, "/openai/" + operation, estimatedTokens, context.Response, cancellationToken) is { } admission
+        return await limits.AdmitAsync(principal, RateLimitInterceptor.EdgeMethodPrefix + operation, estimatedTokens, context.Response, cancellationToken) is { } admission
             ? new Admission(limits, admission)
             : null;
     }

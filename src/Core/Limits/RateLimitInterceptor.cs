@@ -14,13 +14,18 @@ namespace MonkeyCoder.Core.Limits;
 /// budget limits. Refusals are RESOURCE_EXHAUSTED with RetryInfo (reasons RATE_LIMITED,
 /// TOKEN_RATE_LIMITED, BUDGET_EXCEEDED). Every limited call gets <c>x-ratelimit-limit</c>,
 /// <c>x-ratelimit-remaining</c>, <c>x-ratelimit-reset</c> (and <c>retry-after</c> when refused) as
-/// response headers, which the REST host passes through as HTTP headers.
+/// response headers, which the REST host passes through as HTTP headers. Each refusal (gRPC or the
+/// HTTP edge) counts in <c>monkeycoder.ratelimit.rejections</c> (rpc, limit: requests, tokens, budget).
 /// </summary>
-public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger) : Interceptor
+public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger,
+    Observability.MonkeyCoderMetrics? metrics = null) : Interceptor
 {
     public const string RateLimited = "RATE_LIMITED";
     public const string TokenRateLimited = "TOKEN_RATE_LIMITED";
     public const string BudgetExceeded = "BUDGET_EXCEEDED";
+
+    /// <summary>Method prefix of the HTTP edge's operations (see <see cref="EdgeRequestLimiter"/>).</summary>
+    internal const string EdgeMethodPrefix = "/openai/";
 
     private readonly LimitOptions _options = options.Value;
 
@@ -128,6 +133,12 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
             return (ask, decision);
         }
 
+        metrics?.RecordRateLimitRejected(RpcLabel(method), decision.Verdict switch
+        {
+            LimitVerdict.RequestsExceeded => "requests",
+            LimitVerdict.TokensExceeded => "tokens",
+            _ => "budget",
+        });
         var metadata = new Dictionary<string, string>
         {
             ["limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture),
@@ -163,6 +174,10 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
             Log.Unavailable(logger, ex, limiter.Kind);
         }
     }
+
+    /// <summary>"RouterService/Execute" for gRPC methods; the operation ("openai.chat.completions") for the HTTP edge's "/openai/…".</summary>
+    private static string RpcLabel(string method) =>
+        method.StartsWith(EdgeMethodPrefix, StringComparison.Ordinal) ? method[EdgeMethodPrefix.Length..] : Observability.TelemetryInterceptor.RpcName(method);
 
     /// <summary>Prompt and files at ~4 characters per token, plus the output the request allows.</summary>
     private long Estimate(ExecuteRequest request)

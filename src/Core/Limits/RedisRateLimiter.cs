@@ -5,9 +5,10 @@ namespace MonkeyCoder.Core.Limits;
 /// <summary>
 /// Limits shared by every replica: each decision is one Lua script (one round trip, atomic on the
 /// Redis server, timed by the server's clock so replica clocks do not matter). All keys of one user
-/// share a hash tag, so the script also runs on a Redis cluster.
+/// share a hash tag, so the script also runs on a Redis cluster. Each script call is timed as
+/// <c>monkeycoder.dependency.duration</c> (redis, ratelimit_acquire / ratelimit_complete).
 /// </summary>
-public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider time) : IRateLimiter
+public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider time, Observability.MonkeyCoderMetrics? metrics = null) : IRateLimiter
 {
     // KEYS: 1 request log (zset), 2 token buckets (hash minute → tokens), 3 key spend (hash month → micro-USD), 4 user spend.
     // ARGV: 1 request limit, 2 unique member, 3 token limit, 4 token estimate, 5 key budget (-1 none), 6 user budget (-1 none), 7 month, 8 window ms.
@@ -90,7 +91,7 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
             LimitMath.Month(time.GetUtcNow()),
             (long)LimitMath.Window.TotalMilliseconds,
         };
-        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(AcquireScript, keys, values))!;
+        var result = (RedisResult[])(await EvaluateAsync("ratelimit_acquire", AcquireScript, keys, values))!;
         var verdict = (int)result[0];
         var count = (int)result[1];
         var retry = TimeSpan.FromMilliseconds(Math.Max(0, (long)result[2]));
@@ -117,8 +118,24 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
         }
 
         var tag = "{mc:" + request.UserId + "}";
-        await redis.GetDatabase().ScriptEvaluateAsync(CompleteScript,
+        await EvaluateAsync("ratelimit_complete", CompleteScript,
             [tag + ":tok:" + request.Subject, tag + ":spend:" + (request.KeyId ?? "-"), tag + ":spend:user"],
             [decision.TokenWindow, delta, LimitMath.Month(time.GetUtcNow()), cost, request.KeyId is null ? "0" : "1"]);
+    }
+
+    private async Task<RedisResult> EvaluateAsync(string operation, string script, RedisKey[] keys, RedisValue[] values)
+    {
+        var call = metrics?.StartDependencyCall("redis", operation);
+        try
+        {
+            var result = await redis.GetDatabase().ScriptEvaluateAsync(script, keys, values);
+            call?.Complete(true);
+            return result;
+        }
+        catch
+        {
+            call?.Complete(false);
+            throw;
+        }
     }
 }

@@ -186,8 +186,12 @@ public static partial class SentryScrubber
     [GeneratedRegex(@"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")]
     private static partial Regex JwtPattern();
 
-    /// <summary>Provider and Monkey Coder key shapes: sk-…, sk-ant-…, mk-…, xai-…, gsk_…, AIza….</summary>
-    [GeneratedRegex(@"\b(?:sk|mk|pk|rk|xai)-[A-Za-z0-9_-]{8,}|\bgsk_[A-Za-z0-9]{8,}|\bAIza[0-9A-Za-z_-]{20,}")]
+    /// <summary>
+    /// Key and token shapes, with either separator: this service's API keys (mk_&lt;prefix&gt;_&lt;secret&gt;)
+    /// and refresh tokens (rt_…), provider keys (sk-…, sk-ant-…, sk_…, xai-…, gsk_…, AIza…), other
+    /// sk/pk/rk-prefixed keys and GitHub tokens (ghp_…, github_pat_…).
+    /// </summary>
+    [GeneratedRegex(@"\b(?:sk|mk|pk|rk|rt|xai)[-_][A-Za-z0-9_-]{8,}|\bgsk_[A-Za-z0-9]{8,}|\bAIza[0-9A-Za-z_-]{20,}|\b(?:gh[pousr]_|github_pat_)[A-Za-z0-9_]{20,}")]
     private static partial Regex KeyPattern();
 
     [GeneratedRegex(@"(?i)\b(api[_-]?key|x-api-key|access[_-]?token|refresh[_-]?token|token|secret|password|passwd|authorization)(\s*[:=]\s*[""']?)[^\s""',;&]+")]

@@ -35,10 +35,12 @@ public sealed class MonkeyCoderMetrics
     private readonly Counter<long> _rateLimited;
     private readonly Histogram<double> _dependency;
     private readonly ConcurrentDictionary<string, Func<long>> _queueDepths = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, int> _breakers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<(string Provider, string Model), int> _breakers = new();
+    private readonly TimeProvider _time;
 
-    public MonkeyCoderMetrics(IMeterFactory meters, ProviderHealthMonitor health)
+    public MonkeyCoderMetrics(IMeterFactory meters, ProviderHealthMonitor health, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         var meter = meters.Create(MeterName);
         _rpcRequests = meter.CreateCounter<long>("monkeycoder.rpc.requests", description: "RPCs handled, by RPC and gRPC status code.");
         _rpcDuration = meter.CreateHistogram("monkeycoder.rpc.duration", "s", "RPC duration from the first interceptor to the handler's end.",
@@ -64,7 +66,7 @@ public sealed class MonkeyCoderMetrics
         meter.CreateObservableGauge("monkeycoder.queue.depth", QueueMeasurements,
             description: "Items waiting in an internal queue (e.g. the usage writer).");
         meter.CreateObservableGauge("monkeycoder.breaker.state", BreakerMeasurements,
-            description: "Circuit breaker per provider: 0 closed, 1 half-open, 2 open. No series until a breaker reports.");
+            description: "Circuit breaker per provider and model: 0 closed, 1 half-open, 2 open. No series until a breaker reports.");
     }
 
     public void RecordRpc(string rpc, string status, TimeSpan duration)
@@ -135,11 +137,18 @@ public sealed class MonkeyCoderMetrics
     public void RecordDependencyCall(string dependency, string operation, TimeSpan duration, bool succeeded) =>
         _dependency.Record(duration.TotalSeconds, new TagList { { "dependency", dependency }, { "operation", operation }, { "outcome", succeeded ? "ok" : "error" } });
 
+    /// <summary>
+    /// Starts timing one PostgreSQL or Redis call (by the injected clock); call
+    /// <see cref="DependencyCall.Complete"/> once with its outcome. <paramref name="operation"/> is a
+    /// fixed name, e.g. "ratelimit_acquire", "usage_copy", "cache_get".
+    /// </summary>
+    public DependencyCall StartDependencyCall(string dependency, string operation) => new(this, dependency, operation, _time.GetTimestamp());
+
     /// <summary>Hook for queues (e.g. the usage writer, name "usage"): the depth is read at each scrape.</summary>
     public void RegisterQueueDepth(string queue, Func<long> depth) => _queueDepths[queue] = depth;
 
-    /// <summary>Hook for the execution feature's circuit breakers: 0 closed, 1 half-open, 2 open.</summary>
-    public void SetBreakerState(string provider, int state) => _breakers[provider] = state;
+    /// <summary>Hook for the execution feature's circuit breakers (one per provider and model): 0 closed, 1 half-open, 2 open.</summary>
+    public void SetBreakerState(string provider, string model, int state) => _breakers[(provider, model)] = state;
 
     private static IEnumerable<Measurement<int>> HealthMeasurements(ProviderHealthMonitor health)
     {
@@ -165,9 +174,16 @@ public sealed class MonkeyCoderMetrics
 
     private IEnumerable<Measurement<int>> BreakerMeasurements()
     {
-        foreach (var (provider, state) in _breakers)
+        foreach (var ((provider, model), state) in _breakers)
         {
-            yield return new Measurement<int>(state, new KeyValuePair<string, object?>("provider", provider));
+            yield return new Measurement<int>(state, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("model", model));
         }
+    }
+
+    /// <summary>One timed dependency call from <see cref="StartDependencyCall"/>.</summary>
+    public readonly struct DependencyCall(MonkeyCoderMetrics metrics, string dependency, string operation, long started)
+    {
+        public void Complete(bool succeeded) =>
+            metrics.RecordDependencyCall(dependency, operation, metrics._time.GetElapsedTime(started), succeeded);
     }
 }

@@ -104,9 +104,8 @@ public static class ObservabilityExtensions
         });
         services.AddOptions<GrpcHealthChecksOptions>().PostConfigure<ProviderRegistry>((o, registry) =>
         {
-            // The overall status ("") must not turn NOT_SERVING because one of several providers is down:
-            // the aggregate "providers" check already decides that.
-            o.Services.Map("", r => !r.Tags.Contains(ProviderTag));
+            // One name per provider. "" (liveness) and RouterService (readiness) are mapped in
+            // AddMonkeyCoder and do not include these: the aggregate "providers" check decides readiness.
             foreach (var provider in registry.Enabled)
             {
                 var name = ProviderTag + "/" + provider;

@@ -53,7 +53,7 @@ public sealed class AlertOptions
 
     /// <summary>
     /// Least time between two alerts for one provider, so a flapping provider does not flood the
-    /// channel; changes inside the window are counted and mentioned in the next alert. Defaults to 300 s.
+    /// channel; changes inside the window are counted, and when it ends a follow-up alert is sent if the state differs from the last alert's. Defaults to 300 s.
     /// </summary>
     [Range(0, 86_400, ErrorMessage = "MonkeyCoder:Alerts:MinIntervalSeconds must be between 0 and 86400.")]
     public int MinIntervalSeconds { get; set; } = 300;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Http.Json;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
@@ -13,9 +14,11 @@ namespace MonkeyCoder.Core.Observability;
 /// <summary>
 /// Posts a Slack-compatible message (<c>{"text": …}</c>) to <c>ALERT_WEBHOOK_URL</c> when a
 /// provider's health changes. At most one alert per provider per
-/// <see cref="AlertOptions.MinIntervalSeconds"/>: changes inside the window are counted and named
-/// in the next alert, so a flapping provider does not flood the channel. Sends in the background;
-/// a failed post is logged and dropped (alerts are best effort; metrics carry the state too).
+/// <see cref="AlertOptions.MinIntervalSeconds"/>, so a flapping provider does not flood the channel:
+/// changes inside the window are counted, and when the window ends (a timer on the injected
+/// <see cref="TimeProvider"/>) a follow-up alert is sent if the provider's latest state differs from
+/// the last one alerted, naming the changes in between. Sends in the background; a failed post is
+/// logged and dropped (alerts are best effort; metrics carry the state too).
 /// </summary>
 public sealed partial class ProviderAlertNotifier(
     ProviderHealthMonitor monitor,
@@ -27,10 +30,11 @@ public sealed partial class ProviderAlertNotifier(
 {
     public const string HttpClientName = "monkeycoder-alerts";
 
-    private readonly Channel<ProviderHealthChange> _changes = Channel.CreateBounded<ProviderHealthChange>(
+    // Changes, and follow-up checks when a window ends; read by one loop, which alone touches _last.
+    private readonly Channel<Item> _changes = Channel.CreateBounded<Item>(
         new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
-    private readonly ConcurrentDictionary<string, (DateTimeOffset SentAt, int Suppressed)> _last = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, AlertWindow> _last = new(StringComparer.OrdinalIgnoreCase);
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -46,23 +50,70 @@ public sealed partial class ProviderAlertNotifier(
     {
         monitor.StateChanged -= OnChanged;
         _changes.Writer.TryComplete();
+        foreach (var window in _last.Values)
+        {
+            window.FollowUp?.Dispose();
+        }
+
         return base.StopAsync(cancellationToken);
     }
 
-    /// <summary>Decides whether a change is alerted now (true) or suppressed by the per-provider window.</summary>
+    /// <summary>
+    /// Decides whether a change is alerted now (true) or suppressed by the per-provider window. A
+    /// suppressed change is remembered and a follow-up check is scheduled for the window's end.
+    /// </summary>
     public bool ShouldSend(ProviderHealthChange change, out int suppressedBefore)
     {
         var window = TimeSpan.FromSeconds(options.Value.MinIntervalSeconds);
         var now = time.GetUtcNow();
         suppressedBefore = 0;
-        if (_last.TryGetValue(change.Provider, out var last) && now - last.SentAt < window)
+        _last.TryGetValue(change.Provider, out var last);
+        if (last is not null && now - last.SentAt < window)
         {
-            _last[change.Provider] = (last.SentAt, last.Suppressed + 1);
+            last.Suppressed++;
+            last.Latest = change;
+            var provider = change.Provider;
+            last.FollowUp ??= time.CreateTimer(_ => _changes.Writer.TryWrite(new Item(null, provider)), null, last.SentAt + window - now, Timeout.InfiniteTimeSpan);
             return false;
         }
 
-        suppressedBefore = last.Suppressed;
-        _last[change.Provider] = (now, 0);
+        suppressedBefore = last?.Suppressed ?? 0;
+        last?.FollowUp?.Dispose();
+        _last[change.Provider] = new AlertWindow(now, change.Current);
+        return true;
+    }
+
+    /// <summary>
+    /// At the end of <paramref name="provider"/>'s window: the alert to send when its latest state
+    /// differs from the last one alerted (Previous is the alerted state; the changes before the
+    /// latest are counted in <paramref name="suppressedBefore"/>), else false.
+    /// </summary>
+    public bool TryFollowUp(string provider, [NotNullWhen(true)] out ProviderHealthChange? change, out int suppressedBefore)
+    {
+        change = null;
+        suppressedBefore = 0;
+        if (!_last.TryGetValue(provider, out var last) || last.Latest is not { } latest)
+        {
+            return false;
+        }
+
+        last.FollowUp?.Dispose();
+        last.FollowUp = null;
+        if (latest.Current == last.Alerted)
+        {
+            // Back where the last alert left it: nothing new to say; the count goes into the next alert.
+            last.Latest = null;
+            return false;
+        }
+
+        var followUp = latest with { Previous = last.Alerted };
+        if (!ShouldSend(followUp, out var suppressed))
+        {
+            return false;
+        }
+
+        change = followUp;
+        suppressedBefore = suppressed - 1;
         return true;
     }
 
@@ -89,12 +140,27 @@ public sealed partial class ProviderAlertNotifier(
         var http = httpClients.CreateClient(HttpClientName);
         try
         {
-            await foreach (var change in _changes.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var item in _changes.Reader.ReadAllAsync(stoppingToken))
             {
-                if (!ShouldSend(change, out var suppressed))
+                ProviderHealthChange change;
+                int suppressed;
+                if (item.Change is null)
                 {
-                    Log.AlertSuppressed(logger, change.Provider, Name(change.Current));
+                    if (!TryFollowUp(item.Provider, out var followUp, out suppressed))
+                    {
+                        continue;
+                    }
+
+                    change = followUp;
+                }
+                else if (!ShouldSend(item.Change, out suppressed))
+                {
+                    Log.AlertSuppressed(logger, item.Provider, Name(item.Change.Current));
                     continue;
+                }
+                else
+                {
+                    change = item.Change;
                 }
 
                 try
@@ -123,7 +189,7 @@ public sealed partial class ProviderAlertNotifier(
     private void OnChanged(ProviderHealthChange change)
     {
         Log.StateChanged(logger, change.Provider, Name(change.Previous), Name(change.Current), change.Detail);
-        _changes.Writer.TryWrite(change);
+        _changes.Writer.TryWrite(new Item(change, change.Provider));
     }
 
     private static string Name(HealthState state) => state switch
@@ -133,6 +199,25 @@ public sealed partial class ProviderAlertNotifier(
         HealthState.Unhealthy => "unhealthy",
         _ => "unknown",
     };
+
+    /// <summary>A change to consider, or (Change null) the end of the provider's window.</summary>
+    private readonly record struct Item(ProviderHealthChange? Change, string Provider);
+
+    /// <summary>One provider's alert window; touched only by the reader loop (and tests).</summary>
+    private sealed class AlertWindow(DateTimeOffset sentAt, HealthState alerted)
+    {
+        public DateTimeOffset SentAt { get; } = sentAt;
+
+        /// <summary>The state the last alert announced.</summary>
+        public HealthState Alerted { get; } = alerted;
+
+        public int Suppressed { get; set; }
+
+        /// <summary>The latest suppressed change, until the window's end is handled.</summary>
+        public ProviderHealthChange? Latest { get; set; }
+
+        public ITimer? FollowUp { get; set; }
+    }
 
     private static partial class Log
     {

@@ -7,7 +7,7 @@ namespace MonkeyCoder.Core.Observability;
 /// that answered, and the time spent waiting on providers. Set by <see cref="TelemetryInterceptor"/>
 /// for the call's async flow (<see cref="Current"/>); features add to it (auth sets
 /// <see cref="PrincipalId"/>). It is also the logging scope of the call, read when a line is
-/// written, so later values appear in later lines. Holds no secrets; the prompt and file contents
+/// written, so later values appear in later lines. Holds no secrets; the request's secrets and free text
 /// are kept only as <see cref="SensitiveValues"/> for scrubbing and never logged.
 /// </summary>
 public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object?>>
@@ -33,7 +33,7 @@ public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object
     /// <summary>"Service/Method", e.g. "RouterService/Execute".</summary>
     public string Rpc { get; }
 
-    /// <summary>Hook for authentication: the principal's id (never a key or token).</summary>
+    /// <summary>The principal's user id (never a key or token), set by authentication (<c>Auth/PrincipalAccessor.SetPrincipal</c>).</summary>
     public string? PrincipalId { get; set; }
 
     /// <summary>Provider of the latest attempt.</summary>
@@ -42,7 +42,10 @@ public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object
     /// <summary>Model key of the latest attempt.</summary>
     public string? Model { get; private set; }
 
-    /// <summary>Values that must never leave the process (prompt, file contents); used by scrubbers only.</summary>
+    /// <summary>
+    /// Values that must never leave the process (prompt, file contents, passwords, refresh tokens and
+    /// other free text: <see cref="TelemetryInterceptor.SensitiveValues"/>); used by scrubbers only.
+    /// </summary>
     public IReadOnlyList<string> SensitiveValues { get; set; } = [];
 
     /// <summary>Time spent waiting on providers, all attempts together.</summary>

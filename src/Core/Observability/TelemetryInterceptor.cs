@@ -93,19 +93,53 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
     private static RequestTelemetry Begin<TRequest>(TRequest request, ServerCallContext context)
     {
         var telemetry = new RequestTelemetry(RequestId(context), RpcName(context.Method));
-        if (request is ExecuteRequest execute)
+        if (request is not null)
         {
-            var sensitive = new List<string>(1 + execute.Files.Count) { execute.Prompt };
-            foreach (var file in execute.Files)
-            {
-                sensitive.Add(file.Content);
-            }
-
-            telemetry.SensitiveValues = sensitive;
+            telemetry.SensitiveValues = SensitiveValues(request);
         }
 
         RequestTelemetry.Current = telemetry;
         return telemetry;
+    }
+
+    /// <summary>
+    /// The request's secrets and free text, for the scrubbers: prompts, file contents, custom
+    /// instructions, comments, passwords, emails and names, refresh tokens, device and user codes.
+    /// Ids, enums and numbers are not listed. Add a field here when a proto gains one of these.
+    /// </summary>
+    public static IReadOnlyList<string> SensitiveValues(object request)
+    {
+        switch (request)
+        {
+            case ExecuteRequest execute:
+                var values = new List<string>(2 + execute.Files.Count) { execute.Prompt, execute.CustomInstructions };
+                foreach (var file in execute.Files)
+                {
+                    values.Add(file.Content);
+                }
+
+                return values;
+            case FeedbackRequest feedback:
+                return [feedback.Comment];
+            case LoginRequest login:
+                return [login.Password, login.Email];
+            case SignUpRequest signUp:
+                return [signUp.Password, signUp.Email, signUp.DisplayName];
+            case RefreshRequest refresh:
+                return [refresh.RefreshToken];
+            case LogoutRequest logout:
+                return [logout.RefreshToken];
+            case StartDeviceAuthorizationRequest start:
+                return [start.ClientName];
+            case PollDeviceAuthorizationRequest poll:
+                return [poll.DeviceCode];
+            case ApproveDeviceAuthorizationRequest approve:
+                return [approve.UserCode];
+            case CreateApiKeyRequest createKey:
+                return [createKey.Name];
+            default:
+                return [];
+        }
     }
 
     private void End(RequestTelemetry telemetry, StatusCode status, TimeSpan elapsed, ITransactionTracer? trace)
@@ -188,8 +222,8 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
 /// <summary>
 /// TEST-ONLY fault hook. Registered only when <c>MonkeyCoder:Diagnostics:EnableFaultInjection</c> is
 /// true, which the host refuses in production. A request whose prompt contains <see cref="Marker"/>
-/// then fails with an unexpected exception (message carrying the prompt and a fake key, the worst
-/// case for scrubbing), so tests can drive the INTERNAL path: error log, Sentry event, metrics.
+/// then fails with an unexpected exception (message carrying the prompt, the caller's own
+/// <c>x-api-key</c> and a fake provider key: the worst case for scrubbing), so tests can drive the INTERNAL path: error log, Sentry event, metrics.
 /// Runs innermost, inside the error mapping.
 /// </summary>
 public sealed class FaultInjectionInterceptor : Interceptor
@@ -199,7 +233,7 @@ public sealed class FaultInjectionInterceptor : Interceptor
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        ThrowIfMarked(request);
+        ThrowIfMarked(request, context);
         return continuation(request, context);
     }
 
@@ -207,16 +241,17 @@ public sealed class FaultInjectionInterceptor : Interceptor
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        ThrowIfMarked(request);
+        ThrowIfMarked(request, context);
         return continuation(request, responseStream, context);
     }
 
-    private static void ThrowIfMarked<TRequest>(TRequest request)
+    private static void ThrowIfMarked<TRequest>(TRequest request, ServerCallContext context)
     {
         if (request is ExecuteRequest execute && execute.Prompt.Contains(Marker, StringComparison.Ordinal))
         {
+            var callerKey = context.RequestHeaders.GetValue("x-api-key") ?? "-";
             throw new InjectedFaultException(
-                $"Injected test fault while handling prompt '{execute.Prompt}' (upstream Authorization: Bearer sk-injected-fault-0123456789abcdef)");
+                $"Injected test fault while handling prompt '{execute.Prompt}' for caller key {callerKey} (upstream Authorization: Bearer sk-injected-fault-0123456789abcdef)");
         }
     }
 }

@@ -8,8 +8,9 @@ namespace MonkeyCoder.Core.Usage;
 /// Usage in PostgreSQL. Writes go through binary COPY into a temporary staging table, then one
 /// INSERT … ON CONFLICT DO NOTHING: fast, and a batch retried after an ambiguous failure (the
 /// commit reached the server but the acknowledgement did not reach us) is never counted twice.
+/// Each batch write is timed as <c>monkeycoder.dependency.duration</c> (postgres, usage_copy).
 /// </summary>
-public sealed class PostgresUsageStore(NpgsqlDataSource dataSource) : IUsageStore
+public sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observability.MonkeyCoderMetrics? metrics = null) : IUsageStore
 {
     private const string Columns =
         "execution_id, created_at, principal_id, api_key_id, task_type, strategy, provider, model, status, error_class, " +
@@ -22,6 +23,21 @@ public sealed class PostgresUsageStore(NpgsqlDataSource dataSource) : IUsageStor
             return;
         }
 
+        var call = metrics?.StartDependencyCall("postgres", "usage_copy");
+        try
+        {
+            await CopyAsync(batch, cancellationToken);
+            call?.Complete(true);
+        }
+        catch
+        {
+            call?.Complete(false);
+            throw;
+        }
+    }
+
+    private async Task CopyAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
+    {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var create = new NpgsqlCommand("CREATE TEMP TABLE usage_staging (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DROP", connection, transaction))

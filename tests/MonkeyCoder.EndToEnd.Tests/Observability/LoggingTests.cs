@@ -14,6 +14,8 @@ public sealed class LoggingTests
         await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string> { ["ENVIRONMENT"] = "production", ["JWT_SECRET_KEY"] = "e2e-production-signing-key-0123456789abcdef" });
         using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
         var router = new RouterService.RouterServiceClient(channel);
+        var principalId = (await new AuthService.AuthServiceClient(channel).WhoAmIAsync(new WhoAmIRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Principal.Id;
+        Assert.StartsWith("usr_", principalId, StringComparison.Ordinal);
         var prompt = "confidential-" + Guid.NewGuid().ToString("N");
         var requestId = "req-" + Guid.NewGuid().ToString("N")[..12];
 
@@ -33,6 +35,7 @@ public sealed class LoggingTests
         var scope = root.GetProperty("Scopes").EnumerateArray().Single(s => s.TryGetProperty("Rpc", out _));
         Assert.Equal("RouterService/Execute", scope.GetProperty("Rpc").GetString());
         Assert.Equal(requestId, scope.GetProperty("RequestId").GetString());
+        Assert.Equal(principalId, scope.GetProperty("PrincipalId").GetString());
 
         Assert.All(host.Output, l => Assert.DoesNotContain(prompt, l, StringComparison.Ordinal));
         Assert.All(host.Output, l => Assert.DoesNotContain(ServiceFixture.AdminKey, l, StringComparison.Ordinal));

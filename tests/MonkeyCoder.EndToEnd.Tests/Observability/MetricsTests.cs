@@ -66,6 +66,44 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task ServiceMetricsPort_PostgresRedisAndRateLimit_ShowsDependencyRejectionAndBreakerSeries()
+    {
+        await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string>
+        {
+            ["DATABASE_URL"] = await TestServers.CreateDatabaseAsync(),
+            ["REDIS_URL"] = TestServers.RedisUrlWithDatabase(6),
+            ["RATE_LIMIT_REQUESTS_PER_MINUTE"] = "3",
+            ["MonkeyCoder__Usage__BatchDelayMs"] = "50",
+            ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "0",
+        });
+        using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
+        var router = new RouterService.RouterServiceClient(channel);
+        ExecuteRequest Task(int i) => new() { TaskType = TaskType.CodeGeneration, Prompt = $"metrics {i} {Guid.NewGuid():N}", MaxTokens = 16, Temperature = 0 };
+        for (var i = 0; i < 3; i++)
+        {
+            await router.ExecuteAsync(Task(i), deadline: DateTime.UtcNow.AddSeconds(20));
+        }
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(Task(3), deadline: DateTime.UtcNow.AddSeconds(20)).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+
+        using var http = new HttpClient { BaseAddress = host.MetricsAddress, Timeout = TimeSpan.FromSeconds(10) };
+        const string dependency = "monkeycoder_dependency_duration_seconds_count";
+        var text = await ScrapeUntilAsync(http, t => Value(t, dependency, "dependency=\"postgres\"", "operation=\"usage_copy\"") >= 1);
+
+        Assert.Equal(1, Value(text, "monkeycoder_ratelimit_rejections_total", "rpc=\"RouterService/Execute\"", "limit=\"requests\""));
+        Assert.True(Value(text, dependency, "dependency=\"redis\"", "operation=\"ratelimit_acquire\"", "outcome=\"ok\"") >= 4, text);
+        Assert.True(Value(text, dependency, "dependency=\"redis\"", "operation=\"cache_get\"", "outcome=\"ok\"") >= 3, text);
+        Assert.True(Value(text, dependency, "dependency=\"redis\"", "operation=\"cache_set\"", "outcome=\"ok\"") >= 3, text);
+        Assert.True(Value(text, dependency, "dependency=\"postgres\"", "operation=\"usage_copy\"", "outcome=\"ok\"") >= 1, text);
+        Assert.True(Value(text, "monkeycoder_dependency_duration_seconds_bucket", "dependency=\"redis\"", "le=\"+Inf\"") >= 10, text);
+        // Every call went through a closed breaker: one series per model used, value 0.
+        Assert.Equal(0, Value(text, "monkeycoder_breaker_state", "provider=\"simulated\""));
+        Assert.Contains("monkeycoder_breaker_state{", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("error", string.Join('\n', text.Split('\n').Where(l => l.StartsWith(dependency, StringComparison.Ordinal))), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GatewayMetrics_AfterRestCalls_ShowsRequestAndProviderSeries()
     {
         await using var host = await HostProcess.StartGatewayAsync(new Dictionary<string, string> { ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "20" });

@@ -1,3 +1,4 @@
+using MonkeyCoder.Core.Auth;
 using MonkeyCoder.Core.Observability;
 using Sentry;
 using Sentry.Protocol;
@@ -9,7 +10,14 @@ public sealed class SentryScrubberTests
     [Theory]
     [InlineData("call failed: Authorization: Bearer abc.def-123", "abc.def-123")]
     [InlineData("openai key sk-proj-0123456789abcdefXYZ rejected", "sk-proj-0123456789abcdefXYZ")]
+    [InlineData("key mk_abcdefghij_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG revoked", "mk_abcdefghij_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG")]
     [InlineData("key mk-0123456789abcdef0123 revoked", "mk-0123456789abcdef0123")]
+    [InlineData("stripe sk_live_0123456789abcdefXYZ rejected", "sk_live_0123456789abcdefXYZ")]
+    [InlineData("anthropic sk-ant-api03-0123456789abcdef failed", "sk-ant-api03-0123456789abcdef")]
+    [InlineData("refresh rt_0123456789abcdef-_ABCDEFGHIJKLMNOPQRSTUVWXYZab expired", "rt_0123456789abcdef-_ABCDEFGHIJKLMNOPQRSTUVWXYZab")]
+    [InlineData("xai key xai-0123456789abcdefghij", "xai-0123456789abcdefghij")]
+    [InlineData("groq gsk_0123456789abcdefghij", "gsk_0123456789abcdefghij")]
+    [InlineData("clone with ghp_0123456789abcdefghijABCDEFGHIJ failed", "ghp_0123456789abcdefghijABCDEFGHIJ")]
     [InlineData("google AIzaSyA0123456789abcdefghijklmnopq", "AIzaSyA0123456789abcdefghijklmnopq")]
     [InlineData("bad jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")]
     [InlineData("config api_key=hunter2hunter2 loaded", "hunter2hunter2")]
@@ -19,6 +27,27 @@ public sealed class SentryScrubberTests
         var scrubbed = SentryScrubber.Text(message, null);
         Assert.DoesNotContain(secret, scrubbed, StringComparison.Ordinal);
         Assert.Contains(SentryScrubber.Replacement, scrubbed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Text_IssuedApiKeyInMessage_KeyAndSecretPartRemoved()
+    {
+        // The shape Secrets.NewApiKey issues: mk_<10 lower-case alphanumerics>_<43 base64url characters>.
+        for (var i = 0; i < 50; i++)
+        {
+            var key = Secrets.NewApiKey();
+            var scrubbed = SentryScrubber.Text($"lookup failed for key {key}, retrying ('{key}')", null);
+            Assert.DoesNotContain(key, scrubbed, StringComparison.Ordinal);
+            Assert.DoesNotContain(key[Secrets.ApiKeyLookupLength..], scrubbed, StringComparison.Ordinal);
+            Assert.Equal($"lookup failed for key {SentryScrubber.Replacement}, retrying ('{SentryScrubber.Replacement}')", scrubbed);
+        }
+    }
+
+    [Fact]
+    public void Text_OrdinaryIdentifiers_Kept()
+    {
+        const string message = "task_type=CODE_GENERATION desk_id mark_down start_time key_id=key_0193 missing";
+        Assert.Equal(message, SentryScrubber.Text(message, null));
     }
 
     [Fact]

@@ -61,9 +61,11 @@ public interface ICircuitBreakerStore
 /// responsible for, stays open for <see cref="ExecutionOptions.BreakerBreakMs"/> (callers are served
 /// by the next candidate), then lets one probe through; the probe's success closes it, its failure
 /// reopens it. Time comes from the injected <see cref="TimeProvider"/>. A store failure fails open:
-/// the breaker is a protection, never a reason to refuse a call.
+/// the breaker is a protection, never a reason to refuse a call. Each state this replica sees or
+/// sets is reported as <c>monkeycoder.breaker.state</c> (provider, model).
 /// </summary>
-public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<CircuitBreaker> logger)
+public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<CircuitBreaker> logger,
+    Observability.MonkeyCoderMetrics? metrics = null)
 {
     private readonly ExecutionOptions _options = options.Value;
 
@@ -80,15 +82,18 @@ public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvi
             var state = (await store.GetAsync([key], cancellationToken))[key];
             if (state.IsClosed)
             {
+                Report(key, CircuitState.Closed);
                 return BreakerPermit.Closed;
             }
 
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             if (now < state.OpenUntilMs)
             {
+                Report(key, CircuitState.Open);
                 return new BreakerPermit(false, false, TimeSpan.FromMilliseconds(state.OpenUntilMs - now));
             }
 
+            Report(key, CircuitState.HalfOpen);
             if (await store.TryClaimProbeAsync(key, now, _options.BreakerProbeLeaseMs, cancellationToken))
             {
                 Log.Probing(logger, key);
@@ -139,6 +144,8 @@ public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvi
             {
                 Log.Closed(logger, key);
             }
+
+            Report(key, CircuitState.Closed);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -161,11 +168,31 @@ public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvi
             {
                 Log.Opened(logger, key, state.ConsecutiveFailures, _options.BreakerBreakMs);
             }
+
+            Report(key, state.IsClosed ? CircuitState.Closed : CircuitState.Open);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.StoreUnavailable(logger, ex.GetType().Name);
         }
+    }
+
+    /// <summary>The gauge value of a breaker key "provider/model": 0 closed, 1 half-open, 2 open.</summary>
+    private void Report(string key, CircuitState state)
+    {
+        if (metrics is null)
+        {
+            return;
+        }
+
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        var (provider, model) = slash > 0 ? (key[..slash], key[(slash + 1)..]) : (key, "");
+        metrics.SetBreakerState(provider, model, state switch
+        {
+            CircuitState.Closed => 0,
+            CircuitState.HalfOpen => 1,
+            _ => 2,
+        });
     }
 
     private static partial class Log
