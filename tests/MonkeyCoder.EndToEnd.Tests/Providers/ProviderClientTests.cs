@@ -43,7 +43,7 @@ public sealed class ProviderClientTests
                 (FakeError.BadRequest, ProviderErrorClass.InvalidRequest),
                 (FakeError.ContextLengthExceeded, ProviderErrorClass.ContextLengthExceeded),
             };
-            foreach (var protocol in new[] { "openai", "anthropic", "gemini" })
+            foreach (var protocol in new[] { "openai", "anthropic", "gemini", "xai" })
             {
                 foreach (var stream in new[] { false, true })
                 {
