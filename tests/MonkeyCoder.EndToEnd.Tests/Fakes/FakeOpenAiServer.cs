@@ -28,6 +28,13 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
 
     protected override bool IsEndpoint(HttpRequest request) => request.Path == "/v1/chat/completions";
 
+    protected override bool IsModelListEndpoint(HttpRequest request) => request.Path == "/v1/models";
+
+    /// <summary><c>{"object":"list","data":[{"id","object":"model","created","owned_by"}]}</c>.</summary>
+    protected override string ModelListBody(IReadOnlyList<string> models) =>
+        "{\"object\":\"list\",\"data\":[" + string.Join(',', models.Select(m =>
+            $"{{\"id\":{Json(m)},\"object\":\"model\",\"created\":1730000000,\"owned_by\":{Json(ProviderName)}}}")) + "]}";
+
     /// <summary>An empty key plays a self-hosted server that takes none (and must receive none).</summary>
     protected override bool IsAuthorized(HttpRequest request) => ApiKey.Length == 0
         ? !request.Headers.ContainsKey("Authorization")

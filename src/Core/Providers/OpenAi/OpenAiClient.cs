@@ -159,6 +159,9 @@ public sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter t
         return false;
     }
 
+    /// <summary><c>GET {base}/models</c>: OpenAI, Groq, xAI, vLLM, Ollama and LM Studio all serve it.</summary>
+    protected override string ModelsPath => "models";
+
     protected override void AddHeaders(HttpRequestMessage request)
     {
         if (!string.IsNullOrEmpty(Settings.ApiKey))
