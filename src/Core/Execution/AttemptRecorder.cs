@@ -46,7 +46,7 @@ public sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreaker
             health.RecordFailure(model.Provider, failure.ClassName);
         }
 
-        await breaker.OnFailureAsync(model.Key, failure.ErrorClass, CancellationToken.None);
+        await breaker.OnFailureAsync(model.Key, failure.ErrorClass, failure.RetryAfter, CancellationToken.None);
         var observation = new AttemptObservation(false, failure.ClassName, latency.TotalMilliseconds, null, model.CostOf(usage));
         await stats.UpdateAsync(model.Key, rewards.ForAttempt(observation, failure.ErrorClass), CancellationToken.None);
         return attempt;

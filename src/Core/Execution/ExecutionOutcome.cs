@@ -49,10 +49,13 @@ public sealed record ExecutionOutcome
     public IReadOnlyList<string> Notes { get; init; } = [];
 }
 
-/// <summary>What a streaming execution yields: content deltas, then exactly one completion.</summary>
-public readonly record struct ExecutionEvent(string? Delta, ExecutionOutcome? Completed)
+/// <summary>
+/// What a streaming execution yields: content deltas, then exactly one completion. A delta names
+/// the model that wrote it (<see cref="Model"/>), which after an unseen failover is not the plan's first candidate.
+/// </summary>
+public readonly record struct ExecutionEvent(string? Delta, ExecutionOutcome? Completed, CatalogModel? Model = null)
 {
-    public static ExecutionEvent Content(string text) => new(text, null);
+    public static ExecutionEvent Content(string text, CatalogModel model) => new(text, null, model);
 
-    public static ExecutionEvent Done(ExecutionOutcome outcome) => new(null, outcome);
+    public static ExecutionEvent Done(ExecutionOutcome outcome) => new(null, outcome, outcome.Model);
 }

@@ -142,7 +142,7 @@ public sealed partial class TaskExecutor(
             // Replayed in a few pieces so stream consumers see the same shape as a live answer.
             foreach (var chunk in cached.Content.Chunk(256))
             {
-                yield return ExecutionEvent.Content(new string(chunk));
+                yield return ExecutionEvent.Content(new string(chunk), cached.Model);
             }
 
             yield return ExecutionEvent.Done(cached);

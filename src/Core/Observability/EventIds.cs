@@ -36,6 +36,7 @@ public static class EventIds
     public const int BreakerStoreUnavailable = 1306;
     public const int CircuitOpenSkipped = 1307;
     public const int StreamBroken = 1308;
+    public const int BreakerHeldOpen = 1309;
 
     // 1400–1499 providers
     public const int SimulatedStreamStopped = 1400;

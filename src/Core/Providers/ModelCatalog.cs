@@ -65,6 +65,18 @@ public sealed class ModelCatalog
         }
 
         _byName = byName.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+        // A misspelt fallback would otherwise be skipped in silence at the moment it is needed.
+        foreach (var model in document.Models)
+        {
+            foreach (var name in model.Fallbacks.Append(model.Replacement).OfType<string>())
+            {
+                if (Find(name, model.Provider) is not { } target || target.Key.Equals(model.Key, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidDataException($"Catalog model '{model.Key}' names '{name}' as a fallback or replacement, which is not another model of the catalog.");
+                }
+            }
+        }
     }
 
     public IReadOnlyList<CatalogProvider> Providers { get; }

@@ -50,7 +50,7 @@ public sealed partial class CapabilityRouter(
     public async ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken)
     {
         var analysis = analyzer.Analyze(task);
-        var requirement = Requirement(analysis.Level);
+        var requirement = Requirement(analysis.Level, analysis.Context, analysis.Persona);
         var (costWeight, latencyWeight) = Weights(task.Objective);
         var rejected = new List<string>();
         var budgetRejections = 0;
@@ -135,7 +135,7 @@ public sealed partial class CapabilityRouter(
 
             var reliability = Math.Min(reliabilityValue / requirement.Reliability, 1);
             var capability = 0.3 * codeGen + 0.3 * reasoning + 0.2 * window + 0.2 * reliability;
-            reasons.Insert(0, Inv($"capability {capability:0.000}: {caps.CodeGeneration:0.00} code / {caps.Reasoning:0.00} reasoning against {Lower(analysis.Level)} requirement {requirement.CodeGeneration:0.00}/{requirement.Reasoning:0.00}"));
+            reasons.Insert(0, Inv($"capability {capability:0.000}: {caps.CodeGeneration:0.00} code / {caps.Reasoning:0.00} reasoning against the {Lower(analysis.Level)} {Lower(analysis.Context)} requirement {requirement.CodeGeneration:0.00}/{requirement.Reasoning:0.00}"));
             breakdown["capability"] = Round(capability);
             breakdown["code_generation"] = Round(codeGen);
             breakdown["reasoning"] = Round(reasoning);
@@ -336,6 +336,46 @@ public sealed partial class CapabilityRouter(
         ComplexityLevel.Simple => (0.55, 0.5, 0.8),
         _ => (0.4, 0.3, 0.75),
     };
+
+    /// <summary>
+    /// Requirements by complexity, raised where the context or persona needs one capability more,
+    /// as the original router did (code generation → code 0.9, architecture → reasoning 0.95,
+    /// security → reliability 0.95; an architect persona → reasoning 0.9). The code and reasoning
+    /// floors scale with the original's complexity multiplier (0.6 trivial … 1.0 critical), so a
+    /// trivial task still goes to a cheap model; reliability for security work does not scale.
+    /// </summary>
+    internal static (double CodeGeneration, double Reasoning, double Reliability) Requirement(ComplexityLevel level, ContextType context, Persona persona)
+    {
+        var (code, reasoning, reliability) = Requirement(level);
+        var m = level switch
+        {
+            ComplexityLevel.Critical => 1.0,
+            ComplexityLevel.Complex => 0.9,
+            ComplexityLevel.Moderate => 0.8,
+            ComplexityLevel.Simple => 0.7,
+            _ => 0.6,
+        };
+        if (context is ContextType.CodeGeneration or ContextType.Debugging)
+        {
+            code = Math.Max(code, 0.9 * m);
+        }
+
+        if (context == ContextType.Architecture)
+        {
+            reasoning = Math.Max(reasoning, 0.95 * m);
+        }
+        else if (persona == Persona.Architect || context == ContextType.Performance)
+        {
+            reasoning = Math.Max(reasoning, 0.9 * m);
+        }
+
+        if (context == ContextType.Security || persona == Persona.SecurityAnalyst)
+        {
+            reliability = Math.Max(reliability, 0.95);
+        }
+
+        return (code, reasoning, reliability);
+    }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 

@@ -29,17 +29,18 @@ public sealed class TaskAnalyzer(TokenCounter tokens)
     private static readonly string[] StepWords =
         ["first", "then", "next", "after that", "finally", "step", "and then", "followed by", "afterwards", "lastly"];
 
-    private static readonly FrozenDictionary<ContextType, string[]> ContextKeywords = new Dictionary<ContextType, string[]>
-    {
-        [ContextType.CodeGeneration] = ["implement", "write", "create", "build", "generate", "function", "class", "add"],
-        [ContextType.Architecture] = ["architecture", "design", "system", "scalab", "microservice", "pattern", "structure"],
-        [ContextType.Security] = ["security", "vulnerab", "auth", "encrypt", "xss", "injection", "csrf", "secret"],
-        [ContextType.Testing] = ["test", "unit test", "coverage", "mock", "assert", "pytest", "xunit"],
-        [ContextType.Debugging] = ["bug", "error", "exception", "fix", "crash", "debug", "stack trace", "fails"],
-        [ContextType.Documentation] = ["document", "docs", "readme", "explain", "comment", "docstring"],
-        [ContextType.Review] = ["review", "feedback", "improve", "critique", "quality"],
-        [ContextType.Performance] = ["performance", "optimi", "slow", "latency", "memory", "fast", "benchmark"],
-    }.ToFrozenDictionary();
+    // Primary keywords count 2, secondary 1 (the original router's weighting); ties go to the earlier context.
+    private static readonly (ContextType Context, string[] Primary, string[] Secondary)[] ContextKeywords =
+    [
+        (ContextType.CodeGeneration, ["implement", "write", "create", "build", "generate", "function", "class"], ["code", "develop", "program", "script", "add"]),
+        (ContextType.Review, ["review", "analyze", "assess", "evaluate", "critique", "examine"], ["feedback", "improve", "quality", "issues"]),
+        (ContextType.Debugging, ["debug", "fix", "bug", "error", "traceback", "stack trace", "crash"], ["exception", "fault", "fails", "problem"]),
+        (ContextType.Architecture, ["architecture", "design", "structure", "pattern", "microservice"], ["system", "component", "framework", "blueprint", "scalab"]),
+        (ContextType.Security, ["security", "vulnerab", "exploit", "secure", "audit", "xss", "injection", "csrf"], ["auth", "encrypt", "attack", "secret"]),
+        (ContextType.Performance, ["performance", "optimi", "speed", "latency", "efficient", "benchmark"], ["fast", "slow", "bottleneck", "memory"]),
+        (ContextType.Documentation, ["document", "explain", "describe", "readme", "docstring"], ["docs", "guide", "manual", "comment", "specification"]),
+        (ContextType.Testing, ["test", "unit test", "coverage", "verify", "pytest", "xunit"], ["assert", "mock", "spec", "validate"]),
+    ];
 
     private static readonly FrozenDictionary<string, Persona> SlashPersonas = new Dictionary<string, Persona>
     {
@@ -50,6 +51,13 @@ public sealed class TaskAnalyzer(TokenCounter tokens)
         ["/perf"] = Persona.PerformanceExpert,
         ["/test"] = Persona.Tester,
         ["/docs"] = Persona.TechnicalWriter,
+        // The original's long forms.
+        ["/develop"] = Persona.Developer,
+        ["/architect"] = Persona.Architect,
+        ["/security"] = Persona.SecurityAnalyst,
+        ["/performance"] = Persona.PerformanceExpert,
+        ["/testing"] = Persona.Tester,
+        ["/documentation"] = Persona.TechnicalWriter,
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     private static readonly FrozenDictionary<string, ContextType> SlashContexts = new Dictionary<string, ContextType>
@@ -61,6 +69,12 @@ public sealed class TaskAnalyzer(TokenCounter tokens)
         ["/perf"] = ContextType.Performance,
         ["/test"] = ContextType.Testing,
         ["/docs"] = ContextType.Documentation,
+        ["/develop"] = ContextType.CodeGeneration,
+        ["/architect"] = ContextType.Architecture,
+        ["/security"] = ContextType.Security,
+        ["/performance"] = ContextType.Performance,
+        ["/testing"] = ContextType.Testing,
+        ["/documentation"] = ContextType.Documentation,
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The slash commands the service understands.</summary>
@@ -160,14 +174,15 @@ public sealed class TaskAnalyzer(TokenCounter tokens)
 
         var text = task.Prompt.ToLowerInvariant();
         var best = ContextType.General;
-        var bestHits = 0;
-        foreach (var (context, keywords) in ContextKeywords)
+        var bestScore = 0;
+        foreach (var (context, primary, secondary) in ContextKeywords)
         {
-            var hits = keywords.Count(k => text.Contains(k, StringComparison.Ordinal));
-            if (hits > bestHits || (hits == bestHits && hits > 0 && context < best))
+            var score = 2 * primary.Count(k => text.Contains(k, StringComparison.Ordinal))
+                + secondary.Count(k => text.Contains(k, StringComparison.Ordinal));
+            if (score > bestScore)
             {
                 best = context;
-                bestHits = hits;
+                bestScore = score;
             }
         }
 

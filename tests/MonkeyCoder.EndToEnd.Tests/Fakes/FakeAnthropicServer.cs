@@ -24,6 +24,14 @@ public sealed class FakeAnthropicServer(string? apiKey = null)
 
     protected override bool IsEndpoint(HttpRequest request) => request.Path == "/v1/messages";
 
+    protected override bool IsModelListEndpoint(HttpRequest request) => request.Path == "/v1/models";
+
+    /// <summary><c>{"data":[{"type":"model","id","display_name","created_at"}],"has_more","first_id","last_id"}</c>.</summary>
+    protected override string ModelListBody(IReadOnlyList<string> models) =>
+        "{\"data\":[" + string.Join(',', models.Select(m =>
+            $"{{\"type\":\"model\",\"id\":{Json(m)},\"display_name\":{Json(m)},\"created_at\":\"2026-01-01T00:00:00Z\"}}"))
+        + $"],\"has_more\":false,\"first_id\":{Json(models[0])},\"last_id\":{Json(models[^1])}}}";
+
     protected override bool IsAuthorized(HttpRequest request) =>
         request.Headers["x-api-key"].ToString() == ApiKey && request.Headers.ContainsKey("anthropic-version");
 

@@ -27,6 +27,13 @@ public sealed class FakeGeminiServer(string? apiKey = null)
         && (request.Path.Value!.EndsWith(":generateContent", StringComparison.Ordinal)
             || (request.Path.Value!.EndsWith(":streamGenerateContent", StringComparison.Ordinal) && request.Query["alt"] == "sse"));
 
+    protected override bool IsModelListEndpoint(HttpRequest request) => request.Path == "/v1beta/models";
+
+    /// <summary><c>{"models":[{"name":"models/…","displayName","inputTokenLimit","outputTokenLimit","supportedGenerationMethods"}]}</c>.</summary>
+    protected override string ModelListBody(IReadOnlyList<string> models) =>
+        "{\"models\":[" + string.Join(',', models.Select(m =>
+            $"{{\"name\":{Json("models/" + m)},\"displayName\":{Json(m)},\"inputTokenLimit\":1048576,\"outputTokenLimit\":65536,\"supportedGenerationMethods\":[\"generateContent\",\"countTokens\"]}}")) + "]}";
+
     protected override bool IsAuthorized(HttpRequest request) => request.Headers["x-goog-api-key"].ToString() == ApiKey;
 
     protected override bool IsStreamRequest(HttpRequest request, JsonElement body) =>

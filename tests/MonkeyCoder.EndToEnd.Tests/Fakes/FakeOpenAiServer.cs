@@ -11,6 +11,8 @@ namespace MonkeyCoder.EndToEnd.Tests.Fakes;
 /// SSE frames ("data: …\n\n") with a usage chunk when <c>stream_options.include_usage</c> is set,
 /// then <c>data: [DONE]</c>; errors as <c>{"error":{"message","type","param","code"}}</c>.
 /// Also plays Groq, xAI and self-hosted OpenAI-compatible servers (pass another provider name).
+/// As "xai" its errors take xAI's own shape: <c>{"code":"&lt;gRPC status sentence&gt;","error":"&lt;message&gt;"}</c>,
+/// a bad key answered with HTTP 400.
 /// </summary>
 public sealed class FakeOpenAiServer(string providerName = "openai", string? apiKey = null)
     : FakeProviderServer(providerName, apiKey ?? "sk-test-" + Guid.NewGuid().ToString("N"))
@@ -25,6 +27,13 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
     public override Uri BaseUrl => new(Root, "/v1");
 
     protected override bool IsEndpoint(HttpRequest request) => request.Path == "/v1/chat/completions";
+
+    protected override bool IsModelListEndpoint(HttpRequest request) => request.Path == "/v1/models";
+
+    /// <summary><c>{"object":"list","data":[{"id","object":"model","created","owned_by"}]}</c>.</summary>
+    protected override string ModelListBody(IReadOnlyList<string> models) =>
+        "{\"object\":\"list\",\"data\":[" + string.Join(',', models.Select(m =>
+            $"{{\"id\":{Json(m)},\"object\":\"model\",\"created\":1730000000,\"owned_by\":{Json(ProviderName)}}}")) + "]}";
 
     /// <summary>An empty key plays a self-hosted server that takes none (and must receive none).</summary>
     protected override bool IsAuthorized(HttpRequest request) => ApiKey.Length == 0
@@ -47,7 +56,7 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
         response.Headers["x-ratelimit-reset-requests"] = "6ms";
     }
 
-    protected override (int Status, string Body) ErrorFor(FakeError kind, FakeRequest request) => kind switch
+    protected override (int Status, string Body) ErrorFor(FakeError kind, FakeRequest request) => ProviderName == "xai" ? XaiErrorFor(kind, request) : kind switch
     {
         FakeError.RateLimited => (429, Error($"Rate limit reached for {request.Model} in organization org-fake on tokens per min (TPM): Limit 30000, Used 29870, Requested 1250. Please try again in 2.24s. Visit https://platform.openai.com/account/rate-limits to learn more.", "tokens", null, "rate_limit_exceeded")),
         FakeError.ServerError => (500, Error("The server had an error while processing your request. Sorry about that!", "server_error", null, null)),
@@ -56,6 +65,19 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
         FakeError.ContextLengthExceeded => (400, Error("This model's maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens. Please reduce the length of the messages.", "invalid_request_error", "messages", "context_length_exceeded")),
         _ => (400, Error("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "invalid_request_error", "max_tokens", "unsupported_parameter")),
     };
+
+    private static (int Status, string Body) XaiErrorFor(FakeError kind, FakeRequest request) => kind switch
+    {
+        FakeError.RateLimited => (429, XaiError("Some resource has been exhausted", $"Your team has reached its rate limit for {request.Model}. Please try again later.")),
+        FakeError.ServerError => (500, XaiError("Internal error", "The service encountered an internal error.")),
+        FakeError.Overloaded => (503, XaiError("The service is currently unavailable", "The model is currently overloaded. Please try again later.")),
+        FakeError.Unauthorized => (400, XaiError("Client specified an invalid argument", $"Incorrect API key provided: {Mask(request.Headers.GetValueOrDefault("authorization"))}. You can obtain an API key from https://console.x.ai.")),
+        FakeError.ContextLengthExceeded => (400, XaiError("Client specified an invalid argument", "This model's maximum prompt length is 131072 but the request contains 140213 tokens.")),
+        _ => (400, XaiError("Client specified an invalid argument", "Argument not supported on this model: max_tokens")),
+    };
+
+    private static string XaiError(string code, string message) =>
+        JsonSerializer.Serialize(new Dictionary<string, string> { ["code"] = code, ["error"] = message });
 
     protected override string UnaryBody(FakeRequest request, FakeResponse response, string content)
     {

@@ -70,6 +70,7 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
     private WebApplication? _app;
     private FakeResponse _default = FakeResponse.Success();
     private int _count;
+    private int _modelListCount;
 
     /// <summary>The provider name this fake plays ("openai", "anthropic", "google", …); appears in default answers.</summary>
     public string ProviderName { get; }
@@ -86,6 +87,12 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
     public IReadOnlyList<FakeRequest> Requests => _requests.ToList();
 
     public int RequestCount => Volatile.Read(ref _count);
+
+    /// <summary>
+    /// Model-list calls (the Service's health probes). Counted apart from <see cref="Requests"/>:
+    /// they are not generation calls and arrive on the probe interval, whatever a test scripts.
+    /// </summary>
+    public int ModelListCount => Volatile.Read(ref _modelListCount);
 
     protected FakeProviderServer(string providerName, string apiKey)
     {
@@ -158,6 +165,15 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
     /// <summary>True when the path is one of the provider's generation endpoints.</summary>
     protected abstract bool IsEndpoint(HttpRequest request);
 
+    /// <summary>True for the provider's model list (GET), e.g. <c>/v1/models</c>.</summary>
+    protected abstract bool IsModelListEndpoint(HttpRequest request);
+
+    /// <summary>The provider's model-list body, listing <paramref name="models"/>.</summary>
+    protected abstract string ModelListBody(IReadOnlyList<string> models);
+
+    /// <summary>Models the model list names. Defaults to one.</summary>
+    public IReadOnlyList<string> ListedModels { get; set; } = ["fake-model-1"];
+
     protected abstract bool IsAuthorized(HttpRequest request);
 
     protected abstract bool IsStreamRequest(HttpRequest request, JsonElement body);
@@ -214,6 +230,12 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         var http = context.Request;
+        if (HttpMethods.IsGet(http.Method) && IsModelListEndpoint(http))
+        {
+            await WriteModelListAsync(context);
+            return;
+        }
+
         string body;
         using (var reader = new StreamReader(http.Body, Encoding.UTF8))
         {
@@ -308,6 +330,26 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
         {
             request.MarkEnded();
         }
+    }
+
+    private async Task WriteModelListAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _modelListCount);
+        AddProviderHeaders(context.Response);
+        if (!IsAuthorized(context.Request))
+        {
+            var request = new FakeRequest
+            {
+                Number = 0, Method = context.Request.Method, Path = context.Request.Path.Value ?? "", Query = "",
+                Headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()),
+                Body = "", Model = "", IsStream = false, ReceivedAt = DateTimeOffset.UtcNow,
+            };
+            await WriteErrorAsync(context, request, FakeError.Unauthorized);
+            return;
+        }
+
+        context.Response.ContentType = JsonContentType;
+        await context.Response.WriteAsync(ModelListBody(ListedModels), context.RequestAborted);
     }
 
     private async Task WriteErrorAsync(HttpContext context, FakeRequest request, FakeError kind, int? status = null)

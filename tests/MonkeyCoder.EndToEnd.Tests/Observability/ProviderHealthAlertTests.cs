@@ -59,6 +59,53 @@ public sealed class ProviderHealthAlertTests
         Assert.Equal(0, MetricsTests.Value(metrics, "monkeycoder_provider_health", "provider=\"simulated\""));
     }
 
-    private static async Task<HealthState> StateAsync(ModelService.ModelServiceClient models) =>
-        (await models.ListProvidersAsync(new ListProvidersRequest())).Providers.Single(p => p.Name == "simulated").Health;
+    /// <summary>
+    /// No probe URL configured: the OpenAI client probes its own provider (GET /v1/models with the
+    /// key). A fake OpenAI server that stops answering turns "openai" unhealthy with one alert.
+    /// </summary>
+    [Fact]
+    public async Task ProviderClientProbe_FakeProviderStops_TurnsUnhealthyAndPostsOneAlert()
+    {
+        var fake = await Fakes.FakeOpenAiServer.StartNewAsync("openai");
+        using var webhook = new LocalHttpReceiver(200, "ok");
+        await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string>
+        {
+            ["OPENAI_API_KEY"] = fake.ApiKey,
+            ["OPENAI_BASE_URL"] = fake.BaseUrl.ToString(),
+            ["PROBE_INTERVAL_SECONDS"] = "0.2",
+            ["MonkeyCoder__Probes__TimeoutSeconds"] = "1",
+            ["ALERT_WEBHOOK_URL"] = webhook.Address.ToString(),
+        });
+        using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
+        var models = new ModelService.ModelServiceClient(channel);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (fake.ModelListCount < 2 && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(fake.ModelListCount >= 2, "the OpenAI client never probed its provider");
+        Assert.Equal(0, fake.RequestCount);
+        Assert.Equal(HealthState.Healthy, await StateAsync(models, "openai"));
+
+        await fake.DisposeAsync();
+        watch.Restart();
+        while (await StateAsync(models, "openai") != HealthState.Unhealthy && watch.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(HealthState.Unhealthy, await StateAsync(models, "openai"));
+        Assert.True(await webhook.WaitForAsync(r => r.Count >= 1, TimeSpan.FromSeconds(10)), "no alert was posted");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var alert = Assert.Single(webhook.Requests);
+        using var body = JsonDocument.Parse(alert.Body);
+        Assert.Contains("`openai` is unhealthy (was healthy)", body.RootElement.GetProperty("text").GetString()!, StringComparison.Ordinal);
+        Assert.DoesNotContain(fake.ApiKey, alert.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(fake.ApiKey, string.Join('\n', host.Output), StringComparison.Ordinal);
+    }
+
+    private static async Task<HealthState> StateAsync(ModelService.ModelServiceClient models, string provider = "simulated") =>
+        (await models.ListProvidersAsync(new ListProvidersRequest())).Providers.Single(p => p.Name == provider).Health;
 }

@@ -43,7 +43,7 @@ public sealed class ProviderClientTests
                 (FakeError.BadRequest, ProviderErrorClass.InvalidRequest),
                 (FakeError.ContextLengthExceeded, ProviderErrorClass.ContextLengthExceeded),
             };
-            foreach (var protocol in new[] { "openai", "anthropic", "gemini" })
+            foreach (var protocol in new[] { "openai", "anthropic", "gemini", "xai" })
             {
                 foreach (var stream in new[] { false, true })
                 {
@@ -56,6 +56,35 @@ public sealed class ProviderClientTests
 
             return data;
         }
+    }
+
+    public static TheoryData<string> ProbeProtocols => new() { "openai", "anthropic", "gemini", "xai" };
+
+    [Theory]
+    [MemberData(nameof(ProbeProtocols))]
+    public async Task ProbeAsync_KeyAccepted_HealthyFromTheModelListWithoutAGenerationCall(string protocol)
+    {
+        await using var harness = await ProviderHarness.StartAsync(protocol);
+
+        var result = await harness.Client.ProbeAsync(CancellationToken.None);
+
+        Assert.True(result.Healthy, result.Detail);
+        Assert.Equal(1, harness.Fake.ModelListCount);
+        Assert.Equal(0, harness.Fake.RequestCount);
+    }
+
+    [Theory]
+    [MemberData(nameof(ProbeProtocols))]
+    public async Task ProbeAsync_KeyRefused_UnhealthyAndNoKeyInDetail(string protocol)
+    {
+        const string wrongKey = "wrong-key-0123456789abcdef";
+        await using var harness = await ProviderHarness.StartAsync(protocol, apiKey: wrongKey);
+
+        var result = await harness.Client.ProbeAsync(CancellationToken.None);
+
+        Assert.False(result.Healthy);
+        Assert.DoesNotContain(wrongKey, result.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("0123", result.Detail, StringComparison.Ordinal);
     }
 
     private static async Task<ProviderException> FailAsync(ProviderHarness harness, bool stream, ProviderRequest? request = null)

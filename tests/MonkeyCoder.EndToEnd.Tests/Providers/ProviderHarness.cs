@@ -29,11 +29,13 @@ public sealed class ProviderHarness : IAsyncDisposable
 
     public CatalogModel Model { get; }
 
+    /// <param name="protocol">"openai", "anthropic", "gemini", or "xai" (OpenAI's protocol with xAI's error bodies).</param>
     public static async Task<ProviderHarness> StartAsync(string protocol, TimeSpan? headersTimeout = null, TimeSpan? idleTimeout = null, string? apiKey = null)
     {
         FakeProviderServer fake = protocol switch
         {
             "openai" => await FakeOpenAiServer.StartNewAsync(),
+            "xai" => await FakeOpenAiServer.StartNewAsync("xai"),
             "anthropic" => await FakeAnthropicServer.StartNewAsync(),
             "gemini" => await FakeGeminiServer.StartNewAsync(),
             _ => throw new ArgumentOutOfRangeException(nameof(protocol)),
@@ -49,13 +51,14 @@ public sealed class ProviderHarness : IAsyncDisposable
         };
         HttpProviderClient client = protocol switch
         {
-            "openai" => new OpenAiClient(settings, Tokens, TimeProvider.System, NullLogger<OpenAiClient>.Instance),
+            "openai" or "xai" => new OpenAiClient(settings, Tokens, TimeProvider.System, NullLogger<OpenAiClient>.Instance),
             "anthropic" => new AnthropicClient(settings, Tokens, TimeProvider.System, NullLogger<AnthropicClient>.Instance),
             _ => new GeminiClient(settings, Tokens, TimeProvider.System, NullLogger<GeminiClient>.Instance),
         };
         var model = protocol switch
         {
             "openai" => Catalog.Find("gpt-4.1-mini", "openai")!,
+            "xai" => Catalog.Find("grok-3", "xai")!,
             "anthropic" => Catalog.Find("claude-sonnet-4-20250514", "anthropic")!,
             _ => Catalog.Find("gemini-2.5-flash", "google")!,
         };

@@ -221,12 +221,14 @@ public sealed class ProviderServiceTests(FakeProvidersFixture fixture)
         var response = await fixture.Service.Models.ListModelsAsync(new ListModelsRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
         var ids = response.Models.Select(m => m.Id).ToHashSet();
 
-        foreach (var id in new[] { "gpt-4.1", "o4-mini", "claude-sonnet-4-20250514", "gemini-2.5-pro", "llama-3.3-70b-versatile", "grok-3", FakeProvidersFixture.LocalModel, "sim-fast" })
+        foreach (var id in new[] { "gpt-6.2-sol", "gpt-6.1-terra", "claude-sonnet-5-5", "gemini-4-argon", "openai/gpt-oss-120b", "grok-4.3", FakeProvidersFixture.LocalModel, "sim-fast" })
         {
             Assert.Contains(id, ids);
         }
 
+        // Deprecated models stay resolvable by name but are not listed.
         Assert.DoesNotContain("gpt-4.5-preview", ids);
+        Assert.DoesNotContain("claude-sonnet-4-20250514", ids);
         var local = response.Models.Single(m => m.Id == FakeProvidersFixture.LocalModel);
         Assert.Equal("myvllm", local.Provider);
         Assert.Equal(32768, local.ContextWindow);
@@ -269,7 +271,7 @@ public sealed class ProviderKeyOnlyTests
         var listed = await RetryAsync(() => models.ListModelsAsync(new ListModelsRequest(), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
         var providers = await models.ListProvidersAsync(new ListProvidersRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
 
-        Assert.Contains(listed.Models, m => m.Id == "grok-3");
+        Assert.Contains(listed.Models, m => m.Id == "grok-4.3");
         Assert.Contains(listed.Models, m => m.Id == "sim-fast");
         Assert.DoesNotContain(listed.Models, m => m.Provider is "openai" or "anthropic" or "google" or "groq");
         Assert.Equal(["simulated", "xai"], providers.Providers.Select(p => p.Name).Order().ToArray());

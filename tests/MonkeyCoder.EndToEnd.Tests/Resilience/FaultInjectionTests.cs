@@ -222,7 +222,7 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task Execute_RetryAfterLongerThanWillingToWait_FailsOverAtOnce()
+    public async Task Execute_RetryAfterLongerThanWillingToWait_FailsOverAtOnceAndLaterCallsWait()
     {
         await using var env = await FaultEnvironment.StartAsync();
         env.Primary.Enqueue(FakeResponse.RateLimited(retryAfter: 120));
@@ -231,6 +231,11 @@ public sealed class FaultInjectionTests
 
         CompleteFrom(response, FaultEnvironment.BackupModel);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
+
+        // The provider asked for 120 s: the next call must not knock on its door before then.
+        var next = await env.ExecuteAsync();
+        CompleteFrom(next, FaultEnvironment.BackupModel);
+        Assert.Equal(1, env.Primary.RequestCount);
         await env.AssertHealthyAsync();
     }
 

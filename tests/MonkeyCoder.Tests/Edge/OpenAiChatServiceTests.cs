@@ -197,7 +197,7 @@ public sealed class OpenAiChatServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task StreamAsync_FailoverBeforeContent_RoleContentFinishThenUsageNamingTheAnsweringModel()
+    public async Task StreamAsync_FailoverBeforeContent_EveryChunkNamesTheAnsweringModel()
     {
         _failing["alpha-1"] = ProviderErrorClass.Overloaded;
         var call = ChatRequestMapper.Map(new ChatCompletionRequest
@@ -222,6 +222,7 @@ public sealed class OpenAiChatServiceTests : IDisposable
         Assert.Empty(usage.Choices);
         Assert.Equal(14, usage.Usage!.TotalTokens);
         Assert.Equal("beta-1", usage.Model);
+        Assert.All(chunks, c => Assert.Equal("beta-1", c.Model));
         Assert.Single(chunks.Select(c => c.Id).Distinct());
     }
 

@@ -40,6 +40,51 @@ public sealed class CircuitBreakerTests
     }
 
     [Fact]
+    public async Task OnFailureAsync_RateLimitedWithRetryAfter_HeldOpenThatLongThenOneProbe()
+    {
+        var (breaker, time) = Create();
+        await breaker.OnFailureAsync(Key, ProviderErrorClass.RateLimited, TimeSpan.FromSeconds(120), CancellationToken.None);
+
+        // One failure, far below the threshold of 3, yet nobody may call before the provider's time.
+        var held = await breaker.AcquireAsync(Key, CancellationToken.None);
+        Assert.False(held.Allowed);
+        Assert.InRange(held.RetryAfter, TimeSpan.FromSeconds(119), TimeSpan.FromSeconds(120));
+        time.Advance(TimeSpan.FromSeconds(119));
+        Assert.False((await breaker.AcquireAsync(Key, CancellationToken.None)).Allowed);
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True((await breaker.AcquireAsync(Key, CancellationToken.None)).IsProbe);
+        Assert.False((await breaker.AcquireAsync(Key, CancellationToken.None)).Allowed);
+        await breaker.OnSuccessAsync(Key, CancellationToken.None);
+        Assert.Equal(CircuitState.Closed, await StateOf(breaker));
+    }
+
+    [Fact]
+    public async Task OnFailureAsync_RetryAfterShorterThanOpenBreak_DoesNotShortenIt()
+    {
+        var (breaker, _) = Create();
+        for (var i = 0; i < 3; i++)
+        {
+            await breaker.OnFailureAsync(Key, ProviderErrorClass.Overloaded, CancellationToken.None);
+        }
+
+        await breaker.OnFailureAsync(Key, ProviderErrorClass.Overloaded, TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        Assert.InRange((await breaker.AcquireAsync(Key, CancellationToken.None)).RetryAfter, TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData(ProviderErrorClass.InvalidRequest)]
+    [InlineData(ProviderErrorClass.Timeout)]
+    public async Task OnFailureAsync_RetryAfterWithOtherClasses_NotHeldOpen(ProviderErrorClass errorClass)
+    {
+        var (breaker, _) = Create();
+        await breaker.OnFailureAsync(Key, errorClass, TimeSpan.FromSeconds(60), CancellationToken.None);
+
+        Assert.True((await breaker.AcquireAsync(Key, CancellationToken.None)).Allowed);
+    }
+
+    [Fact]
     public async Task OnSuccessAsync_BetweenFailures_ResetsCount()
     {
         var (breaker, _) = Create();

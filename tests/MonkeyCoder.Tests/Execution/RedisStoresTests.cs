@@ -51,6 +51,28 @@ public sealed class RedisStoresTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task RedisCircuitBreaker_RetryAfterOnOneReplica_HeldOpenOnOtherUntilThen()
+    {
+        if (!redis.Available)
+        {
+            return;
+        }
+
+        var key = UniqueKey();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var a = Breaker(new RedisCircuitBreakerStore(redis.ReplicaA!), time);
+        var b = Breaker(new RedisCircuitBreakerStore(redis.ReplicaB!), time);
+
+        await a.OnFailureAsync(key, ProviderErrorClass.RateLimited, TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        var held = await b.AcquireAsync(key, CancellationToken.None);
+        Assert.False(held.Allowed);
+        Assert.InRange(held.RetryAfter, TimeSpan.FromSeconds(29), TimeSpan.FromSeconds(30));
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True((await b.AcquireAsync(key, CancellationToken.None)).IsProbe);
+    }
+
+    [Fact]
     public async Task RedisCircuitBreaker_ProbeFails_ReopensForEveryone()
     {
         if (!redis.Available)

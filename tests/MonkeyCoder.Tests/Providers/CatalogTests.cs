@@ -7,11 +7,11 @@ public sealed class CatalogTests
     private static readonly ModelCatalog Catalog = TestCatalog.Shipped();
 
     [Theory]
-    [InlineData("openai", "gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini")]
-    [InlineData("anthropic", "claude-opus-4-20250514", "claude-sonnet-4-20250514", "claude-3-5-haiku-20241022")]
-    [InlineData("google", "gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite")]
-    [InlineData("groq", "llama-3.3-70b-versatile", "llama-3.1-8b-instant")]
-    [InlineData("xai", "grok-3", "grok-3-mini")]
+    [InlineData("openai", "gpt-6.2-astra", "gpt-6.2-sol", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6-luna")]
+    [InlineData("anthropic", "claude-fable-5-2", "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5")]
+    [InlineData("google", "gemini-4-carbon", "gemini-4-argon", "gemini-4-neon", "gemini-4-hydrogen", "gemini-3.8-flash", "gemini-3.5-flash-lite", "gemini-2.5-flash-lite")]
+    [InlineData("groq", "openai/gpt-oss-120b", "openai/gpt-oss-20b", "qwen/qwen3.8-27b", "qwen/qwen3.6-27b")]
+    [InlineData("xai", "grok-4.7", "grok-4.3", "grok-4.20-0309-non-reasoning")]
     public void Shipped_ListsCurrentModelsOfEachProvider(string provider, params string[] ids)
     {
         Assert.NotNull(Catalog.FindProvider(provider));
@@ -47,6 +47,31 @@ public sealed class CatalogTests
         }
     }
 
+    [Theory]
+    [InlineData("""["gpt-4.2-typo"]""", null)]
+    [InlineData("""["a-1"]""", null)]
+    [InlineData("[]", "\"missing\"")]
+    public void Constructor_FallbackOrReplacementNotInCatalog_RefusedNamingIt(string fallbacks, string? replacement)
+    {
+        var json = $$"""
+            { "providers": [ { "name": "p", "protocol": "openai", "baseUrl": "http://localhost/v1" } ],
+              "models": [
+                { "id": "a-1", "provider": "p", "contextWindow": 1000, "maxOutputTokens": 100, "fallbacks": {{fallbacks}}, "replacement": {{replacement ?? "null"}} },
+                { "id": "b-1", "provider": "p", "contextWindow": 1000, "maxOutputTokens": 100 } ] }
+            """;
+        var path = Path.Combine(Path.GetTempPath(), $"catalog-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        try
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => new ModelCatalog(ModelCatalog.LoadDocument(path)));
+            Assert.Contains("p/a-1", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void Shipped_AliasesResolve_AndReasoningModelsFlagged()
     {
@@ -55,6 +80,9 @@ public sealed class CatalogTests
         Assert.True(Catalog.Find("o3")!.Reasoning);
         Assert.True(Catalog.Find("o4-mini")!.Reasoning);
         Assert.False(Catalog.Find("gpt-4.1")!.Reasoning);
+        Assert.Equal("grok-4.20-0309-non-reasoning", Catalog.Find("grok-4.20-non-reasoning")!.Id);
+        Assert.True(Catalog.Find("gpt-6.2-sol")!.Reasoning);
+        Assert.True(Catalog.Find("claude-opus-5-5")!.Reasoning);
     }
 
     [Fact]

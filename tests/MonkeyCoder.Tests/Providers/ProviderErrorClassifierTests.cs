@@ -74,6 +74,11 @@ public sealed class ProviderErrorClassifierTests
     [InlineData(400, """{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}""", ProviderErrorClass.Authentication, "INVALID_ARGUMENT")]
     [InlineData(503, """{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}""", ProviderErrorClass.Overloaded, "UNAVAILABLE")]
     [InlineData(504, """{"error":{"code":504,"message":"Deadline expired before operation could complete.","status":"DEADLINE_EXCEEDED"}}""", ProviderErrorClass.Timeout, "DEADLINE_EXCEEDED")]
+    // xAI: the message is a string beside a sentence-long code; a bad key is a 400
+    [InlineData(400, """{"code":"Client specified an invalid argument","error":"Incorrect API key provided: xa***ys. You can obtain an API key from https://console.x.ai."}""", ProviderErrorClass.Authentication, "Client specified an invalid argument")]
+    [InlineData(400, """{"code":"Client specified an invalid argument","error":"This model's maximum prompt length is 131072 but the request contains 140000 tokens."}""", ProviderErrorClass.ContextLengthExceeded, "Client specified an invalid argument")]
+    [InlineData(400, """{"code":"Client specified an invalid argument","error":"Argument not supported on this model: presencePenalty"}""", ProviderErrorClass.InvalidRequest, "Client specified an invalid argument")]
+    [InlineData(429, """{"code":"Some resource has been exhausted","error":"Your team has either used all available credits or reached its monthly spending limit."}""", ProviderErrorClass.RateLimited, "Some resource has been exhausted")]
     // Proxies in front of a provider
     [InlineData(502, "<html><body>502 Bad Gateway</body></html>", ProviderErrorClass.Overloaded, null)]
     public void FromResponse_ProviderErrorBodies_Classified(int status, string body, ProviderErrorClass expected, string? code)
@@ -84,6 +89,7 @@ public sealed class ProviderErrorClassifierTests
         Assert.Equal(status, ex.HttpStatus);
         Assert.Equal(code, ex.ProviderCode);
         Assert.StartsWith($"HTTP {status}: ", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("{", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -125,6 +125,44 @@ public sealed class StreamingClientTests
     }
 
     [Fact]
+    public async Task StreamAsync_FinishWithoutUsageThenSilence_FinishesAfterGraceWithEstimatedUsage()
+    {
+        var time = new FakeTimeProvider();
+        var body = new PiecewiseStream([Encoding.UTF8.GetBytes($"data: {Chunk("hi", "\"stop\"")}\n\n")], blockAtEnd: true);
+        using var client = OpenAi(new ScriptedHandler((_, _) => Task.FromResult(ScriptedHandler.Response(HttpStatusCode.OK, body, "text/event-stream"))), time);
+
+        var streaming = StreamAsync(client, Gpt);
+        await body.Blocked.WaitAsync(TimeSpan.FromSeconds(5));
+        // Fake time moves in 250 ms steps (the grace timer may be armed just after the read blocks).
+        var advanced = TimeSpan.Zero;
+        for (var i = 0; i < 200 && !streaming.IsCompleted; i++)
+        {
+            await Task.Delay(10);
+            time.Advance(TimeSpan.FromMilliseconds(250));
+            advanced += TimeSpan.FromMilliseconds(250);
+        }
+
+        var (content, final) = await streaming.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.InRange(advanced, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3));
+
+        Assert.Equal("hi", content);
+        Assert.Equal(FinishReason.Stop, final.FinishReason);
+        Assert.True(final.Usage!.Value.Estimated);
+    }
+
+    [Fact]
+    public async Task StreamAsync_UsageChunkWithinGrace_ReportedUsageKept()
+    {
+        var time = new FakeTimeProvider();
+        var body = new PiecewiseStream([Encoding.UTF8.GetBytes($"data: {Chunk("hi", "\"stop\"")}\n\n"), Encoding.UTF8.GetBytes($"data: {UsageChunk}\n\n")], blockAtEnd: true);
+        using var client = OpenAi(new ScriptedHandler((_, _) => Task.FromResult(ScriptedHandler.Response(HttpStatusCode.OK, body, "text/event-stream"))), time);
+
+        var (_, final) = await StreamAsync(client, Gpt).WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(new TokenUsage(11, 3), final.Usage);
+    }
+
+    [Fact]
     public async Task StreamAsync_InvalidJsonEvent_MalformedStream()
     {
         using var client = OpenAi(ScriptedHandler.Sse($"data: {Chunk("a")}\n\n", "data: {\"choices\":[{\"delta\":\n\n", $"data: {Chunk("", "\"stop\"")}\n\n"));

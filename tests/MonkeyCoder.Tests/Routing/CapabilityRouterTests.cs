@@ -210,4 +210,23 @@ public sealed class CapabilityRouterTests
         // The chosen model goes first; the reason names it.
         Assert.Contains(plan.Reasons, r => r.Contains(plan.Candidates[0].Model.Key, StringComparison.Ordinal) && r.StartsWith("bandit", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Requirement_ContextAndPersona_RaiseTheirCapabilityScaledByComplexity()
+    {
+        var plain = CapabilityRouter.Requirement(ComplexityLevel.Moderate, ContextType.General, Persona.Developer);
+        Assert.Equal(CapabilityRouter.Requirement(ComplexityLevel.Moderate), plain);
+
+        var architecture = CapabilityRouter.Requirement(ComplexityLevel.Moderate, ContextType.Architecture, Persona.Architect);
+        Assert.Equal(0.95 * 0.8, architecture.Reasoning, 6);
+        Assert.Equal(plain.CodeGeneration, architecture.CodeGeneration);
+
+        var code = CapabilityRouter.Requirement(ComplexityLevel.Moderate, ContextType.CodeGeneration, Persona.Developer);
+        Assert.Equal(0.9 * 0.8, code.CodeGeneration, 6);
+
+        // Security needs reliability whatever the complexity; a trivial task still keeps low code/reasoning floors.
+        var security = CapabilityRouter.Requirement(ComplexityLevel.Trivial, ContextType.Security, Persona.SecurityAnalyst);
+        Assert.Equal(0.95, security.Reliability, 6);
+        Assert.True(security.CodeGeneration < 0.6 && security.Reasoning < 0.6);
+    }
 }

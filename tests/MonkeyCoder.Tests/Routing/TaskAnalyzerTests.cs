@@ -61,4 +61,61 @@ public sealed class TaskAnalyzerTests
         var withFile = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.CodeReview, Prompt = "review", Files = [new TaskFile("a.py", string.Concat(Enumerable.Repeat("x = 1\n", 200)), "python")] });
         Assert.True(withFile.EstimatedInputTokens > small.EstimatedInputTokens + 200);
     }
+
+    [Theory]
+    [InlineData("/dev", Persona.Developer, ContextType.CodeGeneration)]
+    [InlineData("/develop", Persona.Developer, ContextType.CodeGeneration)]
+    [InlineData("/arch", Persona.Architect, ContextType.Architecture)]
+    [InlineData("/architect", Persona.Architect, ContextType.Architecture)]
+    [InlineData("/review", Persona.Reviewer, ContextType.Review)]
+    [InlineData("/sec", Persona.SecurityAnalyst, ContextType.Security)]
+    [InlineData("/security", Persona.SecurityAnalyst, ContextType.Security)]
+    [InlineData("/perf", Persona.PerformanceExpert, ContextType.Performance)]
+    [InlineData("/performance", Persona.PerformanceExpert, ContextType.Performance)]
+    [InlineData("/test", Persona.Tester, ContextType.Testing)]
+    [InlineData("/testing", Persona.Tester, ContextType.Testing)]
+    [InlineData("/docs", Persona.TechnicalWriter, ContextType.Documentation)]
+    [InlineData("/documentation", Persona.TechnicalWriter, ContextType.Documentation)]
+    public void Analyze_EverySlashCommand_SetsItsPersonaAndContext(string command, Persona persona, ContextType context)
+    {
+        var profile = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.Custom, Prompt = "please help with this", SlashCommands = [command] });
+        Assert.Equal(persona, profile.Persona);
+        Assert.Equal(context, profile.Context);
+        Assert.Contains(command, TaskAnalyzer.KnownSlashCommands);
+    }
+
+    [Fact]
+    public void Analyze_PersonaInRequest_UsedWhenNoSlashCommand()
+    {
+        var profile = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.Custom, Prompt = "what is wrong here", Persona = Persona.SecurityAnalyst });
+        Assert.Equal(Persona.SecurityAnalyst, profile.Persona);
+    }
+
+    [Theory]
+    [InlineData("implement a parser class for the config", ContextType.CodeGeneration, Persona.Developer)]
+    [InlineData("please assess and critique this module", ContextType.Review, Persona.Reviewer)]
+    [InlineData("fix the crash, here is the traceback", ContextType.Debugging, Persona.Developer)]
+    [InlineData("sketch the architecture and component structure", ContextType.Architecture, Persona.Architect)]
+    [InlineData("audit the login for xss and csrf", ContextType.Security, Persona.SecurityAnalyst)]
+    [InlineData("the endpoint is slow: cut latency, find the bottleneck", ContextType.Performance, Persona.PerformanceExpert)]
+    [InlineData("explain what the readme should describe", ContextType.Documentation, Persona.TechnicalWriter)]
+    [InlineData("raise coverage with pytest and verify edge cases", ContextType.Testing, Persona.Tester)]
+    [InlineData("hello there", ContextType.General, Persona.Developer)]
+    public void Analyze_CustomTask_ContextFromWeightedKeywords(string prompt, ContextType context, Persona persona)
+    {
+        var profile = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.Custom, Prompt = prompt });
+        Assert.Equal(context, profile.Context);
+        Assert.Equal(persona, profile.Persona);
+    }
+
+    [Fact]
+    public void Analyze_PrimaryKeywordOutweighsSecondaryOnes()
+    {
+        // "design" (architecture, primary: 2) ties "fast" + "memory" (performance, secondary: 1 + 1); a tie keeps the
+        // earlier context, and one more secondary performance word tips it.
+        var tie = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.Custom, Prompt = "design it fast with little memory" });
+        var more = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.Custom, Prompt = "design it fast with little memory, no bottleneck" });
+        Assert.Equal(ContextType.Architecture, tie.Context);
+        Assert.Equal(ContextType.Performance, more.Context);
+    }
 }

@@ -34,8 +34,8 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
     /// Chunks in OpenAI's order: the role, content deltas, the finish reason, then (when asked)
     /// usage with empty choices. Nothing is yielded before the first content exists, so a failure
     /// before then (after failover gave up) surfaces as an exception the edge can still answer with
-    /// an HTTP error status. Content chunks name the plan's first candidate; the finish and usage
-    /// chunks name the model that answered (known once execution completes; it differs only after failover).
+    /// an HTTP error status. Every chunk names the model that wrote it: after an unseen failover
+    /// before the first content, that is the backup, not the plan's first candidate.
     /// </summary>
     public async IAsyncEnumerable<ChatCompletionChunk> StreamAsync(ChatCall call, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -50,6 +50,7 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
             if (first)
             {
                 first = false;
+                model = item.Model?.Id ?? model;
                 yield return Chunk(id, created, model, null, new ChunkDelta { Role = "assistant", Content = "" }, null);
             }
 
@@ -72,7 +73,7 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
             }
             else if (!string.IsNullOrEmpty(item.Delta))
             {
-                yield return Chunk(id, created, model, null, new ChunkDelta { Content = item.Delta }, null);
+                yield return Chunk(id, created, item.Model?.Id ?? model, null, new ChunkDelta { Content = item.Delta }, null);
             }
         }
     }

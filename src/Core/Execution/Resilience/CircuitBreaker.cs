@@ -53,6 +53,12 @@ public interface ICircuitBreakerStore
 
     /// <summary>Closes the circuit and clears its count. Returns true when it was not closed.</summary>
     ValueTask<bool> RecordSuccessAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Atomically keeps the circuit open until at least <paramref name="untilMs"/> (Unix ms), without
+    /// touching the failure count; a later end already set wins. Returns the new state.
+    /// </summary>
+    ValueTask<BreakerState> HoldOpenAsync(string key, long untilMs, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -60,9 +66,11 @@ public interface ICircuitBreakerStore
 /// <see cref="ExecutionOptions.BreakerFailureThreshold"/> consecutive failures the model is
 /// responsible for, stays open for <see cref="ExecutionOptions.BreakerBreakMs"/> (callers are served
 /// by the next candidate), then lets one probe through; the probe's success closes it, its failure
-/// reopens it. Time comes from the injected <see cref="TimeProvider"/>. A store failure fails open:
-/// the breaker is a protection, never a reason to refuse a call. Each state this replica sees or
-/// sets is reported as <c>monkeycoder.breaker.state</c> (provider, model).
+/// reopens it. A provider that answers 429 or 503 with a Retry-After holds the circuit open for that
+/// long at once, on every replica, so no caller sends it anything before the time it asked for.
+/// Time comes from the injected <see cref="TimeProvider"/>. A store failure fails open: the breaker
+/// is a protection, never a reason to refuse a call. Each state this replica sees or sets is
+/// reported as <c>monkeycoder.breaker.state</c> (provider, model).
 /// </summary>
 public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<CircuitBreaker> logger,
     Observability.MonkeyCoderMetrics? metrics = null)
@@ -153,7 +161,20 @@ public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvi
         }
     }
 
-    public async ValueTask OnFailureAsync(string key, ProviderErrorClass errorClass, CancellationToken cancellationToken)
+    /// <summary>
+    /// Slack taken off a Retry-After hold (50 ms): the executor's own retry waits exactly the
+    /// Retry-After on a timer that may fire a millisecond early, and must find the break over.
+    /// </summary>
+    private const long RetryAfterToleranceMs = 50;
+
+    public ValueTask OnFailureAsync(string key, ProviderErrorClass errorClass, CancellationToken cancellationToken) =>
+        OnFailureAsync(key, errorClass, null, cancellationToken);
+
+    /// <summary>
+    /// Counts a failure the model is responsible for; <paramref name="retryAfter"/> (the provider's
+    /// Retry-After on a 429 or an overload) also keeps the circuit open that long.
+    /// </summary>
+    public async ValueTask OnFailureAsync(string key, ProviderErrorClass errorClass, TimeSpan? retryAfter, CancellationToken cancellationToken)
     {
         if (!Counts(errorClass))
         {
@@ -169,7 +190,20 @@ public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvi
                 Log.Opened(logger, key, state.ConsecutiveFailures, _options.BreakerBreakMs);
             }
 
-            Report(key, state.IsClosed ? CircuitState.Closed : CircuitState.Open);
+            var open = !state.IsClosed;
+            if (retryAfter is { } wait && errorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
+                && (long)wait.TotalMilliseconds > RetryAfterToleranceMs)
+            {
+                var until = now + (long)wait.TotalMilliseconds - RetryAfterToleranceMs;
+                if (state.OpenUntilMs < until)
+                {
+                    await store.HoldOpenAsync(key, until, cancellationToken);
+                    Log.HeldOpen(logger, key, (long)wait.TotalMilliseconds);
+                    open = true;
+                }
+            }
+
+            Report(key, open ? CircuitState.Open : CircuitState.Closed);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -208,6 +242,10 @@ public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvi
         [LoggerMessage(EventId = Observability.EventIds.BreakerClosed, Level = LogLevel.Information,
             Message = "Circuit for {Model} closed after a success")]
         public static partial void Closed(ILogger logger, string model);
+
+        [LoggerMessage(EventId = Observability.EventIds.BreakerHeldOpen, Level = LogLevel.Information,
+            Message = "Circuit for {Model} held open for {RetryAfterMs} ms: the provider asked to wait (Retry-After)")]
+        public static partial void HeldOpen(ILogger logger, string model, long retryAfterMs);
 
         [LoggerMessage(EventId = Observability.EventIds.BreakerStoreUnavailable, Level = LogLevel.Warning,
             Message = "Circuit breaker store unavailable ({ErrorType}); letting the call through")]

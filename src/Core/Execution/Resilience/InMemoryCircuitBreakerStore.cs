@@ -58,4 +58,15 @@ public sealed class InMemoryCircuitBreakerStore : ICircuitBreakerStore
             return ValueTask.FromResult(wasOpen);
         }
     }
+
+    public ValueTask<BreakerState> HoldOpenAsync(string key, long untilMs, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var s = _states.GetValueOrDefault(key);
+            var next = s.OpenUntilMs >= untilMs ? s : s with { OpenUntilMs = untilMs, ProbeUntilMs = 0 };
+            _states[key] = next;
+            return ValueTask.FromResult(next);
+        }
+    }
 }

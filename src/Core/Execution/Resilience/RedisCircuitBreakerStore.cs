@@ -50,6 +50,20 @@ public sealed class RedisCircuitBreakerStore(IConnectionMultiplexer redis) : ICi
         return 0
         """;
 
+    private const string HoldOpenScript = """
+        local v = redis.call('HMGET', KEYS[1], 'f', 'o', 'p')
+        local f = tonumber(v[1]) or 0
+        local o = tonumber(v[2]) or 0
+        local p = tonumber(v[3]) or 0
+        local untilMs = tonumber(ARGV[1])
+        if o < untilMs then
+          o = untilMs; p = 0
+          redis.call('HSET', KEYS[1], 'f', f, 'o', o, 'p', p)
+          redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+        end
+        return {f, o, p}
+        """;
+
     public string Kind => "redis";
 
     public async ValueTask<IReadOnlyDictionary<string, BreakerState>> GetAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
@@ -84,6 +98,13 @@ public sealed class RedisCircuitBreakerStore(IConnectionMultiplexer redis) : ICi
     {
         var result = await redis.GetDatabase().ScriptEvaluateAsync(SuccessScript, [Prefix + key]).WaitAsync(cancellationToken);
         return (long)result == 1;
+    }
+
+    public async ValueTask<BreakerState> HoldOpenAsync(string key, long untilMs, CancellationToken cancellationToken)
+    {
+        var result = await redis.GetDatabase().ScriptEvaluateAsync(HoldOpenScript, [Prefix + key], [untilMs, TtlSeconds]).WaitAsync(cancellationToken);
+        var values = (RedisResult[])result!;
+        return new BreakerState((int)(long)values[0], (long)values[1], (long)values[2]);
     }
 
     private static long Long(RedisValue value) => value.IsNullOrEmpty ? 0 : (long)value;

@@ -148,7 +148,7 @@ public sealed class QuantumStrategy(AttemptRunner runner) : IExecutionStrategy
         var content = outcome.Content;
         for (var i = 0; i < content.Length; i += StreamChunkChars)
         {
-            yield return ExecutionEvent.Content(content.Substring(i, Math.Min(StreamChunkChars, content.Length - i)));
+            yield return ExecutionEvent.Content(content.Substring(i, Math.Min(StreamChunkChars, content.Length - i)), outcome.Model);
         }
 
         yield return ExecutionEvent.Done(outcome with { TimeToFirstToken = runner.Time.GetElapsedTime(scope.StartedTimestamp) });

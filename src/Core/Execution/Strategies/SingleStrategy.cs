@@ -105,7 +105,7 @@ public sealed class SingleStrategy(AttemptRunner runner) : IExecutionStrategy
 
                     if (!string.IsNullOrEmpty(current.Delta))
                     {
-                        yield return ExecutionEvent.Content(current.Delta);
+                        yield return ExecutionEvent.Content(current.Delta, candidate.Model);
                     }
 
                     current = await runner.ReadNextAsync(scope, stream, cancellationToken);

@@ -115,6 +115,9 @@ public sealed class AnthropicClient(ProviderClientSettings settings, TokenCounte
         yield return ProviderStreamEvent.Final(finish, Usage(startUsage, deltaUsage, request, content.ToString()));
     }
 
+    /// <summary><c>GET /v1/models</c>: Anthropic List Models.</summary>
+    protected override string ModelsPath => "v1/models";
+
     protected override void AddHeaders(HttpRequestMessage request)
     {
         if (!string.IsNullOrEmpty(Settings.ApiKey))

@@ -84,6 +84,9 @@ public sealed class GeminiClient(ProviderClientSettings settings, TokenCounter t
         yield return ProviderStreamEvent.Final(finish == FinishReason.Unspecified ? FinishReason.Stop : finish, Usage(usage, request, content.ToString()));
     }
 
+    /// <summary><c>GET /v1beta/models</c>: Gemini models.list.</summary>
+    protected override string ModelsPath => "v1beta/models";
+
     protected override void AddHeaders(HttpRequestMessage request)
     {
         if (!string.IsNullOrEmpty(Settings.ApiKey))

@@ -21,9 +21,11 @@ public readonly record struct SseEvent(string EventType, byte[] Data)
 /// Shared HTTP plumbing for the upstream clients: one pooled <see cref="HttpClient"/> per provider
 /// (HTTP/2 where the server offers it), timeouts on the injected <see cref="TimeProvider"/>, the
 /// caller's cancellation reaching the socket, server-sent event reading through the BCL
-/// <see cref="SseParser"/>, and classification of every failure.
+/// <see cref="SseParser"/>, and classification of every failure. Each client is also its
+/// provider's active health probe: <see cref="ProbeAsync"/> lists the models with the key, which
+/// every one of these APIs serves without spending tokens.
 /// </summary>
-public abstract partial class HttpProviderClient : IProviderClient, IDisposable
+public abstract partial class HttpProviderClient : IProviderClient, Observability.IProviderProbe, IDisposable
 {
     private readonly HttpClient _http;
 
@@ -89,6 +91,29 @@ public abstract partial class HttpProviderClient : IProviderClient, IDisposable
 
     /// <summary>Authentication and version headers of the protocol.</summary>
     protected abstract void AddHeaders(HttpRequestMessage request);
+
+    /// <summary>The model list, relative to the base URL: the cheapest authenticated call of the API.</summary>
+    protected abstract string ModelsPath { get; }
+
+    /// <summary>
+    /// GET the model list with the provider's key: 2xx is healthy; 429 is healthy too (the provider
+    /// answers, only our quota is spent); a refused key, a 5xx or no answer is not. The detail
+    /// never carries the key, the URL or the provider's message.
+    /// </summary>
+    public async Task<Observability.ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Combine(Settings.BaseUrl, ModelsPath));
+        AddHeaders(request);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var status = (int)response.StatusCode;
+        return status switch
+        {
+            >= 200 and < 300 => Observability.ProbeResult.Ok($"GET {ModelsPath}: HTTP {status}"),
+            429 => Observability.ProbeResult.Ok($"GET {ModelsPath}: HTTP 429 (reachable, rate limited)"),
+            401 or 403 => Observability.ProbeResult.Failed($"GET {ModelsPath}: HTTP {status} (credentials refused)"),
+            _ => Observability.ProbeResult.Failed($"GET {ModelsPath}: HTTP {status}"),
+        };
+    }
 
     /// <summary>Sends a unary request and deserializes its body; every failure arrives as a <see cref="ProviderException"/>.</summary>
     protected async Task<T> SendAsync<T>(HttpRequestMessage request, JsonTypeInfo<T> typeInfo, string model, CancellationToken cancellationToken)

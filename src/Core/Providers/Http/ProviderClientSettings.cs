@@ -24,6 +24,12 @@ public sealed record ProviderClientSettings
     /// <summary>Longest gap between two stream events before the stream counts as stalled. Defaults to 60 s.</summary>
     public TimeSpan StreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long a stream that already sent its finish chunk, but no usage and no terminator, may
+    /// stay silent before it counts as complete (usage then estimated). Defaults to 2 s.
+    /// </summary>
+    public TimeSpan FinalChunkGrace { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>TCP + TLS connect. Defaults to 10 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

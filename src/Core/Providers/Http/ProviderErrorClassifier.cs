@@ -12,8 +12,10 @@ public readonly record struct ProviderErrorBody(string? Code, string? Type, stri
 /// <summary>
 /// Turns upstream failures (HTTP statuses with the provider's error body, transport exceptions,
 /// in-stream error events) into the provider-neutral <see cref="ProviderErrorClass"/> set. Reads
-/// the three error body shapes: OpenAI <c>{"error":{"message","type","code"}}</c>, Anthropic
-/// <c>{"type":"error","error":{"type","message"}}</c> and Google <c>{"error":{"code","message","status","details"}}</c>.
+/// the four error body shapes: OpenAI <c>{"error":{"message","type","code"}}</c>, Anthropic
+/// <c>{"type":"error","error":{"type","message"}}</c>, Google <c>{"error":{"code","message","status","details"}}</c>
+/// and xAI <c>{"code":"Client specified an invalid argument","error":"Incorrect API key provided: …"}</c>
+/// (a 400 for a bad key, the message as a string beside a sentence-long code).
 /// Never includes request headers (where keys live) in what it builds.
 /// </summary>
 public static class ProviderErrorClassifier
@@ -27,8 +29,11 @@ public static class ProviderErrorClassifier
     [
         "context length", "context_length", "context window", "prompt is too long", "maximum context",
         "exceeds the maximum number of tokens", "input token count", "exceed context limit", "too many input tokens",
-        "reduce the length of the messages",
+        "reduce the length of the messages", "maximum prompt length",
     ];
+
+    /// <summary>Messages that say the key is wrong where the status does not (xAI answers a bad key with HTTP 400).</summary>
+    private static readonly string[] AuthenticationPhrases = ["incorrect api key", "invalid api key", "api key not valid", "no api key provided"];
 
     private static readonly string[] ContentFilterCodes = ["content_filter", "content_policy_violation", "content_filtered", "invalid_prompt", "safety", "prohibited_content"];
 
@@ -257,6 +262,12 @@ public static class ProviderErrorClassifier
                 return new ProviderErrorBody(null, null, Trim(body), null);
             }
 
+            if (root.TryGetProperty("error", out var text) && text.ValueKind == JsonValueKind.String)
+            {
+                // xAI: the message is the "error" string; its "code" is a sentence, kept as the provider's code.
+                return new ProviderErrorBody(String(root, "code"), null, text.GetString(), null);
+            }
+
             var error = root.TryGetProperty("error", out var inner) && inner.ValueKind == JsonValueKind.Object ? inner : root;
             var message = String(error, "message");
             var type = String(error, "type");
@@ -340,7 +351,8 @@ public static class ProviderErrorClassifier
             return ProviderErrorClass.RateLimited;
         }
 
-        if (Is(code, "invalid_api_key") || Is(type, "authentication_error") || Is(type, "permission_error") || Is(code, "PERMISSION_DENIED") || Is(code, "UNAUTHENTICATED"))
+        if (Is(code, "invalid_api_key") || Is(type, "authentication_error") || Is(type, "permission_error") || Is(code, "PERMISSION_DENIED") || Is(code, "UNAUTHENTICATED")
+            || AuthenticationPhrases.Any(p => text.Contains(p, StringComparison.Ordinal)))
         {
             return ProviderErrorClass.Authentication;
         }

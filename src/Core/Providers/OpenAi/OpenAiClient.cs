@@ -51,8 +51,30 @@ public sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter t
         var content = new StringBuilder();
         var sawDone = false;
 
-        await foreach (var item in SendStreamAsync(Build(request, stream: true), request.Model.Id, cancellationToken))
+        // Cancelled by us only to stop waiting after a finish chunk (below); the caller's token stays untouched.
+        using var upstream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await using var events = SendStreamAsync(Build(request, stream: true), request.Model.Id, upstream.Token).GetAsyncEnumerator(upstream.Token);
+        while (true)
         {
+            bool more;
+            if (finish != FinishReason.Unspecified && usage is null)
+            {
+                // The finish chunk came without usage. A server that honours include_usage sends its usage
+                // chunk right after; one that ignores it and never sends [DONE] (some self-hosted servers)
+                // may hold the connection open, which must not turn a complete answer into a stall.
+                more = await NextWithinAsync(events, Settings.FinalChunkGrace, upstream, cancellationToken);
+            }
+            else
+            {
+                more = await events.MoveNextAsync();
+            }
+
+            if (!more)
+            {
+                break;
+            }
+
+            var item = events.Current;
             if (item.IsDone)
             {
                 sawDone = true;
@@ -105,6 +127,40 @@ public sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter t
 
         yield return ProviderStreamEvent.Final(finish, UsageOrEstimate(usage?.PromptTokens, usage?.CompletionTokens, request, content.ToString()));
     }
+
+    /// <summary>
+    /// The next event if it arrives within <paramref name="grace"/>; false (and the upstream request
+    /// ended) when it does not, as at the end of the stream.
+    /// </summary>
+    private async Task<bool> NextWithinAsync(IAsyncEnumerator<SseEvent> events, TimeSpan grace, CancellationTokenSource upstream, CancellationToken cancellationToken)
+    {
+        var next = events.MoveNextAsync().AsTask();
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            var delay = Task.Delay(grace, Time, timer.Token);
+            if (await Task.WhenAny(next, delay) == next)
+            {
+                await timer.CancelAsync();
+                return await next;
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        await upstream.CancelAsync();
+        try
+        {
+            await next;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Our own cancellation of the upstream read.
+        }
+
+        return false;
+    }
+
+    /// <summary><c>GET {base}/models</c>: OpenAI, Groq, xAI, vLLM, Ollama and LM Studio all serve it.</summary>
+    protected override string ModelsPath => "models";
 
     protected override void AddHeaders(HttpRequestMessage request)
     {
