@@ -51,7 +51,7 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, O
                     : RpcErrors.Create(StatusCode.Cancelled, "CANCELLED", "The caller cancelled the call.");
             default:
                 var eventId = Guid.NewGuid().ToString("N")[..12];
-                Log.Unhandled(logger, ex, context.Method, eventId);
+                Log.Unhandled(logger, Observability.SentryScrubber.ForLog(ex, Observability.RequestTelemetry.Current?.SensitiveValues), context.Method, eventId);
                 reporter?.ReportInternal(ex, context.Method, eventId);
                 return RpcErrors.Internal(eventId);
         }

@@ -155,6 +155,17 @@ public static partial class SentryScrubber
         return evt;
     }
 
+    /// <summary>
+    /// The exception as it may be written to a log: type names and stack frames kept, every message
+    /// (inner ones too, four levels deep) scrubbed like a Sentry event, since an exception message
+    /// can quote a prompt, a key or a connection string.
+    /// </summary>
+    public static Exception ForLog(Exception exception, IReadOnlyList<string>? sensitive, int depth = 0) =>
+        new ScrubbedException(
+            $"{exception.GetType().FullName}: {Text(exception.Message, sensitive)}",
+            exception.StackTrace,
+            exception.InnerException is { } inner && depth < 4 ? ForLog(inner, sensitive, depth + 1) : null);
+
     /// <summary>Replaces the request's sensitive values and secret-shaped substrings.</summary>
     public static string Text(string text, IReadOnlyList<string>? sensitive)
     {
@@ -199,4 +210,10 @@ public static partial class SentryScrubber
 
     [GeneratedRegex(@"([a-z][a-z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@")]
     private static partial Regex UrlCredentialsPattern();
+}
+
+/// <summary>A scrubbed stand-in for an exception in logs (<see cref="SentryScrubber.ForLog"/>): the original's type is the message's prefix.</summary>
+public sealed class ScrubbedException(string message, string? stackTrace, Exception? inner) : Exception(message, inner)
+{
+    public override string? StackTrace => stackTrace;
 }

@@ -74,9 +74,14 @@ public sealed class SentryTests : IAsyncLifetime
         Assert.Contains("[scrubbed]", evt, StringComparison.Ordinal);
         // The key was in the message (so the check below is not vacuous) and was replaced.
         Assert.Contains("for caller key [scrubbed]", evt, StringComparison.Ordinal);
+        // The host's own error log line carries the same exception, scrubbed the same way.
+        var log = string.Join('\n', _host.Output);
+        Assert.Contains("InjectedFaultException", log, StringComparison.Ordinal);
+        Assert.Contains("for caller key [scrubbed]", log, StringComparison.Ordinal);
         foreach (var secret in new[] { secretPrompt, secretPrompt[..32], secretFile, callerKey, "sk-injected-fault-0123456789abcdef" })
         {
             Assert.DoesNotContain(secret, envelope.Body, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, log, StringComparison.Ordinal);
         }
     }
 }

@@ -74,4 +74,36 @@ public sealed class SentryScrubberTests
         Assert.Null(result.User.Email);
         Assert.Null(result.User.IpAddress);
     }
+
+    [Fact]
+    public void ForLog_ExceptionQuotingSecrets_TypeAndStackKeptMessagesScrubbed()
+    {
+        const string prompt = "refactor the payroll module for ACME Corp";
+        var key = MonkeyCoder.Core.Auth.Secrets.NewApiKey();
+        Exception thrown;
+        try
+        {
+            try
+            {
+                throw new IOException($"connection string Password=hunter22; for {key}");
+            }
+            catch (IOException inner)
+            {
+                throw new InvalidOperationException($"failed on '{prompt}'", inner);
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            thrown = ex;
+        }
+
+        var logged = SentryScrubber.ForLog(thrown, [prompt]).ToString();
+
+        Assert.Contains("System.InvalidOperationException", logged, StringComparison.Ordinal);
+        Assert.Contains("System.IO.IOException", logged, StringComparison.Ordinal);
+        Assert.Contains(nameof(ForLog_ExceptionQuotingSecrets_TypeAndStackKeptMessagesScrubbed), logged, StringComparison.Ordinal);
+        Assert.DoesNotContain(prompt, logged, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, logged, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter22", logged, StringComparison.Ordinal);
+    }
 }

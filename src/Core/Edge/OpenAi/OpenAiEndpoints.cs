@@ -222,7 +222,7 @@ public sealed partial class OpenAiEndpoints(
         catch (Exception ex)
         {
             var eventId = Guid.NewGuid().ToString("N")[..12];
-            Log.Unhandled(logger, ex, context.Request.Path.Value ?? "", eventId);
+            Log.Unhandled(logger, Observability.SentryScrubber.ForLog(ex, Observability.RequestTelemetry.Current?.SensitiveValues), context.Request.Path.Value ?? "", eventId);
             await WriteErrorAsync(context, OpenAiErrors.Internal(eventId));
         }
     }
