@@ -110,25 +110,44 @@ public sealed partial class TaskExecutor(
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
-        var events = Source(plan, executionId, deadline, cancellationToken)
-            .OnFailure(ex => RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started)), cancellationToken);
-        await foreach (var item in events)
-        {
-            if (item.Completed is { } outcome)
+        var run = new StreamRun();
+        var events = Source(plan, executionId, deadline, run, cancellationToken)
+            .OnFailure(ex =>
             {
-                Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
-                await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
-            }
+                run.Recorded = true;
+                RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started));
+            }, cancellationToken);
+        try
+        {
+            await foreach (var item in events)
+            {
+                if (item.Completed is { } outcome)
+                {
+                    run.Recorded = true;
+                    Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
+                    await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
+                }
 
-            yield return item;
+                yield return item;
+            }
+        }
+        finally
+        {
+            // The consumer stopped reading before the stream ended (a client gone, a write that failed):
+            // still exactly one usage event, with the attempts made so far. The inner enumerators are
+            // disposed by now, so a committed attempt cut short is among them, marked "cancelled".
+            if (!run.Recorded)
+            {
+                RecordEnded(plan, caller, executionId, run.Scope?.Attempts ?? [], ExecutionStatus.Cancelled, "cancelled", createdAt, time.GetElapsedTime(started));
+            }
         }
     }
 
-    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, DateTimeOffset? deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, DateTimeOffset? deadline, StreamRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!cacheOptions.Value.Enabled || !CacheKey.IsCacheable(plan.Task))
         {
-            await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline))
+            await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline, scope => run.Scope = scope))
             {
                 yield return item;
             }
@@ -149,7 +168,7 @@ public sealed partial class TaskExecutor(
             yield break;
         }
 
-        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct => CachingStream(key, plan, executionId, deadline, ct), cancellationToken))
+        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct => CachingStream(key, plan, executionId, deadline, run, ct), cancellationToken))
         {
             if (item.Completed is { } outcome)
             {
@@ -171,9 +190,9 @@ public sealed partial class TaskExecutor(
     }
 
     /// <summary>The upstream stream of a flight; caches the answer before its final event is published.</summary>
-    private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, DateTimeOffset? deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, DateTimeOffset? deadline, StreamRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline))
+        await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline, scope => run.Scope = scope))
         {
             if (item.Completed is { } outcome)
             {
@@ -260,7 +279,21 @@ public sealed partial class TaskExecutor(
         var cancelled = ex is OperationCanceledException;
         // What the execution tried before it failed: the tokens those attempts consumed (a stream cut
         // or cancelled mid-answer is billed by the provider) are usage too.
-        var attempts = ExecutionEngine.AttemptsOf(ex);
+        RecordEnded(plan, caller, executionId, ExecutionEngine.AttemptsOf(ex),
+            cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed,
+            ex switch
+            {
+                ProviderException p => p.ClassName,
+                OperationCanceledException => "cancelled",
+                Grpc.Core.RpcException r => r.StatusCode.ToString().ToLowerInvariant(),
+                _ => "internal",
+            },
+            createdAt, latency);
+    }
+
+    /// <summary>An execution that ended without an answer: failed, cancelled, or abandoned by its consumer.</summary>
+    private void RecordEnded(RoutePlan plan, CallerIdentity caller, string executionId, IReadOnlyList<AttemptRecord> attempts, ExecutionStatus status, string errorClass, DateTimeOffset createdAt, TimeSpan latency)
+    {
         var last = attempts.Count > 0 ? attempts[^1].Model : null;
         usage.Enqueue(new UsageEvent
         {
@@ -276,14 +309,8 @@ public sealed partial class TaskExecutor(
             OutputTokens = attempts.Sum(a => a.Usage.OutputTokens),
             CostUsd = attempts.Sum(a => a.Model.CostOf(a.Usage)),
             Attempts = Attempts(attempts),
-            Status = (int)(cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed),
-            ErrorClass = ex switch
-            {
-                ProviderException p => p.ClassName,
-                OperationCanceledException => "cancelled",
-                Grpc.Core.RpcException r => r.StatusCode.ToString().ToLowerInvariant(),
-                _ => "internal",
-            },
+            Status = (int)status,
+            ErrorClass = errorClass,
             LatencyMs = latency.TotalMilliseconds,
         });
     }
@@ -292,6 +319,21 @@ public sealed partial class TaskExecutor(
     private static IReadOnlyList<UsageAttempt> Attempts(IReadOnlyList<AttemptRecord> attempts) =>
         attempts.Select(a => new UsageAttempt(a.Model.Provider, a.Model.Id, a.Outcome, a.Latency.TotalMilliseconds,
             a.TimeToFirstToken?.TotalMilliseconds, a.Usage.InputTokens, a.Usage.OutputTokens, a.Model.CostOf(a.Usage))).ToList();
+
+    /// <summary>One streamed execution's bookkeeping: whether its usage is recorded, and the engine's scope once it started.</summary>
+    private sealed class StreamRun
+    {
+        private ExecutionScope? _scope;
+
+        public bool Recorded { get; set; }
+
+        /// <summary>Set by the engine when it starts (on the flight's pump for a shared stream).</summary>
+        public ExecutionScope? Scope
+        {
+            get => Volatile.Read(ref _scope);
+            set => Volatile.Write(ref _scope, value);
+        }
+    }
 
     private static partial class Log
     {
