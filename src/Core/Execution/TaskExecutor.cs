@@ -59,6 +59,7 @@ public sealed partial class TaskExecutor(
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
+        var run = new Run();
         try
         {
             ExecutionOutcome outcome;
@@ -73,8 +74,10 @@ public sealed partial class TaskExecutor(
                 {
                     // The answer is cached inside the flight, before the flight ends: a request arriving
                     // just after it finds the cache, never a gap that starts a second upstream call.
+                    run.Shared = true;
                     var (shared, joined) = await _flights.RunAsync(key, async ct =>
                     {
+                        run.Led = true;
                         var answer = await engine.ExecuteAsync(plan, executionId, ct, deadline);
                         await StoreAsync(key, answer, ct);
                         return answer;
@@ -101,7 +104,7 @@ public sealed partial class TaskExecutor(
         }
         catch (Exception ex)
         {
-            RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started));
+            RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started));
             throw;
         }
     }
@@ -110,12 +113,12 @@ public sealed partial class TaskExecutor(
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
-        var run = new StreamRun();
+        var run = new Run();
         var events = Source(plan, executionId, deadline, run, cancellationToken)
             .OnFailure(ex =>
             {
                 run.Recorded = true;
-                RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started));
+                RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started));
             }, cancellationToken);
         try
         {
@@ -143,7 +146,7 @@ public sealed partial class TaskExecutor(
         }
     }
 
-    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, DateTimeOffset? deadline, StreamRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, DateTimeOffset? deadline, Run run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!cacheOptions.Value.Enabled || !CacheKey.IsCacheable(plan.Task))
         {
@@ -168,7 +171,12 @@ public sealed partial class TaskExecutor(
             yield break;
         }
 
-        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct => CachingStream(key, plan, executionId, deadline, run, ct), cancellationToken))
+        run.Shared = true;
+        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct =>
+        {
+            run.Led = true;
+            return CachingStream(key, plan, executionId, deadline, run, ct);
+        }, cancellationToken))
         {
             if (item.Completed is { } outcome)
             {
@@ -190,7 +198,7 @@ public sealed partial class TaskExecutor(
     }
 
     /// <summary>The upstream stream of a flight; caches the answer before its final event is published.</summary>
-    private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, DateTimeOffset? deadline, StreamRun run, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, DateTimeOffset? deadline, Run run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline, scope => run.Scope = scope))
         {
@@ -274,12 +282,13 @@ public sealed partial class TaskExecutor(
             Attempts = Attempts(outcome.Attempts),
         });
 
-    private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, DateTimeOffset createdAt, TimeSpan latency)
+    private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, bool joinedFlight, DateTimeOffset createdAt, TimeSpan latency)
     {
         var cancelled = ex is OperationCanceledException;
         // What the execution tried before it failed: the tokens those attempts consumed (a stream cut
-        // or cancelled mid-answer is billed by the provider) are usage too.
-        RecordEnded(plan, caller, executionId, ExecutionEngine.AttemptsOf(ex),
+        // or cancelled mid-answer is billed by the provider) are usage too. A caller that joined
+        // another's flight shares its exception, attempts attached; the leader records those once.
+        RecordEnded(plan, caller, executionId, joinedFlight ? [] : ExecutionEngine.AttemptsOf(ex),
             cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed,
             ex switch
             {
@@ -320,12 +329,29 @@ public sealed partial class TaskExecutor(
         attempts.Select(a => new UsageAttempt(a.Model.Provider, a.Model.Id, a.Outcome, a.Latency.TotalMilliseconds,
             a.TimeToFirstToken?.TotalMilliseconds, a.Usage.InputTokens, a.Usage.OutputTokens, a.Model.CostOf(a.Usage))).ToList();
 
-    /// <summary>One streamed execution's bookkeeping: whether its usage is recorded, and the engine's scope once it started.</summary>
-    private sealed class StreamRun
+    /// <summary>
+    /// One execution's bookkeeping: whether its usage is recorded, the engine's scope once it started,
+    /// and whether it joined another caller's flight (then the leader records the attempts and their
+    /// cost, once; a joiner records none, also when the shared flight fails).
+    /// </summary>
+    private sealed class Run
     {
         private ExecutionScope? _scope;
+        private volatile bool _led;
 
         public bool Recorded { get; set; }
+
+        /// <summary>Set before entering a single flight.</summary>
+        public bool Shared { get; set; }
+
+        /// <summary>Set by the flight's work when this caller started it (the work runs only for the leader).</summary>
+        public bool Led
+        {
+            get => _led;
+            set => _led = value;
+        }
+
+        public bool Joined => Shared && !Led;
 
         /// <summary>Set by the engine when it starts (on the flight's pump for a shared stream).</summary>
         public ExecutionScope? Scope

@@ -101,6 +101,95 @@ public sealed class TaskExecutorTests : IDisposable
         Assert.True(usage.OutputTokens > 0);
     }
 
+    [Fact]
+    public async Task ExecuteAsync_SharedFlightFails_LeaderRecordsTheAttemptsJoinerRecordsNone()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var options = new ExecutionOptions { AttemptTimeoutMs = 1_000, RetryBaseDelayMs = 100, RetryMaxDelayMs = 1000 };
+        var harness = new HarnessBuilder(options).Add("p1", [new Step.Hang()]).Build(out _);
+        var executor = Executor(harness, model);
+        var plan = Cacheable(model);
+
+        var leader = executor.ExecuteAsync(plan, "exec_leader", Caller, CancellationToken.None);
+        await WaitUntilAsync(() => executor.InFlight == 1);
+        var joiner = executor.ExecuteAsync(plan, "exec_joiner", Caller, CancellationToken.None);
+        await harness.Drive(Settled(leader, joiner));
+
+        await Assert.ThrowsAsync<ProviderException>(() => leader);
+        await Assert.ThrowsAsync<ProviderException>(() => joiner);
+        var events = Recorded().ToDictionary(e => e.ExecutionId);
+        Assert.Equal(2, events.Count);
+        Assert.NotEmpty(events["exec_leader"].Attempts);
+        Assert.Equal((int)ExecutionStatus.Failed, events["exec_joiner"].Status);
+        Assert.Empty(events["exec_joiner"].Attempts);
+        Assert.Equal(0, events["exec_joiner"].CostUsd);
+    }
+
+    [Fact]
+    public async Task StreamAsync_SharedFlightBreaksAfterContent_LeaderBilledOnceJoinerNotBilled()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.BreakAfter(["one ", "two"], null)]).Build(out _);
+        var executor = Executor(harness, model);
+        var plan = Cacheable(model);
+
+        var leader = ReadAllAsync(executor, plan, "exec_leader");
+        await WaitUntilAsync(() => executor.InFlight == 1);
+        var joiner = ReadAllAsync(executor, plan, "exec_joiner");
+        await harness.Drive(Settled(leader, joiner));
+
+        await Assert.ThrowsAsync<ProviderException>(() => leader);
+        await Assert.ThrowsAsync<ProviderException>(() => joiner);
+        var events = Recorded().ToDictionary(e => e.ExecutionId);
+        Assert.Equal(2, events.Count);
+        Assert.True(events["exec_leader"].CostUsd > 0, "the leader's stalled attempt streamed tokens: it is billed");
+        Assert.Single(events["exec_leader"].Attempts);
+        Assert.Empty(events["exec_joiner"].Attempts);
+        Assert.Equal(0, events["exec_joiner"].CostUsd);
+        Assert.Equal(0, events["exec_joiner"].OutputTokens);
+    }
+
+    private static Core.Routing.RoutePlan Cacheable(CatalogModel model)
+    {
+        var plan = Harness.Plan(model);
+        return plan with { Task = plan.Task with { Temperature = 0 } };
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(condition(), "the condition did not hold within 2 s");
+    }
+
+    private static async Task<int> Settled(params Task[] tasks)
+    {
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (ProviderException)
+        {
+            // Observed by the test's own asserts.
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> ReadAllAsync(TaskExecutor executor, Core.Routing.RoutePlan plan, string executionId)
+    {
+        var n = 0;
+        await foreach (var _ in executor.StreamAsync(plan, executionId, Caller, CancellationToken.None))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
     private static async Task<int> ReadFirstThenStop(TaskExecutor executor, Core.Routing.RoutePlan plan)
     {
         // What RouterApi does when WriteAsync throws on a client gone: leaves the loop, disposing the enumerator.
