@@ -55,7 +55,7 @@ public sealed partial class TaskExecutor(
         }
     }
 
-    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CallerIdentity caller, CancellationToken cancellationToken, DateTimeOffset? deadline = null)
+    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CallerIdentity caller, CancellationToken cancellationToken, DateTimeOffset? deadline = null, UsageCharge? charge = null)
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
@@ -98,18 +98,18 @@ public sealed partial class TaskExecutor(
                 outcome = await engine.ExecuteAsync(plan, executionId, cancellationToken, deadline);
             }
 
-            Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
+            Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge);
             await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
             return outcome;
         }
         catch (Exception ex)
         {
-            RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started));
+            RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started), charge);
             throw;
         }
     }
 
-    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null)
+    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null, UsageCharge? charge = null)
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
@@ -118,7 +118,7 @@ public sealed partial class TaskExecutor(
             .OnFailure(ex =>
             {
                 run.Recorded = true;
-                RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started));
+                RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started), charge);
             }, cancellationToken);
         try
         {
@@ -127,7 +127,7 @@ public sealed partial class TaskExecutor(
                 if (item.Completed is { } outcome)
                 {
                     run.Recorded = true;
-                    Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
+                    Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge);
                     await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
                 }
 
@@ -141,7 +141,7 @@ public sealed partial class TaskExecutor(
             // disposed by now, so a committed attempt cut short is among them, marked "cancelled".
             if (!run.Recorded)
             {
-                RecordEnded(plan, caller, executionId, run.Scope?.Attempts ?? [], ExecutionStatus.Cancelled, "cancelled", createdAt, time.GetElapsedTime(started));
+                RecordEnded(plan, caller, executionId, run.Scope?.Attempts ?? [], ExecutionStatus.Cancelled, "cancelled", createdAt, time.GetElapsedTime(started), charge);
             }
         }
     }
@@ -261,8 +261,8 @@ public sealed partial class TaskExecutor(
         }
     }
 
-    private void Record(RoutePlan plan, CallerIdentity caller, ExecutionOutcome outcome, DateTimeOffset createdAt, TimeSpan latency) =>
-        usage.Enqueue(new UsageEvent
+    private void Record(RoutePlan plan, CallerIdentity caller, ExecutionOutcome outcome, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge) =>
+        Enqueue(charge, new UsageEvent
         {
             ExecutionId = outcome.ExecutionId,
             CreatedAt = createdAt,
@@ -282,7 +282,7 @@ public sealed partial class TaskExecutor(
             Attempts = Attempts(outcome.Attempts),
         });
 
-    private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, bool joinedFlight, DateTimeOffset createdAt, TimeSpan latency)
+    private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, bool joinedFlight, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge)
     {
         var cancelled = ex is OperationCanceledException;
         // What the execution tried before it failed: the tokens those attempts consumed (a stream cut
@@ -297,14 +297,14 @@ public sealed partial class TaskExecutor(
                 Grpc.Core.RpcException r => r.StatusCode.ToString().ToLowerInvariant(),
                 _ => "internal",
             },
-            createdAt, latency);
+            createdAt, latency, charge);
     }
 
     /// <summary>An execution that ended without an answer: failed, cancelled, or abandoned by its consumer.</summary>
-    private void RecordEnded(RoutePlan plan, CallerIdentity caller, string executionId, IReadOnlyList<AttemptRecord> attempts, ExecutionStatus status, string errorClass, DateTimeOffset createdAt, TimeSpan latency)
+    private void RecordEnded(RoutePlan plan, CallerIdentity caller, string executionId, IReadOnlyList<AttemptRecord> attempts, ExecutionStatus status, string errorClass, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge)
     {
         var last = attempts.Count > 0 ? attempts[^1].Model : null;
-        usage.Enqueue(new UsageEvent
+        Enqueue(charge, new UsageEvent
         {
             ExecutionId = executionId,
             CreatedAt = createdAt,
@@ -322,6 +322,13 @@ public sealed partial class TaskExecutor(
             ErrorClass = errorClass,
             LatencyMs = latency.TotalMilliseconds,
         });
+    }
+
+    /// <summary>The one way out for a usage event: queued for storage, and added to the call's limits charge.</summary>
+    private void Enqueue(UsageCharge? charge, UsageEvent e)
+    {
+        charge?.Add(e);
+        usage.Enqueue(e);
     }
 
     /// <summary>Each attempt with what its tokens cost (a failed attempt that consumed none costs nothing).</summary>

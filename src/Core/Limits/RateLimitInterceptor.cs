@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Auth;
+using MonkeyCoder.Core.Usage;
 using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Limits;
@@ -33,21 +34,15 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
             return await continuation(request, context);
         }
 
-        long tokens = 0;
-        double cost = 0;
+        // Settled with what usage recorded, answer or not: a failed or cancelled execution's attempts were really spent.
+        var charge = UsageCharge.Attach(context);
         try
         {
-            var response = await continuation(request, context);
-            if (response is ExecuteResponse execute && execute.Usage is { } usage)
-            {
-                (tokens, cost) = (usage.TotalTokens, usage.CostUsd);
-            }
-
-            return response;
+            return await continuation(request, context);
         }
         finally
         {
-            await CompleteAsync(admission.Value, tokens, cost);
+            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd);
         }
     }
 
@@ -62,14 +57,14 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
             return;
         }
 
-        var observer = new UsageObservingWriter<TResponse>(responseStream);
+        var charge = UsageCharge.Attach(context);
         try
         {
-            await continuation(request, observer, context);
+            await continuation(request, responseStream, context);
         }
         finally
         {
-            await CompleteAsync(admission.Value, observer.Tokens, observer.Cost);
+            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd);
         }
     }
 
@@ -189,41 +184,6 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
         if (!decision.Admitted)
         {
             response.Headers["retry-after"] = Math.Max(1, Math.Ceiling(decision.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
-    }
-
-    /// <summary>Passes messages through and remembers the usage in the final stream event.</summary>
-    private sealed class UsageObservingWriter<T>(IServerStreamWriter<T> inner) : IServerStreamWriter<T>
-    {
-        public long Tokens { get; private set; }
-
-        public double Cost { get; private set; }
-
-        public WriteOptions? WriteOptions
-        {
-            get => inner.WriteOptions;
-            set => inner.WriteOptions = value;
-        }
-
-        public Task WriteAsync(T message)
-        {
-            Observe(message);
-            return inner.WriteAsync(message);
-        }
-
-        public Task WriteAsync(T message, CancellationToken cancellationToken)
-        {
-            Observe(message);
-            return inner.WriteAsync(message, cancellationToken);
-        }
-
-        private void Observe(T message)
-        {
-            if (message is StreamExecuteResponse { Final.Usage: { } usage })
-            {
-                Tokens = usage.TotalTokens;
-                Cost = usage.CostUsd;
-            }
         }
     }
 

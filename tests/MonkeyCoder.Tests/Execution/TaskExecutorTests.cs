@@ -102,6 +102,22 @@ public sealed class TaskExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task StreamAsync_StreamBreaksAfterContent_ChargeCarriesTheFailedAttemptsTokensAndCost()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.BreakAfter(["one ", "two"], ProviderErrorClass.StreamCut)]).Build(out _);
+        var executor = Executor(harness, model);
+        var charge = new UsageCharge();
+
+        await Assert.ThrowsAsync<ProviderException>(() => harness.Drive(ReadAll(executor, Harness.Plan(model), charge)));
+
+        var usage = Assert.Single(Recorded());
+        Assert.True(usage.CostUsd > 0);
+        Assert.Equal(usage.InputTokens + usage.OutputTokens, charge.Tokens);
+        Assert.Equal(usage.CostUsd, charge.CostUsd);
+    }
+
+    [Fact]
     public async Task ExecuteAsync_SharedFlightFails_LeaderRecordsTheAttemptsJoinerRecordsNone()
     {
         var model = TestCatalog.Model("m1", "p1");
@@ -204,10 +220,10 @@ public sealed class TaskExecutorTests : IDisposable
         return 0;
     }
 
-    private static async Task<int> ReadAll(TaskExecutor executor, Core.Routing.RoutePlan plan)
+    private static async Task<int> ReadAll(TaskExecutor executor, Core.Routing.RoutePlan plan, UsageCharge? charge = null)
     {
         var n = 0;
-        await foreach (var _ in executor.StreamAsync(plan, "exec_all", Caller, CancellationToken.None))
+        await foreach (var _ in executor.StreamAsync(plan, "exec_all", Caller, CancellationToken.None, charge: charge))
         {
             n++;
         }
