@@ -15,15 +15,21 @@ namespace MonkeyCoder.Core.Limits;
 /// budget limits. Refusals are RESOURCE_EXHAUSTED with RetryInfo (reasons RATE_LIMITED,
 /// TOKEN_RATE_LIMITED, BUDGET_EXCEEDED). Every limited call gets <c>x-ratelimit-limit</c>,
 /// <c>x-ratelimit-remaining</c>, <c>x-ratelimit-reset</c> (and <c>retry-after</c> when refused) as
-/// response headers, which the REST host passes through as HTTP headers.
+/// response headers, which the REST host passes through as HTTP headers. While the shared limiter
+/// (Redis) is unreachable, this replica limits with its in-process limiter, the one used without
+/// Redis, so limits hold per replica rather than switching off; logged once per outage.
 /// </summary>
-public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger) : Interceptor
+public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger) : Interceptor
 {
     public const string RateLimited = "RATE_LIMITED";
     public const string TokenRateLimited = "TOKEN_RATE_LIMITED";
     public const string BudgetExceeded = "BUDGET_EXCEEDED";
 
     private readonly LimitOptions _options = options.Value;
+    private int _outage;
+
+    /// <summary>True while the shared limiter is unreachable and this replica limits on its own.</summary>
+    public bool FallingBack => Volatile.Read(ref _outage) == 1;
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -109,12 +115,21 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
         try
         {
             decision = await limiter.AcquireAsync(ask, cancellationToken);
+            if (Interlocked.Exchange(ref _outage, 0) == 1)
+            {
+                Log.Recovered(logger, limiter.Kind);
+            }
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
-            // Fail open: an unreachable Redis must not take the API down; readiness reports it.
-            Log.Unavailable(logger, ex, limiter.Kind);
-            return null;
+            // An unreachable Redis must neither take the API down nor switch limits off: this replica
+            // limits on its own until Redis answers again (readiness reports the outage).
+            if (Interlocked.Exchange(ref _outage, 1) == 0)
+            {
+                Log.Unavailable(logger, ex, limiter.Kind);
+            }
+
+            decision = await fallback.AcquireAsync(ask, cancellationToken) with { Fallback = true };
         }
 
         SetHeaders(response, decision);
@@ -151,11 +166,18 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
 
         try
         {
-            await limiter.CompleteAsync(admission.Request, admission.Decision, tokens, cost, CancellationToken.None);
+            var settler = admission.Decision.Fallback ? fallback : limiter;
+            await settler.CompleteAsync(admission.Request, admission.Decision, tokens, cost, CancellationToken.None);
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
-            Log.Unavailable(logger, ex, limiter.Kind);
+            // The shared settlement is lost; this replica's limiter at least counts the spend from here on.
+            if (Interlocked.Exchange(ref _outage, 1) == 0)
+            {
+                Log.Unavailable(logger, ex, limiter.Kind);
+            }
+
+            await fallback.CompleteAsync(admission.Request, admission.Decision with { TokenWindow = 0 }, tokens, cost, CancellationToken.None);
         }
     }
 
@@ -190,7 +212,11 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
     private static partial class Log
     {
         [LoggerMessage(EventId = Observability.EventIds.LimitsUnavailable, Level = LogLevel.Warning,
-            Message = "Rate limiter {Limiter} unavailable; admitting the call without limits")]
+            Message = "Rate limiter {Limiter} unavailable; limiting with this replica's in-process limiter until it answers again")]
         public static partial void Unavailable(ILogger logger, Exception exception, string limiter);
+
+        [LoggerMessage(EventId = Observability.EventIds.LimitsRecovered, Level = LogLevel.Information,
+            Message = "Rate limiter {Limiter} answers again; limits are shared across replicas again")]
+        public static partial void Recovered(ILogger logger, string limiter);
     }
 }

@@ -34,8 +34,78 @@ public sealed class RateLimitInterceptorTests
 
     private static readonly UsageEvent FailedAttempts = new() { ExecutionId = "exec_1", CreatedAt = DateTimeOffset.UnixEpoch, PrincipalId = "u1", InputTokens = 100, OutputTokens = 20, CostUsd = 0.25 };
 
-    private static RateLimitInterceptor Interceptor(IRateLimiter limiter) =>
-        new(limiter, Options.Create(new LimitOptions { MonthlyBudgetUsd = 10 }), NullLogger<RateLimitInterceptor>.Instance);
+    /// <summary>A Redis that cannot be reached while <see cref="Down"/> is set; otherwise admits everything.</summary>
+    private sealed class UnreachableRedis : IRateLimiter
+    {
+        public volatile bool Down = true;
+
+        public int Acquired;
+
+        public string Kind => "redis";
+
+        public Task<LimitDecision> AcquireAsync(LimitRequest request, CancellationToken cancellationToken)
+        {
+            if (Down)
+            {
+                throw new StackExchange.Redis.RedisException("No connection is active/available to service this operation");
+            }
+
+            Interlocked.Increment(ref Acquired);
+            return Task.FromResult(new LimitDecision(LimitVerdict.Admitted, request.RequestsPerMinute, request.RequestsPerMinute - 1, TimeSpan.Zero, TimeSpan.FromMinutes(1), 0));
+        }
+
+        public Task CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken) =>
+            Down ? throw new StackExchange.Redis.RedisException("down") : Task.CompletedTask;
+    }
+
+    private static RateLimitInterceptor Interceptor(IRateLimiter limiter, LimitOptions? options = null, RecordingLogger<RateLimitInterceptor>? logger = null) =>
+        new(limiter, new InMemoryRateLimiter(TimeProvider.System), Options.Create(options ?? new LimitOptions { MonthlyBudgetUsd = 10 }),
+            (Microsoft.Extensions.Logging.ILogger<RateLimitInterceptor>?)logger ?? NullLogger<RateLimitInterceptor>.Instance);
+
+    private static Task<ExecuteResponse> CallAsync(RateLimitInterceptor interceptor) =>
+        interceptor.UnaryServerHandler<ExecuteRequest, ExecuteResponse>(new ExecuteRequest { Prompt = "hi" }, Context(), (_, _) => Task.FromResult(new ExecuteResponse()));
+
+    [Fact]
+    public async Task UnaryServerHandler_RedisUnreachable_InProcessLimitStillRefusesOverTheRate()
+    {
+        var interceptor = Interceptor(new UnreachableRedis(), new LimitOptions { RequestsPerMinute = 3 });
+
+        for (var i = 0; i < 3; i++)
+        {
+            await CallAsync(interceptor);
+        }
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => CallAsync(interceptor));
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.True(interceptor.FallingBack);
+    }
+
+    [Fact]
+    public async Task UnaryServerHandler_TwoRedisOutages_LoggedOncePerOutageAndRecoveryLogged()
+    {
+        var redis = new UnreachableRedis();
+        var logger = new RecordingLogger<RateLimitInterceptor>();
+        var interceptor = Interceptor(redis, logger: logger);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await CallAsync(interceptor);
+        }
+
+        Assert.Equal(1, logger.Count(Core.Observability.EventIds.LimitsUnavailable));
+        redis.Down = false;
+        await CallAsync(interceptor);
+        Assert.False(interceptor.FallingBack);
+        Assert.Equal(1, redis.Acquired);
+        Assert.Equal(1, logger.Count(Core.Observability.EventIds.LimitsRecovered));
+        redis.Down = true;
+        for (var i = 0; i < 5; i++)
+        {
+            await CallAsync(interceptor);
+        }
+
+        Assert.Equal(2, logger.Count(Core.Observability.EventIds.LimitsUnavailable));
+    }
 
     private static TestServerCallContext Context()
     {
