@@ -28,7 +28,7 @@ public sealed class RouterApi(
         var caller = callers.Get(context);
         var task = await executor.WithHistoryAsync(validator.Validate(request), caller, context.CancellationToken);
         var plan = await router.PlanAsync(task, context.CancellationToken);
-        var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken, DeadlineOf(context));
+        var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken, DeadlineOf(context), UsageCharge.Of(context));
         return ProtoMapper.ToResponse(task, outcome, Stopwatch.GetElapsedTime(started));
     }
 
@@ -51,7 +51,7 @@ public sealed class RouterApi(
         }, context.CancellationToken);
 
         var index = 0;
-        await foreach (var item in executor.StreamAsync(plan, executionId, caller, context.CancellationToken, DeadlineOf(context)))
+        await foreach (var item in executor.StreamAsync(plan, executionId, caller, context.CancellationToken, DeadlineOf(context), UsageCharge.Of(context)))
         {
             if (item.Completed is { } outcome)
             {

@@ -59,13 +59,15 @@ public static class AuthServiceExtensions
             services.AddSingleton<IIdentityStore, InMemoryIdentityStore>();
         }
 
+        // The in-process limiter: the limiter without Redis, and this replica's fallback while Redis is unreachable.
+        services.AddSingleton<InMemoryRateLimiter>();
         if (redis)
         {
             services.AddSingleton<IRateLimiter>(sp => new RedisRateLimiter(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<Observability.MonkeyCoderMetrics>()));
         }
         else
         {
-            services.AddSingleton<IRateLimiter, InMemoryRateLimiter>();
+            services.AddSingleton<IRateLimiter>(sp => sp.GetRequiredService<InMemoryRateLimiter>());
         }
 
         services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<IOptions<AuthOptions>>().Value.PasswordIterations));

@@ -9,6 +9,8 @@ namespace MonkeyCoder.Core.Auth;
 /// Makes sure a first admin credential exists at start: the key from <c>MONKEY_CODER_ADMIN_API_KEY</c>
 /// when set (created or re-hashed to match), else — when no active admin key exists — a generated one,
 /// printed ONCE to standard output (never logged). Runs after migrations (registered after storage).
+/// Check and create run under the store's bootstrap lock (a PostgreSQL advisory lock), so replicas
+/// starting together on an empty database create, audit and print exactly one admin key.
 /// </summary>
 public sealed partial class BootstrapAdmin(
     IIdentityStore store,
@@ -35,6 +37,7 @@ public sealed partial class BootstrapAdmin(
             return;
         }
 
+        await using var bootstrap = await store.LockBootstrapAsync(cancellationToken);
         var now = time.GetUtcNow();
         var configured = settings.BootstrapAdminApiKey;
         if (string.IsNullOrEmpty(configured) && await store.HasActiveAdminKeyAsync(now, cancellationToken))

@@ -94,6 +94,12 @@ public interface IIdentityStore
     /// <summary>True when an unrevoked, unexpired key with the admin scope exists.</summary>
     Task<bool> HasActiveAdminKeyAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Holds the bootstrap lock until disposed, across every replica sharing the store, so replicas
+    /// that start together check for and create the first admin key one at a time.
+    /// </summary>
+    Task<IAsyncDisposable> LockBootstrapAsync(CancellationToken cancellationToken);
+
     Task CreateRefreshTokenAsync(RefreshTokenRecord token, CancellationToken cancellationToken);
 
     Task<RefreshTokenRecord?> FindRefreshTokenAsync(byte[] tokenHash, CancellationToken cancellationToken);

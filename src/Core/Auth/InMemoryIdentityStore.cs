@@ -142,6 +142,29 @@ public sealed class InMemoryIdentityStore : IIdentityStore
         }
     }
 
+    private readonly SemaphoreSlim _bootstrap = new(1, 1);
+
+    public async Task<IAsyncDisposable> LockBootstrapAsync(CancellationToken cancellationToken)
+    {
+        await _bootstrap.WaitAsync(cancellationToken);
+        return new Release(_bootstrap);
+    }
+
+    private sealed class Release(SemaphoreSlim semaphore) : IAsyncDisposable
+    {
+        private int _released;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                semaphore.Release();
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+
     public Task CreateRefreshTokenAsync(RefreshTokenRecord token, CancellationToken cancellationToken)
     {
         lock (_gate)

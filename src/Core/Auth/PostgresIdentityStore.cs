@@ -92,6 +92,39 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>Advisory lock key for the bootstrap admin check-and-create ("mkbootad" as a number).</summary>
+    public const long BootstrapLockKey = 0x6D6B_626F_6F74_6164;
+
+    public async Task<IAsyncDisposable> LockBootstrapAsync(CancellationToken cancellationToken)
+    {
+        // A session lock on a connection of its own (as the migrator holds its lock), released by
+        // pg_advisory_unlock on dispose, or by PostgreSQL if this process dies holding it.
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = new NpgsqlCommand($"SELECT pg_advisory_lock({BootstrapLockKey})", connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return new AdvisoryLock(connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class AdvisoryLock(NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await using (connection)
+            {
+                await using var command = new NpgsqlCommand($"SELECT pg_advisory_unlock({BootstrapLockKey})", connection);
+                await command.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+    }
+
     public async Task CreateRefreshTokenAsync(RefreshTokenRecord token, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"INSERT INTO refresh_tokens ({RefreshColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");

@@ -76,7 +76,7 @@ public static class Scopes
         ["/monkeycoder.v1.ModelService/ListProviders"] = ModelsRead,
         ["/monkeycoder.v1.ModelService/ListModels"] = ModelsRead,
 
-        // Features on other branches; listed so they do not fall back to admin-only when merged.
+        // Every service in the contract is listed (a unit test checks it): usage readers see their own, admins anyone's.
         ["/monkeycoder.v1.UsageService/GetUsage"] = UsageRead,
         ["/monkeycoder.v1.UsageService/ListExecutions"] = UsageRead,
         ["/monkeycoder.v1.SessionService/ListSessions"] = Sessions,

@@ -134,6 +134,8 @@ public sealed partial class AttemptRunner(
                         stream.TimeToFirstToken = time.GetElapsedTime(start);
                         stream.Append(current.Delta);
                         due.CancelAfter(TimeSpan.FromMilliseconds(_options.StallTimeoutMs));
+                        // Committed: if the consumer walks away before the stream settles, the attempt is recorded "cancelled".
+                        stream.Abandoned = () => recorder.Cancelled(scope, model, time.GetElapsedTime(start), stream.TimeToFirstToken, PartialUsage(stream));
                         return (stream, default);
                     }
                 }
@@ -195,6 +197,7 @@ public sealed partial class AttemptRunner(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            stream.Settle();
             recorder.Cancelled(scope, model, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, PartialUsage(stream));
             throw;
         }
@@ -220,6 +223,7 @@ public sealed partial class AttemptRunner(
         }
 
         // Retries spent or not, this execution cannot continue: content already reached the caller.
+        stream.Settle();
         await recorder.FailedAsync(scope, model, failure, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, PartialUsage(stream));
         Log.StreamBroken(logger, model.Key, failure.ClassName);
         throw failure;
@@ -228,6 +232,7 @@ public sealed partial class AttemptRunner(
     /// <summary>Records a stream that reached its final event; returns the attempt.</summary>
     public async ValueTask<AttemptRecord> CompleteStreamAsync(ExecutionScope scope, OpenedStream stream, ProviderStreamEvent final)
     {
+        stream.Settle();
         var usage = final.Usage ?? PartialUsage(stream);
         var attempt = new AttemptRecord(stream.Candidate.Model, AttemptOutcomes.Ok, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, usage);
         await recorder.SucceededAsync(scope, attempt);
@@ -317,6 +322,12 @@ public sealed class OpenedStream(RouteCandidate candidate, ProviderRequest reque
 
     public string Text => _text.ToString();
 
+    /// <summary>Records the attempt as cancelled; armed once committed, run by <see cref="DisposeAsync"/> unless the attempt settled first.</summary>
+    internal Action? Abandoned { get; set; }
+
+    /// <summary>The attempt's outcome is recorded (completed, failed or cancelled): disposal records nothing more.</summary>
+    internal void Settle() => Abandoned = null;
+
     internal void Append(string? delta)
     {
         if (!string.IsNullOrEmpty(delta))
@@ -340,6 +351,12 @@ public sealed class OpenedStream(RouteCandidate candidate, ProviderRequest reque
                 // A cancelled or broken upstream stream may throw while closing; its outcome is already recorded.
             }
         }
+
+        // Disposed before it settled: the consumer stopped reading (a client gone, a write that failed).
+        // The tokens streamed so far are billed by the provider, so the attempt is usage too.
+        var abandoned = Abandoned;
+        Abandoned = null;
+        abandoned?.Invoke();
 
         linked.Dispose();
         due.Dispose();

@@ -41,9 +41,16 @@ public sealed partial class ExecutionEngine(
         return outcome;
     }
 
-    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null)
+    /// <summary>
+    /// Streams a plan's answer. <paramref name="started"/> sees the execution's scope as it starts,
+    /// so a consumer that stops reading early can still account for the attempts made so far
+    /// (<see cref="ExecutionScope.Attempts"/>); a committed attempt cut short by disposal is recorded
+    /// "cancelled" before the disposal returns.
+    /// </summary>
+    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null, Action<ExecutionScope>? started = null)
     {
         var scope = new ExecutionScope(plan, executionId, time.GetTimestamp(), deadline);
+        started?.Invoke(scope);
         await foreach (var item in Strategy(plan).StreamAsync(scope, cancellationToken).OnFailure(ex => Attach(ex, scope), cancellationToken))
         {
             if (item.Completed is { } outcome)

@@ -55,10 +55,11 @@ public sealed partial class TaskExecutor(
         }
     }
 
-    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CallerIdentity caller, CancellationToken cancellationToken, DateTimeOffset? deadline = null)
+    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CallerIdentity caller, CancellationToken cancellationToken, DateTimeOffset? deadline = null, UsageCharge? charge = null)
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
+        var run = new Run();
         try
         {
             ExecutionOutcome outcome;
@@ -73,8 +74,10 @@ public sealed partial class TaskExecutor(
                 {
                     // The answer is cached inside the flight, before the flight ends: a request arriving
                     // just after it finds the cache, never a gap that starts a second upstream call.
+                    run.Shared = true;
                     var (shared, joined) = await _flights.RunAsync(key, async ct =>
                     {
+                        run.Led = true;
                         var answer = await engine.ExecuteAsync(plan, executionId, ct, deadline);
                         await StoreAsync(key, answer, ct);
                         return answer;
@@ -95,40 +98,59 @@ public sealed partial class TaskExecutor(
                 outcome = await engine.ExecuteAsync(plan, executionId, cancellationToken, deadline);
             }
 
-            Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
+            Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge);
             await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
             return outcome;
         }
         catch (Exception ex)
         {
-            RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started));
+            RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started), charge);
             throw;
         }
     }
 
-    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null)
+    public async IAsyncEnumerable<ExecutionEvent> StreamAsync(RoutePlan plan, string executionId, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken, DateTimeOffset? deadline = null, UsageCharge? charge = null)
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
-        var events = Source(plan, executionId, deadline, cancellationToken)
-            .OnFailure(ex => RecordFailure(plan, caller, executionId, ex, createdAt, time.GetElapsedTime(started)), cancellationToken);
-        await foreach (var item in events)
-        {
-            if (item.Completed is { } outcome)
+        var run = new Run();
+        var events = Source(plan, executionId, deadline, run, cancellationToken)
+            .OnFailure(ex =>
             {
-                Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started));
-                await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
-            }
+                run.Recorded = true;
+                RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started), charge);
+            }, cancellationToken);
+        try
+        {
+            await foreach (var item in events)
+            {
+                if (item.Completed is { } outcome)
+                {
+                    run.Recorded = true;
+                    Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge);
+                    await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
+                }
 
-            yield return item;
+                yield return item;
+            }
+        }
+        finally
+        {
+            // The consumer stopped reading before the stream ended (a client gone, a write that failed):
+            // still exactly one usage event, with the attempts made so far. The inner enumerators are
+            // disposed by now, so a committed attempt cut short is among them, marked "cancelled".
+            if (!run.Recorded)
+            {
+                RecordEnded(plan, caller, executionId, run.Scope?.Attempts ?? [], ExecutionStatus.Cancelled, "cancelled", createdAt, time.GetElapsedTime(started), charge);
+            }
         }
     }
 
-    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, DateTimeOffset? deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, DateTimeOffset? deadline, Run run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!cacheOptions.Value.Enabled || !CacheKey.IsCacheable(plan.Task))
         {
-            await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline))
+            await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline, scope => run.Scope = scope))
             {
                 yield return item;
             }
@@ -149,7 +171,12 @@ public sealed partial class TaskExecutor(
             yield break;
         }
 
-        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct => CachingStream(key, plan, executionId, deadline, ct), cancellationToken))
+        run.Shared = true;
+        await foreach (var (item, joined) in _streams.SubscribeAsync(key, ct =>
+        {
+            run.Led = true;
+            return CachingStream(key, plan, executionId, deadline, run, ct);
+        }, cancellationToken))
         {
             if (item.Completed is { } outcome)
             {
@@ -171,9 +198,9 @@ public sealed partial class TaskExecutor(
     }
 
     /// <summary>The upstream stream of a flight; caches the answer before its final event is published.</summary>
-    private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, DateTimeOffset? deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, DateTimeOffset? deadline, Run run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline))
+        await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline, scope => run.Scope = scope))
         {
             if (item.Completed is { } outcome)
             {
@@ -234,8 +261,8 @@ public sealed partial class TaskExecutor(
         }
     }
 
-    private void Record(RoutePlan plan, CallerIdentity caller, ExecutionOutcome outcome, DateTimeOffset createdAt, TimeSpan latency) =>
-        usage.Enqueue(new UsageEvent
+    private void Record(RoutePlan plan, CallerIdentity caller, ExecutionOutcome outcome, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge) =>
+        Enqueue(charge, new UsageEvent
         {
             ExecutionId = outcome.ExecutionId,
             CreatedAt = createdAt,
@@ -255,14 +282,29 @@ public sealed partial class TaskExecutor(
             Attempts = Attempts(outcome.Attempts),
         });
 
-    private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, DateTimeOffset createdAt, TimeSpan latency)
+    private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, bool joinedFlight, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge)
     {
         var cancelled = ex is OperationCanceledException;
         // What the execution tried before it failed: the tokens those attempts consumed (a stream cut
-        // or cancelled mid-answer is billed by the provider) are usage too.
-        var attempts = ExecutionEngine.AttemptsOf(ex);
+        // or cancelled mid-answer is billed by the provider) are usage too. A caller that joined
+        // another's flight shares its exception, attempts attached; the leader records those once.
+        RecordEnded(plan, caller, executionId, joinedFlight ? [] : ExecutionEngine.AttemptsOf(ex),
+            cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed,
+            ex switch
+            {
+                ProviderException p => p.ClassName,
+                OperationCanceledException => "cancelled",
+                Grpc.Core.RpcException r => r.StatusCode.ToString().ToLowerInvariant(),
+                _ => "internal",
+            },
+            createdAt, latency, charge);
+    }
+
+    /// <summary>An execution that ended without an answer: failed, cancelled, or abandoned by its consumer.</summary>
+    private void RecordEnded(RoutePlan plan, CallerIdentity caller, string executionId, IReadOnlyList<AttemptRecord> attempts, ExecutionStatus status, string errorClass, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge)
+    {
         var last = attempts.Count > 0 ? attempts[^1].Model : null;
-        usage.Enqueue(new UsageEvent
+        Enqueue(charge, new UsageEvent
         {
             ExecutionId = executionId,
             CreatedAt = createdAt,
@@ -276,22 +318,55 @@ public sealed partial class TaskExecutor(
             OutputTokens = attempts.Sum(a => a.Usage.OutputTokens),
             CostUsd = attempts.Sum(a => a.Model.CostOf(a.Usage)),
             Attempts = Attempts(attempts),
-            Status = (int)(cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed),
-            ErrorClass = ex switch
-            {
-                ProviderException p => p.ClassName,
-                OperationCanceledException => "cancelled",
-                Grpc.Core.RpcException r => r.StatusCode.ToString().ToLowerInvariant(),
-                _ => "internal",
-            },
+            Status = (int)status,
+            ErrorClass = errorClass,
             LatencyMs = latency.TotalMilliseconds,
         });
+    }
+
+    /// <summary>The one way out for a usage event: queued for storage, and added to the call's limits charge.</summary>
+    private void Enqueue(UsageCharge? charge, UsageEvent e)
+    {
+        charge?.Add(e);
+        usage.Enqueue(e);
     }
 
     /// <summary>Each attempt with what its tokens cost (a failed attempt that consumed none costs nothing).</summary>
     private static IReadOnlyList<UsageAttempt> Attempts(IReadOnlyList<AttemptRecord> attempts) =>
         attempts.Select(a => new UsageAttempt(a.Model.Provider, a.Model.Id, a.Outcome, a.Latency.TotalMilliseconds,
             a.TimeToFirstToken?.TotalMilliseconds, a.Usage.InputTokens, a.Usage.OutputTokens, a.Model.CostOf(a.Usage))).ToList();
+
+    /// <summary>
+    /// One execution's bookkeeping: whether its usage is recorded, the engine's scope once it started,
+    /// and whether it joined another caller's flight (then the leader records the attempts and their
+    /// cost, once; a joiner records none, also when the shared flight fails).
+    /// </summary>
+    private sealed class Run
+    {
+        private ExecutionScope? _scope;
+        private volatile bool _led;
+
+        public bool Recorded { get; set; }
+
+        /// <summary>Set before entering a single flight.</summary>
+        public bool Shared { get; set; }
+
+        /// <summary>Set by the flight's work when this caller started it (the work runs only for the leader).</summary>
+        public bool Led
+        {
+            get => _led;
+            set => _led = value;
+        }
+
+        public bool Joined => Shared && !Led;
+
+        /// <summary>Set by the engine when it starts (on the flight's pump for a shared stream).</summary>
+        public ExecutionScope? Scope
+        {
+            get => Volatile.Read(ref _scope);
+            set => Volatile.Write(ref _scope, value);
+        }
+    }
 
     private static partial class Log
     {

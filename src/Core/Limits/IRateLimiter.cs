@@ -40,6 +40,9 @@ public sealed record LimitDecision(
     string? BudgetScope = null)
 {
     public bool Admitted => Verdict == LimitVerdict.Admitted;
+
+    /// <summary>Decided by this replica's in-process limiter while the shared one (Redis) was unreachable; settled there too.</summary>
+    public bool Fallback { get; init; }
 }
 
 /// <summary>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Auth;
+using MonkeyCoder.Core.Usage;
 using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Limits;
@@ -16,8 +17,10 @@ namespace MonkeyCoder.Core.Limits;
 /// <c>x-ratelimit-remaining</c>, <c>x-ratelimit-reset</c> (and <c>retry-after</c> when refused) as
 /// response headers, which the REST host passes through as HTTP headers. Each refusal (gRPC or the
 /// HTTP edge) counts in <c>monkeycoder.ratelimit.rejections</c> (rpc, limit: requests, tokens, budget).
+/// While the shared limiter (Redis) is unreachable, this replica limits with its in-process limiter,
+/// the one used without Redis, so limits hold per replica rather than switching off; logged once per outage.
 /// </summary>
-public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger,
+public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger,
     Observability.MonkeyCoderMetrics? metrics = null) : Interceptor
 {
     public const string RateLimited = "RATE_LIMITED";
@@ -28,6 +31,10 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
     internal const string EdgeMethodPrefix = "/openai/";
 
     private readonly LimitOptions _options = options.Value;
+    private int _outage;
+
+    /// <summary>True while the shared limiter is unreachable and this replica limits on its own.</summary>
+    public bool FallingBack => Volatile.Read(ref _outage) == 1;
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -38,21 +45,15 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
             return await continuation(request, context);
         }
 
-        long tokens = 0;
-        double cost = 0;
+        // Settled with what usage recorded, answer or not: a failed or cancelled execution's attempts were really spent.
+        var charge = UsageCharge.Attach(context);
         try
         {
-            var response = await continuation(request, context);
-            if (response is ExecuteResponse execute && execute.Usage is { } usage)
-            {
-                (tokens, cost) = (usage.TotalTokens, usage.CostUsd);
-            }
-
-            return response;
+            return await continuation(request, context);
         }
         finally
         {
-            await CompleteAsync(admission.Value, tokens, cost);
+            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd);
         }
     }
 
@@ -67,14 +68,14 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
             return;
         }
 
-        var observer = new UsageObservingWriter<TResponse>(responseStream);
+        var charge = UsageCharge.Attach(context);
         try
         {
-            await continuation(request, observer, context);
+            await continuation(request, responseStream, context);
         }
         finally
         {
-            await CompleteAsync(admission.Value, observer.Tokens, observer.Cost);
+            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd);
         }
     }
 
@@ -119,12 +120,21 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
         try
         {
             decision = await limiter.AcquireAsync(ask, cancellationToken);
+            if (Interlocked.Exchange(ref _outage, 0) == 1)
+            {
+                Log.Recovered(logger, limiter.Kind);
+            }
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
-            // Fail open: an unreachable Redis must not take the API down; readiness reports it.
-            Log.Unavailable(logger, ex, limiter.Kind);
-            return null;
+            // An unreachable Redis must neither take the API down nor switch limits off: this replica
+            // limits on its own until Redis answers again (readiness reports the outage).
+            if (Interlocked.Exchange(ref _outage, 1) == 0)
+            {
+                Log.Unavailable(logger, ex, limiter.Kind);
+            }
+
+            decision = await fallback.AcquireAsync(ask, cancellationToken) with { Fallback = true };
         }
 
         SetHeaders(response, decision);
@@ -167,11 +177,18 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
 
         try
         {
-            await limiter.CompleteAsync(admission.Request, admission.Decision, tokens, cost, CancellationToken.None);
+            var settler = admission.Decision.Fallback ? fallback : limiter;
+            await settler.CompleteAsync(admission.Request, admission.Decision, tokens, cost, CancellationToken.None);
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
-            Log.Unavailable(logger, ex, limiter.Kind);
+            // The shared settlement is lost; this replica's limiter at least counts the spend from here on.
+            if (Interlocked.Exchange(ref _outage, 1) == 0)
+            {
+                Log.Unavailable(logger, ex, limiter.Kind);
+            }
+
+            await fallback.CompleteAsync(admission.Request, admission.Decision with { TokenWindow = 0 }, tokens, cost, CancellationToken.None);
         }
     }
 
@@ -207,45 +224,14 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, IOptions<
         }
     }
 
-    /// <summary>Passes messages through and remembers the usage in the final stream event.</summary>
-    private sealed class UsageObservingWriter<T>(IServerStreamWriter<T> inner) : IServerStreamWriter<T>
-    {
-        public long Tokens { get; private set; }
-
-        public double Cost { get; private set; }
-
-        public WriteOptions? WriteOptions
-        {
-            get => inner.WriteOptions;
-            set => inner.WriteOptions = value;
-        }
-
-        public Task WriteAsync(T message)
-        {
-            Observe(message);
-            return inner.WriteAsync(message);
-        }
-
-        public Task WriteAsync(T message, CancellationToken cancellationToken)
-        {
-            Observe(message);
-            return inner.WriteAsync(message, cancellationToken);
-        }
-
-        private void Observe(T message)
-        {
-            if (message is StreamExecuteResponse { Final.Usage: { } usage })
-            {
-                Tokens = usage.TotalTokens;
-                Cost = usage.CostUsd;
-            }
-        }
-    }
-
     private static partial class Log
     {
         [LoggerMessage(EventId = Observability.EventIds.LimitsUnavailable, Level = LogLevel.Warning,
-            Message = "Rate limiter {Limiter} unavailable; admitting the call without limits")]
+            Message = "Rate limiter {Limiter} unavailable; limiting with this replica's in-process limiter until it answers again")]
         public static partial void Unavailable(ILogger logger, Exception exception, string limiter);
+
+        [LoggerMessage(EventId = Observability.EventIds.LimitsRecovered, Level = LogLevel.Information,
+            Message = "Rate limiter {Limiter} answers again; limits are shared across replicas again")]
+        public static partial void Recovered(ILogger logger, string limiter);
     }
 }

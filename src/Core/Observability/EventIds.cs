@@ -71,6 +71,7 @@ public static class EventIds
     // 2100–2199 limits (rate limits, budgets)
     public const int LimitsBackend = 2100;
     public const int LimitsUnavailable = 2101;
+    public const int LimitsRecovered = 2102;
 
     // 2200–2299 storage (PostgreSQL, migrations)
     public const int MigrationApplied = 2200;

@@ -51,6 +51,13 @@ public sealed class AuthTests(SecuredServiceFixture fixture) : IClassFixture<Sec
         yield return ("WhoAmI", "", c => new AuthService.AuthServiceClient(c).WhoAmIAsync(new WhoAmIRequest(), deadline: Deadline).ResponseAsync);
         yield return ("ApproveDeviceAuthorization", "", c => new AuthService.AuthServiceClient(c).ApproveDeviceAuthorizationAsync(new ApproveDeviceAuthorizationRequest { UserCode = "BCDF-GHJK" }, deadline: Deadline).ResponseAsync);
         yield return ("ListAuditEvents", "admin", c => new AuthService.AuthServiceClient(c).ListAuditEventsAsync(new ListAuditEventsRequest(), deadline: Deadline).ResponseAsync);
+        yield return ("Feedback", "execute", c => new RouterService.RouterServiceClient(c).FeedbackAsync(new FeedbackRequest { ExecutionId = "exec_missing", Rating = 5 }, deadline: Deadline).ResponseAsync);
+        yield return ("GetUsage", "usage:read", c => new UsageService.UsageServiceClient(c).GetUsageAsync(new GetUsageRequest(), deadline: Deadline).ResponseAsync);
+        yield return ("ListExecutions", "usage:read", c => new UsageService.UsageServiceClient(c).ListExecutionsAsync(new ListExecutionsRequest(), deadline: Deadline).ResponseAsync);
+        yield return ("ListSessions", "sessions", c => new SessionService.SessionServiceClient(c).ListSessionsAsync(new ListSessionsRequest(), deadline: Deadline).ResponseAsync);
+        yield return ("GetSession", "sessions", c => new SessionService.SessionServiceClient(c).GetSessionAsync(new GetSessionRequest { SessionId = "ses_missing" }, deadline: Deadline).ResponseAsync);
+        yield return ("ExportSession", "sessions", c => new SessionService.SessionServiceClient(c).ExportSessionAsync(new ExportSessionRequest { SessionId = "ses_missing" }, deadline: Deadline).ResponseAsync);
+        yield return ("DeleteSession", "sessions", c => new SessionService.SessionServiceClient(c).DeleteSessionAsync(new DeleteSessionRequest { SessionId = "ses_missing" }, deadline: Deadline).ResponseAsync);
     }
 
     [Fact]
@@ -62,6 +69,8 @@ public sealed class AuthTests(SecuredServiceFixture fixture) : IClassFixture<Sec
         var expiredKey = await keys.CreateApiKeyAsync(new CreateApiKeyRequest { Name = "short-lived", ExpiresIn = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) }, deadline: Deadline);
         var expiredJwt = HandMadeJwt(SecuredServiceFixture.JwtSecret, expiresIn: TimeSpan.FromHours(-1));
         var forgedJwt = HandMadeJwt("a-different-secret-0123456789abcdefghijkl", expiresIn: TimeSpan.FromHours(1));
+        var wrongIssuerJwt = HandMadeJwt(SecuredServiceFixture.JwtSecret, expiresIn: TimeSpan.FromHours(1), issuer: "someone-else");
+        var wrongAudienceJwt = HandMadeJwt(SecuredServiceFixture.JwtSecret, expiresIn: TimeSpan.FromHours(1), audience: "another-service");
         await Task.Delay(TimeSpan.FromSeconds(1.2));
 
         var refused = new List<(string Credential, GrpcChannel Channel, StatusCode Code, string Reason)>
@@ -72,6 +81,8 @@ public sealed class AuthTests(SecuredServiceFixture fixture) : IClassFixture<Sec
             ("tampered key", fixture.With(revoked.Secret[..^2] + "zz"), StatusCode.Unauthenticated, "CREDENTIAL_INVALID"),
             ("malformed jwt", fixture.With("not.a.jwt"), StatusCode.Unauthenticated, "CREDENTIAL_INVALID"),
             ("forged jwt", fixture.With(forgedJwt), StatusCode.Unauthenticated, "CREDENTIAL_INVALID"),
+            ("jwt with wrong iss", fixture.With(wrongIssuerJwt), StatusCode.Unauthenticated, "CREDENTIAL_INVALID"),
+            ("jwt with wrong aud", fixture.With(wrongAudienceJwt), StatusCode.Unauthenticated, "CREDENTIAL_INVALID"),
             ("expired jwt", fixture.With(expiredJwt), StatusCode.Unauthenticated, "CREDENTIAL_EXPIRED"),
             ("expired key", fixture.With(expiredKey.Secret), StatusCode.Unauthenticated, "CREDENTIAL_EXPIRED"),
             ("revoked key", fixture.With(revoked.Secret), StatusCode.Unauthenticated, "CREDENTIAL_REVOKED"),
@@ -300,6 +311,72 @@ public sealed class AuthTests(SecuredServiceFixture fixture) : IClassFixture<Sec
         Assert.Equal(Math.Ceiling(retry.TotalMilliseconds), double.Parse(pushback, System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    [Fact]
+    public async Task GetUsageAndListExecutions_Developer_SeeOnlyTheirOwnAndAnotherPrincipalIsDenied()
+    {
+        var (_, tokens) = await SignUpAsync();
+        var developer = fixture.With(tokens.AccessToken);
+        var me = (await new AuthService.AuthServiceClient(developer).WhoAmIAsync(new WhoAmIRequest(), deadline: Deadline)).Principal.Id;
+        var mine = await new RouterService.RouterServiceClient(developer).ExecuteAsync(Ping, deadline: Deadline);
+        var admins = await new RouterService.RouterServiceClient(fixture.Admin).ExecuteAsync(Ping, deadline: Deadline);
+        var adminId = (await new AuthService.AuthServiceClient(fixture.Admin).WhoAmIAsync(new WhoAmIRequest(), deadline: Deadline)).Principal.Id;
+        var usage = new UsageService.UsageServiceClient(developer);
+
+        // Usage is written off the request path: wait (bounded) until the developer's execution is listed.
+        ListExecutionsResponse listed = new();
+        for (var i = 0; i < 100 && !listed.Executions.Any(e => e.ExecutionId == mine.ExecutionId); i++)
+        {
+            await Task.Delay(100);
+            listed = await usage.ListExecutionsAsync(new ListExecutionsRequest { PageSize = 500 }, deadline: Deadline);
+        }
+
+        Assert.Contains(listed.Executions, e => e.ExecutionId == mine.ExecutionId);
+        Assert.All(listed.Executions, e => Assert.Equal(me, e.PrincipalId));
+        Assert.DoesNotContain(listed.Executions, e => e.ExecutionId == admins.ExecutionId);
+        var totals = (await usage.GetUsageAsync(new GetUsageRequest(), deadline: Deadline)).Totals;
+        Assert.Equal(listed.Executions.Count, totals.Executions);
+
+        foreach (var call in new Func<Task>[]
+        {
+            () => usage.GetUsageAsync(new GetUsageRequest { PrincipalId = adminId }, deadline: Deadline).ResponseAsync,
+            () => usage.ListExecutionsAsync(new ListExecutionsRequest { PrincipalId = adminId }, deadline: Deadline).ResponseAsync,
+        })
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
+            Assert.Equal("USAGE_SCOPE_DENIED", Reason(ex));
+        }
+    }
+
+    [Fact]
+    public async Task ListExecutionsAndGetUsage_CacheHit_RecordedAsCacheHit()
+    {
+        var (_, tokens) = await SignUpAsync();
+        var caller = fixture.With(tokens.AccessToken);
+        var router = new RouterService.RouterServiceClient(caller);
+        var task = new ExecuteRequest { TaskType = TaskType.Chat, Prompt = $"cache me {Guid.NewGuid():N}", MaxTokens = 8, Temperature = 0 };
+        var first = await router.ExecuteAsync(task, deadline: Deadline);
+        var second = await router.ExecuteAsync(task, deadline: Deadline);
+        Assert.False(first.CacheHit);
+        Assert.True(second.CacheHit);
+
+        var usage = new UsageService.UsageServiceClient(caller);
+        ListExecutionsResponse listed = new();
+        for (var i = 0; i < 100 && listed.Executions.Count < 2; i++)
+        {
+            await Task.Delay(100);
+            listed = await usage.ListExecutionsAsync(new ListExecutionsRequest(), deadline: Deadline);
+        }
+
+        var hit = Assert.Single(listed.Executions, e => e.ExecutionId == second.ExecutionId);
+        Assert.True(hit.CacheHit);
+        Assert.Equal(0, hit.Usage.CostUsd);
+        Assert.False(Assert.Single(listed.Executions, e => e.ExecutionId == first.ExecutionId).CacheHit);
+        var totals = (await usage.GetUsageAsync(new GetUsageRequest(), deadline: Deadline)).Totals;
+        Assert.Equal(2, totals.Executions);
+        Assert.Equal(1, totals.CacheHits);
+    }
+
     private async Task<(string Email, TokenPair Tokens)> SignUpAsync()
     {
         var email = $"dev-{Guid.NewGuid():N}@example.test";
@@ -319,14 +396,14 @@ public sealed class AuthTests(SecuredServiceFixture fixture) : IClassFixture<Sec
         _ => ex.GetType().Name + ": " + ex.Message,
     };
 
-    /// <summary>An HS256 JWT built by hand (not by the service's library) with the service's issuer and audience.</summary>
-    private static string HandMadeJwt(string secret, TimeSpan expiresIn)
+    /// <summary>An HS256 JWT built by hand (not by the service's library), by default with the service's issuer and audience.</summary>
+    private static string HandMadeJwt(string secret, TimeSpan expiresIn, string issuer = "monkey-coder", string audience = "monkey-coder")
     {
         static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         var now = DateTimeOffset.UtcNow;
         var header = B64(Encoding.UTF8.GetBytes("""{"alg":"HS256","typ":"JWT"}"""));
         var payload = B64(Encoding.UTF8.GetBytes(
-            $$"""{"sub":"usr_x","role":"admin","email":"x@example.test","iss":"monkey-coder","aud":"monkey-coder","iat":{{now.AddHours(-2).ToUnixTimeSeconds()}},"nbf":{{now.AddHours(-2).ToUnixTimeSeconds()}},"exp":{{now.Add(expiresIn).ToUnixTimeSeconds()}}}"""));
+            $$"""{"sub":"usr_x","role":"admin","email":"x@example.test","iss":"{{issuer}}","aud":"{{audience}}","iat":{{now.AddHours(-2).ToUnixTimeSeconds()}},"nbf":{{now.AddHours(-2).ToUnixTimeSeconds()}},"exp":{{now.Add(expiresIn).ToUnixTimeSeconds()}}}"""));
         var signature = B64(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(header + "." + payload)));
         return header + "." + payload + "." + signature;
     }

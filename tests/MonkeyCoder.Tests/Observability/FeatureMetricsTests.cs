@@ -20,7 +20,7 @@ public sealed class FeatureMetricsTests
         new CredentialLimits(RequestsPerMinute: 1, TokensPerMinute: 100, KeyMonthlyBudgetUsd: null, UserMonthlyBudgetUsd: null));
 
     private static RateLimitInterceptor Limits(MetricsCapture capture, FakeTimeProvider time) =>
-        new(new InMemoryRateLimiter(time), Options.Create(new LimitOptions()), NullLogger<RateLimitInterceptor>.Instance, capture.Metrics);
+        new(new InMemoryRateLimiter(time), new InMemoryRateLimiter(time), Options.Create(new LimitOptions()), NullLogger<RateLimitInterceptor>.Instance, capture.Metrics);
 
     [Fact]
     public async Task AdmitAsync_RequestLimitReached_RejectionCountedWithRpcAndLimit()

@@ -15,11 +15,8 @@ public sealed record ChatCall(TaskRequest Task, string Model, IReadOnlyList<stri
     /// <summary>True when the caller left the choice to Monkey Coder's router.</summary>
     public bool IsAuto => string.Equals(Model, ChatRequestMapper.AutoModel, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>What the call consumed once it completed (tokens, and cost unless served from the cache), for the limits' settlement.</summary>
-    public (long Tokens, double CostUsd) Spent { get; private set; }
-
-    internal void Settle(Execution.ExecutionOutcome outcome) =>
-        Spent = (outcome.Usage.InputTokens + outcome.Usage.OutputTokens, outcome.CacheHit ? 0 : outcome.CostUsd);
+    /// <summary>What the call's execution recorded as usage (answered, failed or cancelled), for the limits' settlement.</summary>
+    public Usage.UsageCharge Charge { get; } = new();
 }
 
 /// <summary>

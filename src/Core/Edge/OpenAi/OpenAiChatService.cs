@@ -17,8 +17,7 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
     {
         var plan = await planner.PlanAsync(call, cancellationToken);
         var executionId = Api.RouterApi.NewExecutionId();
-        var outcome = await executor.ExecuteAsync(plan, executionId, caller, cancellationToken);
-        call.Settle(outcome);
+        var outcome = await executor.ExecuteAsync(plan, executionId, caller, cancellationToken, charge: call.Charge);
         return new ChatCompletion
         {
             Id = CompletionId(executionId),
@@ -45,7 +44,7 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = plan.Candidates[0].Model.Id;
         var first = true;
-        await foreach (var item in executor.StreamAsync(plan, executionId, caller, cancellationToken))
+        await foreach (var item in executor.StreamAsync(plan, executionId, caller, cancellationToken, charge: call.Charge))
         {
             if (first)
             {
@@ -56,7 +55,6 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
 
             if (item.Completed is { } outcome)
             {
-                call.Settle(outcome);
                 yield return Chunk(id, created, outcome.Model.Id, outcome.Model.Provider, new ChunkDelta(), FinishReasonOf(outcome.FinishReason));
                 if (call.IncludeUsage)
                 {

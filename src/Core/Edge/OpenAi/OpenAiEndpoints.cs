@@ -98,10 +98,10 @@ public sealed partial class OpenAiEndpoints(
             }
             finally
             {
-                // A failed or cancelled call settles with nothing spent (its estimate is returned).
+                // Settled with what usage recorded: a failed or cancelled call's attempts were really spent.
                 if (admission is not null)
                 {
-                    await admission.CompleteAsync(call.Spent.Tokens, call.Spent.CostUsd);
+                    await admission.CompleteAsync(call.Charge.Tokens, call.Charge.CostUsd);
                 }
             }
         });

@@ -1,0 +1,233 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Caching;
+using MonkeyCoder.Core.Execution;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Sessions;
+using MonkeyCoder.Core.Usage;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Tests.Execution;
+
+/// <summary>
+/// <see cref="TaskExecutor"/>'s usage accounting: exactly one usage event per execution, whatever
+/// the path (answer, failure, a consumer that stops reading, a shared flight).
+/// </summary>
+public sealed class TaskExecutorTests : IDisposable
+{
+    private static readonly CallerIdentity Caller = new("user_1", "key_1", false);
+
+    private readonly string _spill = Path.Combine(Path.GetTempPath(), "mc-unit-exec-spill-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly UsageQueue _usage;
+
+    public TaskExecutorTests()
+    {
+        _usage = new UsageQueue(Options.Create(new UsageOptions { SpillPath = _spill }));
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_spill))
+        {
+            Directory.Delete(_spill, recursive: true);
+        }
+    }
+
+    private TaskExecutor Executor(Harness harness, params CatalogModel[] models)
+    {
+        var statistics = new CacheStatistics();
+        var cacheOptions = Options.Create(new Core.Caching.CacheOptions());
+        return new TaskExecutor(harness.Engine, TestCatalog.Of(models), new MemoryResponseCache(cacheOptions, statistics, harness.Time), statistics, cacheOptions,
+            new InMemorySessionStore(Options.Create(new SessionOptions()), harness.Time), _usage, harness.Time, NullLogger<TaskExecutor>.Instance);
+    }
+
+    private List<UsageEvent> Recorded()
+    {
+        var events = new List<UsageEvent>();
+        while (_usage.Reader.TryRead(out var e))
+        {
+            events.Add(e);
+        }
+
+        return events;
+    }
+
+    [Fact]
+    public async Task StreamAsync_ConsumerStopsAfterFirstDelta_OneCancelledEventWithTheAttemptsTokensAndCost()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.Answer(["one ", "two ", "three"])]).Build(out _);
+        var executor = Executor(harness, model);
+
+        await harness.Drive(ReadFirstThenStop(executor, Harness.Plan(model)));
+
+        var usage = Assert.Single(Recorded());
+        Assert.Equal("exec_stop", usage.ExecutionId);
+        Assert.Equal((int)ExecutionStatus.Cancelled, usage.Status);
+        Assert.Equal("cancelled", usage.ErrorClass);
+        var attempt = Assert.Single(usage.Attempts);
+        Assert.Equal(AttemptOutcomes.Cancelled, attempt.Outcome);
+        Assert.True(usage.InputTokens > 0, "the prompt reached the provider: its tokens are usage");
+        Assert.True(usage.OutputTokens > 0, "content streamed before the stop is usage");
+        Assert.True(usage.CostUsd > 0);
+        Assert.Equal("p1", usage.Provider);
+    }
+
+    [Fact]
+    public async Task StreamAsync_ReadToTheEnd_OneCompletedEvent()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.Answer(["one ", "two"])]).Build(out _);
+        var executor = Executor(harness, model);
+
+        await harness.Drive(ReadAll(executor, Harness.Plan(model)));
+
+        var usage = Assert.Single(Recorded());
+        Assert.Equal((int)ExecutionStatus.Completed, usage.Status);
+        Assert.Equal(AttemptOutcomes.Ok, Assert.Single(usage.Attempts).Outcome);
+    }
+
+    [Fact]
+    public async Task StreamAsync_StreamBreaksAfterContent_OneFailedEvent()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.BreakAfter(["one ", "two"], ProviderErrorClass.StreamCut)]).Build(out _);
+        var executor = Executor(harness, model);
+
+        await Assert.ThrowsAsync<ProviderException>(() => harness.Drive(ReadAll(executor, Harness.Plan(model))));
+
+        var usage = Assert.Single(Recorded());
+        Assert.Equal((int)ExecutionStatus.Failed, usage.Status);
+        Assert.True(usage.OutputTokens > 0);
+    }
+
+    [Fact]
+    public async Task StreamAsync_StreamBreaksAfterContent_ChargeCarriesTheFailedAttemptsTokensAndCost()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.BreakAfter(["one ", "two"], ProviderErrorClass.StreamCut)]).Build(out _);
+        var executor = Executor(harness, model);
+        var charge = new UsageCharge();
+
+        await Assert.ThrowsAsync<ProviderException>(() => harness.Drive(ReadAll(executor, Harness.Plan(model), charge)));
+
+        var usage = Assert.Single(Recorded());
+        Assert.True(usage.CostUsd > 0);
+        Assert.Equal(usage.InputTokens + usage.OutputTokens, charge.Tokens);
+        Assert.Equal(usage.CostUsd, charge.CostUsd);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_SharedFlightFails_LeaderRecordsTheAttemptsJoinerRecordsNone()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var options = new ExecutionOptions { AttemptTimeoutMs = 1_000, RetryBaseDelayMs = 100, RetryMaxDelayMs = 1000 };
+        var harness = new HarnessBuilder(options).Add("p1", [new Step.Hang()]).Build(out _);
+        var executor = Executor(harness, model);
+        var plan = Cacheable(model);
+
+        var leader = executor.ExecuteAsync(plan, "exec_leader", Caller, CancellationToken.None);
+        await WaitUntilAsync(() => executor.InFlight == 1);
+        var joiner = executor.ExecuteAsync(plan, "exec_joiner", Caller, CancellationToken.None);
+        await harness.Drive(Settled(leader, joiner));
+
+        await Assert.ThrowsAsync<ProviderException>(() => leader);
+        await Assert.ThrowsAsync<ProviderException>(() => joiner);
+        var events = Recorded().ToDictionary(e => e.ExecutionId);
+        Assert.Equal(2, events.Count);
+        Assert.NotEmpty(events["exec_leader"].Attempts);
+        Assert.Equal((int)ExecutionStatus.Failed, events["exec_joiner"].Status);
+        Assert.Empty(events["exec_joiner"].Attempts);
+        Assert.Equal(0, events["exec_joiner"].CostUsd);
+    }
+
+    [Fact]
+    public async Task StreamAsync_SharedFlightBreaksAfterContent_LeaderBilledOnceJoinerNotBilled()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.BreakAfter(["one ", "two"], null)]).Build(out _);
+        var executor = Executor(harness, model);
+        var plan = Cacheable(model);
+
+        var leader = ReadAllAsync(executor, plan, "exec_leader");
+        await WaitUntilAsync(() => executor.InFlight == 1);
+        var joiner = ReadAllAsync(executor, plan, "exec_joiner");
+        await harness.Drive(Settled(leader, joiner));
+
+        await Assert.ThrowsAsync<ProviderException>(() => leader);
+        await Assert.ThrowsAsync<ProviderException>(() => joiner);
+        var events = Recorded().ToDictionary(e => e.ExecutionId);
+        Assert.Equal(2, events.Count);
+        Assert.True(events["exec_leader"].CostUsd > 0, "the leader's stalled attempt streamed tokens: it is billed");
+        Assert.Single(events["exec_leader"].Attempts);
+        Assert.Empty(events["exec_joiner"].Attempts);
+        Assert.Equal(0, events["exec_joiner"].CostUsd);
+        Assert.Equal(0, events["exec_joiner"].OutputTokens);
+    }
+
+    private static Core.Routing.RoutePlan Cacheable(CatalogModel model)
+    {
+        var plan = Harness.Plan(model);
+        return plan with { Task = plan.Task with { Temperature = 0 } };
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(condition(), "the condition did not hold within 2 s");
+    }
+
+    private static async Task<int> Settled(params Task[] tasks)
+    {
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (ProviderException)
+        {
+            // Observed by the test's own asserts.
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> ReadAllAsync(TaskExecutor executor, Core.Routing.RoutePlan plan, string executionId)
+    {
+        var n = 0;
+        await foreach (var _ in executor.StreamAsync(plan, executionId, Caller, CancellationToken.None))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
+    private static async Task<int> ReadFirstThenStop(TaskExecutor executor, Core.Routing.RoutePlan plan)
+    {
+        // What RouterApi does when WriteAsync throws on a client gone: leaves the loop, disposing the enumerator.
+        await foreach (var item in executor.StreamAsync(plan, "exec_stop", Caller, CancellationToken.None))
+        {
+            if (item.Delta is { Length: > 0 })
+            {
+                break;
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> ReadAll(TaskExecutor executor, Core.Routing.RoutePlan plan, UsageCharge? charge = null)
+    {
+        var n = 0;
+        await foreach (var _ in executor.StreamAsync(plan, "exec_all", Caller, CancellationToken.None, charge: charge))
+        {
+            n++;
+        }
+
+        return n;
+    }
+}

@@ -1,0 +1,149 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MonkeyCoder.Core.Auth;
+using MonkeyCoder.Core.Limits;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Usage;
+using MonkeyCoder.Tests.Infrastructure;
+using MonkeyCoder.V1;
+using Principal = MonkeyCoder.Core.Auth.Principal;
+
+namespace MonkeyCoder.Tests.Limits;
+
+public sealed class RateLimitInterceptorTests
+{
+    private const string Execute = "/monkeycoder.v1.RouterService/Execute";
+
+    /// <summary>Admits everything and remembers each settlement.</summary>
+    private sealed class RecordingLimiter : IRateLimiter
+    {
+        public List<(long Tokens, double Cost)> Completed { get; } = [];
+
+        public string Kind => "recording";
+
+        public Task<LimitDecision> AcquireAsync(LimitRequest request, CancellationToken cancellationToken) =>
+            Task.FromResult(new LimitDecision(LimitVerdict.Admitted, request.RequestsPerMinute, request.RequestsPerMinute - 1, TimeSpan.Zero, TimeSpan.FromMinutes(1), 0));
+
+        public Task CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken)
+        {
+            Completed.Add((actualTokens, costUsd));
+            return Task.CompletedTask;
+        }
+    }
+
+    private static readonly UsageEvent FailedAttempts = new() { ExecutionId = "exec_1", CreatedAt = DateTimeOffset.UnixEpoch, PrincipalId = "u1", InputTokens = 100, OutputTokens = 20, CostUsd = 0.25 };
+
+    /// <summary>A Redis that cannot be reached while <see cref="Down"/> is set; otherwise admits everything.</summary>
+    private sealed class UnreachableRedis : IRateLimiter
+    {
+        public volatile bool Down = true;
+
+        public int Acquired;
+
+        public string Kind => "redis";
+
+        public Task<LimitDecision> AcquireAsync(LimitRequest request, CancellationToken cancellationToken)
+        {
+            if (Down)
+            {
+                throw new StackExchange.Redis.RedisException("No connection is active/available to service this operation");
+            }
+
+            Interlocked.Increment(ref Acquired);
+            return Task.FromResult(new LimitDecision(LimitVerdict.Admitted, request.RequestsPerMinute, request.RequestsPerMinute - 1, TimeSpan.Zero, TimeSpan.FromMinutes(1), 0));
+        }
+
+        public Task CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken) =>
+            Down ? throw new StackExchange.Redis.RedisException("down") : Task.CompletedTask;
+    }
+
+    private static RateLimitInterceptor Interceptor(IRateLimiter limiter, LimitOptions? options = null, RecordingLogger<RateLimitInterceptor>? logger = null) =>
+        new(limiter, new InMemoryRateLimiter(TimeProvider.System), Options.Create(options ?? new LimitOptions { MonthlyBudgetUsd = 10 }),
+            (Microsoft.Extensions.Logging.ILogger<RateLimitInterceptor>?)logger ?? NullLogger<RateLimitInterceptor>.Instance);
+
+    private static Task<ExecuteResponse> CallAsync(RateLimitInterceptor interceptor) =>
+        interceptor.UnaryServerHandler<ExecuteRequest, ExecuteResponse>(new ExecuteRequest { Prompt = "hi" }, Context(), (_, _) => Task.FromResult(new ExecuteResponse()));
+
+    [Fact]
+    public async Task UnaryServerHandler_RedisUnreachable_InProcessLimitStillRefusesOverTheRate()
+    {
+        var interceptor = Interceptor(new UnreachableRedis(), new LimitOptions { RequestsPerMinute = 3 });
+
+        for (var i = 0; i < 3; i++)
+        {
+            await CallAsync(interceptor);
+        }
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => CallAsync(interceptor));
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.True(interceptor.FallingBack);
+    }
+
+    [Fact]
+    public async Task UnaryServerHandler_TwoRedisOutages_LoggedOncePerOutageAndRecoveryLogged()
+    {
+        var redis = new UnreachableRedis();
+        var logger = new RecordingLogger<RateLimitInterceptor>();
+        var interceptor = Interceptor(redis, logger: logger);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await CallAsync(interceptor);
+        }
+
+        Assert.Equal(1, logger.Count(Core.Observability.EventIds.LimitsUnavailable));
+        redis.Down = false;
+        await CallAsync(interceptor);
+        Assert.False(interceptor.FallingBack);
+        Assert.Equal(1, redis.Acquired);
+        Assert.Equal(1, logger.Count(Core.Observability.EventIds.LimitsRecovered));
+        redis.Down = true;
+        for (var i = 0; i < 5; i++)
+        {
+            await CallAsync(interceptor);
+        }
+
+        Assert.Equal(2, logger.Count(Core.Observability.EventIds.LimitsUnavailable));
+    }
+
+    private static TestServerCallContext Context()
+    {
+        var context = new TestServerCallContext(Execute);
+        context.SetPrincipal(new Principal("u1", "u1@example.com", "U", "developer", new HashSet<string> { Scopes.Execute }, Principal.ApiKeyMethod, "k1", CredentialLimits.Defaults));
+        return context;
+    }
+
+    [Fact]
+    public async Task UnaryServerHandler_ExecutionFailsAfterSpending_SettlesWithTheRecordedTokensAndCost()
+    {
+        var limiter = new RecordingLimiter();
+        var context = Context();
+
+        await Assert.ThrowsAsync<ProviderException>(() => Interceptor(limiter).UnaryServerHandler<ExecuteRequest, ExecuteResponse>(
+            new ExecuteRequest { Prompt = "hi" }, context, (_, ctx) =>
+            {
+                // What TaskExecutor does when it records the failed execution's usage.
+                UsageCharge.Of(ctx)!.Add(FailedAttempts);
+                throw new ProviderException("p1", ProviderErrorClass.StreamCut, "cut");
+            }));
+
+        Assert.Equal([(120L, 0.25)], limiter.Completed);
+    }
+
+    [Fact]
+    public async Task ServerStreamingServerHandler_ClientGoneAfterSpending_SettlesWithTheRecordedTokensAndCost()
+    {
+        var limiter = new RecordingLimiter();
+        var context = Context();
+
+        await Assert.ThrowsAsync<OperationCanceledException>(() => Interceptor(limiter).ServerStreamingServerHandler<ExecuteRequest, StreamExecuteResponse>(
+            new ExecuteRequest { Prompt = "hi" }, null!, context, (_, _, ctx) =>
+            {
+                UsageCharge.Of(ctx)!.Add(FailedAttempts);
+                throw new OperationCanceledException();
+            }));
+
+        Assert.Equal([(120L, 0.25)], limiter.Completed);
+    }
+}
