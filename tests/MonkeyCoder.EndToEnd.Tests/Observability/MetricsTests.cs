@@ -124,6 +124,46 @@ public sealed class MetricsTests
         Assert.Equal(2, Value(text, "monkeycoder_provider_health", "provider=\"simulated\""));
     }
 
+    [Fact]
+    public async Task GatewayMetrics_AfterOpenAiCalls_ShowsTheEdgeLikeAnRpc()
+    {
+        await using var host = await HostProcess.StartGatewayAsync(new Dictionary<string, string> { ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "20" });
+        using var http = new HttpClient { BaseAddress = host.Address, Timeout = TimeSpan.FromSeconds(20) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ServiceFixture.AdminKey);
+        const string chat = """{"model":"auto","max_tokens":16,"messages":[{"role":"user","content":"say hi"}]}""";
+        for (var i = 0; i < 2; i++)
+        {
+            using var response = await http.PostAsync("/openai/v1/chat/completions", new StringContent(chat, System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True(response.Headers.TryGetValues("x-monkey-overhead-ms", out var values));
+            Assert.True(double.Parse(values.Single(), CultureInfo.InvariantCulture) >= 0);
+        }
+
+        using (var stream = await http.PostAsync("/openai/v1/chat/completions", new StringContent(chat.Replace("\"model\"", "\"stream\":true,\"model\"", StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Contains("data: [DONE]", await stream.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var bad = await http.PostAsync("/openai/v1/chat/completions", new StringContent("{\"messages\":[]}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        }
+
+        using var anonymous = new HttpClient { BaseAddress = host.Address };
+        using (var refused = await anonymous.GetAsync("/openai/v1/models"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        var text = await ScrapeUntilAsync(http, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"OK\"") >= 3
+            && Value(t, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ListModels\"", "status=\"UNAUTHENTICATED\"") >= 1);
+        Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"OK\"") >= 3, text);
+        Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"INVALID_ARGUMENT\"") >= 1, text);
+        Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ListModels\"", "status=\"UNAUTHENTICATED\"") >= 1, text);
+        Assert.True(Value(text, "monkeycoder_rpc_duration_seconds_count", "rpc=\"OpenAi/ChatCompletions\"") >= 4, text);
+        Assert.True(Value(text, "monkeycoder_rpc_overhead_seconds_count", "rpc=\"OpenAi/ChatCompletions\"") >= 4, text);
+    }
+
     /// <summary>Scrapes until <paramref name="done"/> (the exporter caches a scrape briefly), at most 10 s.</summary>
     internal static async Task<string> ScrapeUntilAsync(HttpClient http, Func<string, bool> done)
     {

@@ -28,8 +28,15 @@ public sealed partial class OpenAiEndpoints(
     IEdgeRequestLimiter limiter,
     IOptions<EdgeOptions> options,
     TimeProvider time,
-    ILogger<OpenAiEndpoints> logger)
+    ILogger<OpenAiEndpoints> logger,
+    Observability.MonkeyCoderMetrics? metrics = null,
+    Observability.IErrorReporter? reporter = null)
 {
+    /// <summary>Names these endpoints have in metrics, logs and Sentry, beside the RPCs' "Service/Method".</summary>
+    public const string ChatCompletionsRpc = "OpenAi/ChatCompletions";
+    public const string ListModelsRpc = "OpenAi/ListModels";
+    public const string GetModelRpc = "OpenAi/GetModel";
+
     public const string Prefix = "/openai/v1";
 
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
@@ -54,7 +61,7 @@ public sealed partial class OpenAiEndpoints(
     public async Task ChatAsync(HttpContext context)
     {
         var cancellationToken = context.RequestAborted;
-        await GuardAsync(context, async () =>
+        await GuardAsync(context, ChatCompletionsRpc, async () =>
         {
             var caller = await authenticator.AuthenticateAsync(context, EdgeOperations.ChatCompletions, cancellationToken);
             if (context.Request.ContentType is { Length: > 0 } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
@@ -78,6 +85,11 @@ public sealed partial class OpenAiEndpoints(
             {
                 await WriteErrorAsync(context, OpenAiErrors.BadJson("the body is null."));
                 return;
+            }
+
+            if (Observability.RequestTelemetry.Current is { } telemetry)
+            {
+                telemetry.SensitiveValues = SensitiveValues(request);
             }
 
             var call = ChatRequestMapper.Map(request);
@@ -109,7 +121,7 @@ public sealed partial class OpenAiEndpoints(
 
     public async Task ListModelsAsync(HttpContext context)
     {
-        await GuardAsync(context, async () =>
+        await GuardAsync(context, ListModelsRpc, async () =>
         {
             await authenticator.AuthenticateAsync(context, EdgeOperations.ListModels, context.RequestAborted);
             var models = new List<ModelDto> { new() { Id = ChatRequestMapper.AutoModel, Created = _created, OwnedBy = "monkey-coder" } };
@@ -120,7 +132,7 @@ public sealed partial class OpenAiEndpoints(
 
     public async Task GetModelAsync(HttpContext context)
     {
-        await GuardAsync(context, async () =>
+        await GuardAsync(context, GetModelRpc, async () =>
         {
             await authenticator.AuthenticateAsync(context, EdgeOperations.ListModels, context.RequestAborted);
             var id = context.Request.RouteValues["id"] as string ?? "";
@@ -157,6 +169,7 @@ public sealed partial class OpenAiEndpoints(
         }
 
         await response.StartAsync(cancellationToken);
+        metrics?.StreamStarted();
         try
         {
             var more = hasFirst;
@@ -173,8 +186,88 @@ public sealed partial class OpenAiEndpoints(
         {
             var error = OpenAiErrors.FromRpc(ex as RpcException ?? ProviderErrors.ToRpcException((ProviderException)ex));
             Log.StreamFailed(logger, error.Body.Error.Code ?? "unknown");
+            context.Items[StreamErrorKey] = error.HttpStatus;
             await WriteEventAsync(response, error.Body, OpenAiEdgeJsonContext.Default.ErrorEnvelope, CancellationToken.None);
         }
+        finally
+        {
+            metrics?.StreamEnded();
+        }
+    }
+
+    /// <summary>Set when a stream that already answered 200 ends with an error event: the status it stands for.</summary>
+    private const string StreamErrorKey = "monkeycoder.stream-error-status";
+
+    /// <summary>The gRPC status name the HTTP outcome stands for, as <c>monkeycoder.rpc.requests</c> labels it.</summary>
+    private static string StatusOf(HttpContext context)
+    {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return "CANCELLED";
+        }
+
+        var status = context.Items.TryGetValue(StreamErrorKey, out var streamError) && streamError is int failed ? failed : context.Response.StatusCode;
+        return status switch
+        {
+            < 400 => "OK",
+            400 or 413 or 415 or 422 => "INVALID_ARGUMENT",
+            401 => "UNAUTHENTICATED",
+            403 => "PERMISSION_DENIED",
+            404 => "NOT_FOUND",
+            408 or 504 => "DEADLINE_EXCEEDED",
+            409 => "ABORTED",
+            429 => "RESOURCE_EXHAUSTED",
+            501 => "UNIMPLEMENTED",
+            502 or 503 => "UNAVAILABLE",
+            _ => "INTERNAL",
+        };
+    }
+
+    /// <summary>The caller's <c>x-request-id</c> when it is a sane token (≤ 64 chars of [A-Za-z0-9._-]), else a new one.</summary>
+    private static string RequestId(HttpContext context)
+    {
+        var given = context.Request.Headers[Observability.TelemetryInterceptor.RequestIdHeader].ToString();
+        return given is { Length: > 0 and <= 64 } && given.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? given
+            : Guid.CreateVersion7().ToString("N");
+    }
+
+    private static TimeSpan Overhead(Observability.RequestTelemetry telemetry, TimeSpan elapsed)
+    {
+        var overhead = elapsed - telemetry.ProviderTime;
+        return overhead < TimeSpan.Zero ? TimeSpan.Zero : overhead;
+    }
+
+    private static string Milliseconds(TimeSpan value) => value.TotalMilliseconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The messages' text and the instructions: what a scrubber must keep out of Sentry and logs.</summary>
+    private static List<string> SensitiveValues(ChatCompletionRequest request)
+    {
+        var values = new List<string>();
+        foreach (var message in request.Messages ?? [])
+        {
+            if (message.Content is not { } content)
+            {
+                continue;
+            }
+
+            if (content.ValueKind == JsonValueKind.String)
+            {
+                values.Add(content.GetString() ?? "");
+            }
+            else if (content.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var part in content.EnumerateArray())
+                {
+                    if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+                    {
+                        values.Add(text.GetString() ?? "");
+                    }
+                }
+            }
+        }
+
+        return values;
     }
 
     private static async Task WriteEventAsync<T>(HttpResponse response, T value, JsonTypeInfo<T> type, CancellationToken cancellationToken)
@@ -185,8 +278,50 @@ public sealed partial class OpenAiEndpoints(
         await response.Body.FlushAsync(cancellationToken);
     }
 
-    /// <summary>Every failure leaves in OpenAI's error shape; RpcExceptions carry Core's classification.</summary>
-    private async Task GuardAsync(HttpContext context, Func<Task> handler)
+    /// <summary>
+    /// Every failure leaves in OpenAI's error shape; RpcExceptions carry Core's classification. The
+    /// call is observed as the gRPC interceptors observe an RPC: a request telemetry scope (request
+    /// id, principal, provider, model), <c>monkeycoder.rpc.*</c> with the status the HTTP code
+    /// stands for, the overhead histogram and header (non-streaming), active streams, a Sentry
+    /// trace, and Sentry events for unexpected failures only, scrubbed of the messages.
+    /// </summary>
+    private async Task GuardAsync(HttpContext context, string rpc, Func<Task> handler)
+    {
+        var started = time.GetTimestamp();
+        var telemetry = new Observability.RequestTelemetry(RequestId(context), rpc);
+        Observability.RequestTelemetry.Current = telemetry;
+        using var scope = logger.BeginScope(telemetry);
+        var trace = reporter?.StartTrace(rpc);
+        context.Response.OnStarting(() =>
+        {
+            if (!context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) ?? true)
+            {
+                context.Response.Headers[Observability.TelemetryInterceptor.OverheadHeader] = Milliseconds(Overhead(telemetry, time.GetElapsedTime(started)));
+            }
+
+            // A completion names its own id there (chatcmpl-…, as OpenAI does); other answers carry the request id.
+            context.Response.Headers.TryAdd(Observability.TelemetryInterceptor.RequestIdHeader, telemetry.RequestId);
+            return Task.CompletedTask;
+        });
+        try
+        {
+            await GuardedAsync(context, handler);
+        }
+        finally
+        {
+            var status = StatusOf(context);
+            var elapsed = time.GetElapsedTime(started);
+            metrics?.RecordRpc(rpc, status, elapsed);
+            metrics?.RecordOverhead(rpc, Overhead(telemetry, elapsed));
+            if (trace is not null)
+            {
+                trace.SetTag("rpc", rpc);
+                trace.Finish(status == "OK" ? Sentry.SpanStatus.Ok : Sentry.SpanStatus.UnknownError);
+            }
+        }
+    }
+
+    private async Task GuardedAsync(HttpContext context, Func<Task> handler)
     {
         try
         {
@@ -223,6 +358,7 @@ public sealed partial class OpenAiEndpoints(
         {
             var eventId = Guid.NewGuid().ToString("N")[..12];
             Log.Unhandled(logger, Observability.SentryScrubber.ForLog(ex, Observability.RequestTelemetry.Current?.SensitiveValues), context.Request.Path.Value ?? "", eventId);
+            reporter?.ReportInternal(ex, Observability.RequestTelemetry.Current?.Rpc ?? context.Request.Path.Value ?? "", eventId);
             await WriteErrorAsync(context, OpenAiErrors.Internal(eventId));
         }
     }
