@@ -140,6 +140,7 @@ public sealed class RouterServiceTests(ServiceFixture fixture)
         using var cts = new CancellationTokenSource();
         using var call = fixture.Router.StreamExecute(Task(prompt, maxTokens: 4000), cancellationToken: cts.Token);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None)); // started
+        var executionId = call.ResponseStream.Current.Started.ExecutionId;
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None)); // first delta
         await cts.CancelAsync();
 
@@ -153,6 +154,20 @@ public sealed class RouterServiceTests(ServiceFixture fixture)
         Assert.True(
             await fixture.Host.WaitForOutputAsync(l => l.Contains("stopped by the caller", StringComparison.Ordinal), TimeSpan.FromSeconds(5)),
             "the simulated provider did not stop generating after the caller cancelled");
+
+        // Exactly one usage record, cancelled, with the attempt that streamed (its tokens are usage).
+        var usage = new UsageService.UsageServiceClient(fixture.Channel);
+        List<ExecutionRecord> records = [];
+        for (var i = 0; i < 100 && records.Count == 0; i++)
+        {
+            await System.Threading.Tasks.Task.Delay(100);
+            records = (await usage.ListExecutionsAsync(new ListExecutionsRequest { PageSize = 500 })).Executions.Where(e => e.ExecutionId == executionId).ToList();
+        }
+
+        var record = Assert.Single(records);
+        Assert.Equal(ExecutionStatus.Cancelled, record.Status);
+        Assert.Equal("cancelled", Assert.Single(record.Attempts).Outcome);
+        Assert.True(record.Usage.OutputTokens > 0, "the content streamed before the cancel is usage");
     }
 
     [Fact]

@@ -4,8 +4,24 @@ using MonkeyCoder.V1;
 
 namespace MonkeyCoder.EndToEnd.Tests.Usage;
 
-/// <summary>Stops the shared PostgreSQL server: runs alone, after every parallel collection.</summary>
-public sealed class OutageFixture() : StorageFixture(4);
+/// <summary>
+/// Stops the shared PostgreSQL server: runs alone, after every parallel collection. The usage
+/// queue is as small as allowed (and batches small), so an outage overflows it to the spill file.
+/// </summary>
+public sealed class OutageFixture() : StorageFixture(4)
+{
+    public const int QueueCapacity = 100;
+
+    protected override IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>(base.Environment)
+    {
+        ["MonkeyCoder__Usage__QueueCapacity"] = QueueCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["MonkeyCoder__Usage__BatchSize"] = "10",
+    };
+
+    /// <summary>Spill files waiting for replay (or being replayed).</summary>
+    public IReadOnlyList<string> SpillFiles() =>
+        Directory.Exists(SpillPath) ? Directory.GetFiles(SpillPath, "usage-*.jsonl*") : [];
+}
 
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class OutageCollection : ICollectionFixture<OutageFixture>
@@ -19,7 +35,7 @@ public sealed class UsageOutageTests(OutageFixture fixture)
     private UsageService.UsageServiceClient Usage => fixture.Usage;
 
     [Fact]
-    public async Task Usage_PostgresRestartedMidLoad_NoEventLost()
+    public async Task Usage_PostgresDownUntilTheQueueSpills_SpillReplayedAndNoEventLost()
     {
         var before = (await Usage.GetUsageAsync(new GetUsageRequest())).Totals.Executions;
         var succeeded = 0;
@@ -43,8 +59,24 @@ public sealed class UsageOutageTests(OutageFixture fixture)
 
         await Task.Delay(700);
         await TestServers.StopPostgresAsync();
-        await Task.Delay(2500);
-        await TestServers.StartPostgresAsync();
+        // Down until the in-memory queue overflowed to disk (bounded), then a little longer.
+        var spilled = false;
+        try
+        {
+            for (var i = 0; i < 300 && !spilled; i++)
+            {
+                await Task.Delay(100);
+                spilled = fixture.SpillFiles().Count > 0;
+            }
+
+            await Task.Delay(500);
+        }
+        finally
+        {
+            await TestServers.StartPostgresAsync();
+        }
+
+        Assert.True(spilled, $"the usage queue ({OutageFixture.QueueCapacity}) never spilled to disk during the outage");
         await Task.Delay(700);
         await stop.CancelAsync();
         await Task.WhenAll(load);
@@ -56,5 +88,13 @@ public sealed class UsageOutageTests(OutageFixture fixture)
         Assert.Equal(before + succeeded, usage.Totals.Executions);
         Assert.Equal(0, usage.Totals.Failed);
         Assert.True(fixture.Host.Output.Any(l => l.Contains("Usage writes recovered", StringComparison.Ordinal)), "the writer never saw the outage");
+        Assert.True(fixture.Host.Output.Any(l => l.Contains("spilled usage events", StringComparison.Ordinal) && l.Contains("Replayed", StringComparison.Ordinal)), "the spill was never replayed");
+        // The replayed file is deleted just after its last write is counted: allow it a moment.
+        for (var i = 0; i < 50 && fixture.SpillFiles().Count > 0; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(fixture.SpillFiles());
     }
 }
