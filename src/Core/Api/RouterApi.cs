@@ -94,8 +94,18 @@ public sealed class RouterApi(
             throw RpcErrors.InvalidArgument(violations);
         }
 
-        var modelKey = await stats.FindExecutionAsync(request.ExecutionId, context.CancellationToken)
-            ?? throw RpcErrors.NotFound("EXECUTION_NOT_FOUND", $"No finished execution '{request.ExecutionId}' is known (it may be older than the feedback window).");
+        // Another principal's execution reads as unknown (admins excepted): ids must not be probeable,
+        // and nobody may steer routing with ratings of answers they never received.
+        var caller = callers.Get(context);
+        var execution = await stats.FindExecutionAsync(request.ExecutionId, context.CancellationToken) is { } found && (found.OwnerId == caller.PrincipalId || caller.IsAdmin)
+            ? found
+            : throw RpcErrors.NotFound("EXECUTION_NOT_FOUND", $"No finished execution '{request.ExecutionId}' of yours is known (it may be older than the feedback window).");
+        if (!await stats.TryMarkRatedAsync(request.ExecutionId, context.CancellationToken))
+        {
+            throw RpcErrors.Create(StatusCode.AlreadyExists, "FEEDBACK_ALREADY_RECORDED", $"Execution '{request.ExecutionId}' has already been rated; one rating per execution counts.");
+        }
+
+        var modelKey = execution.ModelKey;
         await stats.UpdateAsync(modelKey, rewards.ForRating(request.Rating), context.CancellationToken);
         var model = catalog.Find(modelKey, null);
         var slash = modelKey.IndexOf('/', StringComparison.Ordinal);

@@ -3,19 +3,16 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using MonkeyCoder.Core.Execution.Strategies;
 using MonkeyCoder.Core.Routing;
-using MonkeyCoder.Core.Routing.Learning;
 
 namespace MonkeyCoder.Core.Execution;
 
 /// <summary>
-/// Runs a plan with the strategy it names (<see cref="ExecutionStrategyNames"/>) and remembers
-/// which model answered, for the Feedback RPC. Strategies own failover, retries and collapse;
+/// Runs a plan with the strategy it names (<see cref="ExecutionStrategyNames"/>). Strategies own failover, retries and collapse;
 /// <see cref="AttemptRunner"/> owns single attempts. Owns "never report a truncated answer as
 /// success": a stream only completes on its provider's final event.
 /// </summary>
 public sealed partial class ExecutionEngine(
     IEnumerable<IExecutionStrategy> strategies,
-    IRouterStatsStore stats,
     TimeProvider time,
     ILogger<ExecutionEngine> logger)
 {
@@ -89,7 +86,6 @@ public sealed partial class ExecutionEngine(
 
     private async ValueTask CompletedAsync(ExecutionOutcome outcome)
     {
-        await stats.RememberExecutionAsync(outcome.ExecutionId, outcome.Model.Key, CancellationToken.None);
         Log.Completed(logger, outcome.ExecutionId, outcome.Strategy, outcome.Model.Key, outcome.Attempts.Count);
     }
 

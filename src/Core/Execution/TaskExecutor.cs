@@ -24,7 +24,8 @@ public sealed partial class TaskExecutor(
     ISessionStore sessions,
     UsageQueue usage,
     TimeProvider time,
-    ILogger<TaskExecutor> logger)
+    ILogger<TaskExecutor> logger,
+    Routing.Learning.IRouterStatsStore? stats = null)
 {
     private readonly SingleFlight<ExecutionOutcome> _flights = new();
     private readonly StreamFlight<ExecutionEvent> _streams = new();
@@ -99,6 +100,7 @@ public sealed partial class TaskExecutor(
             }
 
             Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge);
+            await RememberAsync(outcome, caller);
             await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
             return outcome;
         }
@@ -128,6 +130,7 @@ public sealed partial class TaskExecutor(
                 {
                     run.Recorded = true;
                     Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge);
+                    await RememberAsync(outcome, caller);
                     await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
                 }
 
@@ -239,6 +242,15 @@ public sealed partial class TaskExecutor(
     private ValueTask StoreAsync(string key, ExecutionOutcome outcome, CancellationToken cancellationToken) =>
         cache.SetAsync(key, new CachedAnswer(outcome.Content, (int)outcome.FinishReason, outcome.Model.Provider, outcome.Model.Id,
             outcome.Usage.InputTokens, outcome.Usage.OutputTokens, time.GetUtcNow()), cancellationToken);
+
+    /// <summary>Which model answered this execution, and for whom: what the Feedback RPC checks and rates.</summary>
+    private async ValueTask RememberAsync(ExecutionOutcome outcome, CallerIdentity caller)
+    {
+        if (stats is not null)
+        {
+            await stats.RememberExecutionAsync(outcome.ExecutionId, outcome.Model.Key, caller.PrincipalId, CancellationToken.None);
+        }
+    }
 
     private async Task AppendTurnsAsync(TaskRequest task, CallerIdentity caller, ExecutionOutcome outcome, CancellationToken cancellationToken)
     {

@@ -377,6 +377,27 @@ public sealed class AuthTests(SecuredServiceFixture fixture) : IClassFixture<Sec
         Assert.Equal(1, totals.CacheHits);
     }
 
+    [Fact]
+    public async Task Feedback_AnotherDevelopersExecution_NotFoundAndOwnRatingCountsOnce()
+    {
+        var (_, aliceTokens) = await SignUpAsync();
+        var (_, bobTokens) = await SignUpAsync();
+        var alice = new RouterService.RouterServiceClient(fixture.With(aliceTokens.AccessToken));
+        var bob = new RouterService.RouterServiceClient(fixture.With(bobTokens.AccessToken));
+        var executed = await alice.ExecuteAsync(new ExecuteRequest { TaskType = TaskType.Chat, Prompt = $"rate me {Guid.NewGuid():N}", MaxTokens = 8 }, deadline: Deadline);
+
+        // Bob cannot tell Alice's execution from a missing one, and cannot move the router's statistics with it.
+        var foreign = await Assert.ThrowsAsync<RpcException>(() => bob.FeedbackAsync(new FeedbackRequest { ExecutionId = executed.ExecutionId, Rating = 1 }, deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, foreign.StatusCode);
+        Assert.Equal("EXECUTION_NOT_FOUND", Reason(foreign));
+
+        var rated = await alice.FeedbackAsync(new FeedbackRequest { ExecutionId = executed.ExecutionId, Rating = 5 }, deadline: Deadline);
+        Assert.Equal(executed.Model, rated.Model);
+        var again = await Assert.ThrowsAsync<RpcException>(() => alice.FeedbackAsync(new FeedbackRequest { ExecutionId = executed.ExecutionId, Rating = 5 }, deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.AlreadyExists, again.StatusCode);
+        Assert.Equal("FEEDBACK_ALREADY_RECORDED", Reason(again));
+    }
+
     private async Task<(string Email, TokenPair Tokens)> SignUpAsync()
     {
         var email = $"dev-{Guid.NewGuid():N}@example.test";

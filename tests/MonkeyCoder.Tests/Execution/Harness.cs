@@ -170,7 +170,7 @@ internal sealed class Harness
         var recorder = new AttemptRecorder(Health, Breaker, Stats, new RewardModel(RoutingOptions));
         Runner = new AttemptRunner(Registry, recorder, Breaker, new RetryPolicy(opts, Budget, Random), Budget, TestCatalog.Tokens, Time, opts, NullLogger<AttemptRunner>.Instance);
         var single = new SingleStrategy(Runner);
-        Engine = new ExecutionEngine([single, new QuantumStrategy(Runner), new PipelineStrategy(single)], Stats, Time, NullLogger<ExecutionEngine>.Instance);
+        Engine = new ExecutionEngine([single, new QuantumStrategy(Runner), new PipelineStrategy(single)], Time, NullLogger<ExecutionEngine>.Instance);
     }
 
     public FakeTimeProvider Time { get; }

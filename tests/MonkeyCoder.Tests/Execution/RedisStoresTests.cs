@@ -130,8 +130,12 @@ public sealed class RedisStoresTests(RedisFixture redis)
         Assert.Equal(expected.CostUsd, shared.CostUsd, 12);
         Assert.Equal("overloaded", shared.LastError);
 
-        await a.RememberExecutionAsync("exec_" + key, key, CancellationToken.None);
-        Assert.Equal(key, await b.FindExecutionAsync("exec_" + key, CancellationToken.None));
+        await a.RememberExecutionAsync("exec_" + key, key, "usr_owner", CancellationToken.None);
+        Assert.Equal(new RememberedExecution(key, "usr_owner"), await b.FindExecutionAsync("exec_" + key, CancellationToken.None));
         Assert.Null(await b.FindExecutionAsync("exec_unknown_" + key, CancellationToken.None));
+
+        // One rating per execution, whichever replica it reaches.
+        Assert.True(await a.TryMarkRatedAsync("exec_" + key, CancellationToken.None));
+        Assert.False(await b.TryMarkRatedAsync("exec_" + key, CancellationToken.None));
     }
 }

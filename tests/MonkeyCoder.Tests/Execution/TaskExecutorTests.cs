@@ -38,7 +38,7 @@ public sealed class TaskExecutorTests : IDisposable
         var statistics = new CacheStatistics();
         var cacheOptions = Options.Create(new Core.Caching.CacheOptions());
         return new TaskExecutor(harness.Engine, TestCatalog.Of(models), new MemoryResponseCache(cacheOptions, statistics, harness.Time), statistics, cacheOptions,
-            new InMemorySessionStore(Options.Create(new SessionOptions()), harness.Time), _usage, harness.Time, NullLogger<TaskExecutor>.Instance);
+            new InMemorySessionStore(Options.Create(new SessionOptions()), harness.Time), _usage, harness.Time, NullLogger<TaskExecutor>.Instance, harness.Stats);
     }
 
     private List<UsageEvent> Recorded()
@@ -71,6 +71,18 @@ public sealed class TaskExecutorTests : IDisposable
         Assert.True(usage.OutputTokens > 0, "content streamed before the stop is usage");
         Assert.True(usage.CostUsd > 0);
         Assert.Equal("p1", usage.Provider);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Completed_RemembersTheAnsweringModelAndItsOwnerForFeedback()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.Answer(["done"])]).Build(out _);
+        var executor = Executor(harness, model);
+
+        var outcome = await harness.Drive(executor.ExecuteAsync(Harness.Plan(model), "exec_fb", Caller, CancellationToken.None));
+
+        Assert.Equal(new Core.Routing.Learning.RememberedExecution(model.Key, Caller.PrincipalId), await harness.Stats.FindExecutionAsync(outcome.ExecutionId, CancellationToken.None));
     }
 
     [Fact]

@@ -124,12 +124,14 @@ public sealed class ThompsonSamplingBanditTests
         var store = new InMemoryRouterStatsStore(Options.Create(new RoutingOptions { ExecutionMemoryCapacity = 3, ExecutionMemoryHours = 1 }), time);
         for (var i = 0; i < 5; i++)
         {
-            await store.RememberExecutionAsync($"e{i}", $"p/m{i}", CancellationToken.None);
+            await store.RememberExecutionAsync($"e{i}", $"p/m{i}", "usr_1", CancellationToken.None);
         }
 
         Assert.Null(await store.FindExecutionAsync("e0", CancellationToken.None));
         Assert.Null(await store.FindExecutionAsync("e1", CancellationToken.None));
-        Assert.Equal("p/m4", await store.FindExecutionAsync("e4", CancellationToken.None));
+        Assert.Equal(new RememberedExecution("p/m4", "usr_1"), await store.FindExecutionAsync("e4", CancellationToken.None));
+        Assert.True(await store.TryMarkRatedAsync("e4", CancellationToken.None));
+        Assert.False(await store.TryMarkRatedAsync("e4", CancellationToken.None));
         time.Advance(TimeSpan.FromHours(2));
         Assert.Null(await store.FindExecutionAsync("e4", CancellationToken.None));
     }

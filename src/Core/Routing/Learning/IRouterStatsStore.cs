@@ -15,9 +15,18 @@ public interface IRouterStatsStore
 
     ValueTask UpdateAsync(string modelKey, StatsUpdate update, CancellationToken cancellationToken);
 
-    /// <summary>Remembers which model answered an execution, for later feedback. Bounded in size and age.</summary>
-    ValueTask RememberExecutionAsync(string executionId, string modelKey, CancellationToken cancellationToken);
+    /// <summary>Remembers which model answered an execution and for whom, for later feedback. Bounded in size and age.</summary>
+    ValueTask RememberExecutionAsync(string executionId, string modelKey, string ownerId, CancellationToken cancellationToken);
 
-    /// <summary>The model key that answered <paramref name="executionId"/>, or null when unknown or expired.</summary>
-    ValueTask<string?> FindExecutionAsync(string executionId, CancellationToken cancellationToken);
+    /// <summary>The model and owner of <paramref name="executionId"/>, or null when unknown or expired.</summary>
+    ValueTask<RememberedExecution?> FindExecutionAsync(string executionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Atomically marks the execution as rated; false when it already was, so one execution moves
+    /// the statistics once however often its rating is sent.
+    /// </summary>
+    ValueTask<bool> TryMarkRatedAsync(string executionId, CancellationToken cancellationToken);
 }
+
+/// <summary>An execution as the Feedback RPC sees it: the model that answered and the principal it answered.</summary>
+public readonly record struct RememberedExecution(string ModelKey, string OwnerId);

@@ -12,7 +12,8 @@ public sealed class InMemoryRouterStatsStore(IOptions<RoutingOptions> options, T
 {
     private readonly RoutingOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, ModelStats> _stats = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, (string Model, DateTimeOffset Expires)> _executions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (RememberedExecution Execution, DateTimeOffset Expires)> _executions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _rated = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _executionOrder = new();
 
     public string Kind => "in-process";
@@ -34,18 +35,22 @@ public sealed class InMemoryRouterStatsStore(IOptions<RoutingOptions> options, T
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask RememberExecutionAsync(string executionId, string modelKey, CancellationToken cancellationToken)
+    public ValueTask RememberExecutionAsync(string executionId, string modelKey, string ownerId, CancellationToken cancellationToken)
     {
-        _executions[executionId] = (modelKey, time.GetUtcNow().AddHours(_options.ExecutionMemoryHours));
+        _executions[executionId] = (new RememberedExecution(modelKey, ownerId), time.GetUtcNow().AddHours(_options.ExecutionMemoryHours));
         _executionOrder.Enqueue(executionId);
         while (_executions.Count > _options.ExecutionMemoryCapacity && _executionOrder.TryDequeue(out var oldest))
         {
             _executions.TryRemove(oldest, out _);
+            _rated.TryRemove(oldest, out _);
         }
 
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<string?> FindExecutionAsync(string executionId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_executions.TryGetValue(executionId, out var entry) && entry.Expires > time.GetUtcNow() ? entry.Model : null);
+    public ValueTask<RememberedExecution?> FindExecutionAsync(string executionId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<RememberedExecution?>(_executions.TryGetValue(executionId, out var entry) && entry.Expires > time.GetUtcNow() ? entry.Execution : null);
+
+    public ValueTask<bool> TryMarkRatedAsync(string executionId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_rated.TryAdd(executionId, 0));
 }

@@ -19,6 +19,9 @@ public sealed partial class RedisRouterStatsStore(
     public const string StatsPrefix = "monkeycoder:router:stats:";
     public const string ExecutionPrefix = "monkeycoder:router:exec:";
 
+    /// <summary>Executions already rated (SET NX), kept as long as the execution memory.</summary>
+    public const string RatedPrefix = "monkeycoder:router:rated:";
+
     /// <summary>Statistics of a model nobody has used for this long expire. 30 days.</summary>
     private static readonly TimeSpan StatsTtl = TimeSpan.FromDays(30);
 
@@ -113,11 +116,12 @@ public sealed partial class RedisRouterStatsStore(
         }
     }
 
-    public async ValueTask RememberExecutionAsync(string executionId, string modelKey, CancellationToken cancellationToken)
+    public async ValueTask RememberExecutionAsync(string executionId, string modelKey, string ownerId, CancellationToken cancellationToken)
     {
         try
         {
-            await redis.GetDatabase().StringSetAsync(ExecutionPrefix + executionId, modelKey, TimeSpan.FromHours(_options.ExecutionMemoryHours)).WaitAsync(cancellationToken);
+            // "owner\nmodel": neither a principal id nor a model key holds a newline.
+            await redis.GetDatabase().StringSetAsync(ExecutionPrefix + executionId, ownerId + "\n" + modelKey, TimeSpan.FromHours(_options.ExecutionMemoryHours)).WaitAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -125,11 +129,21 @@ public sealed partial class RedisRouterStatsStore(
         }
     }
 
-    public async ValueTask<string?> FindExecutionAsync(string executionId, CancellationToken cancellationToken)
+    public async ValueTask<RememberedExecution?> FindExecutionAsync(string executionId, CancellationToken cancellationToken)
     {
         var value = await redis.GetDatabase().StringGetAsync(ExecutionPrefix + executionId).WaitAsync(cancellationToken);
-        return value.IsNullOrEmpty ? null : value.ToString();
+        if (value.IsNullOrEmpty)
+        {
+            return null;
+        }
+
+        var text = value.ToString();
+        var newline = text.IndexOf('\n', StringComparison.Ordinal);
+        return newline > 0 ? new RememberedExecution(text[(newline + 1)..], text[..newline]) : null;
     }
+
+    public async ValueTask<bool> TryMarkRatedAsync(string executionId, CancellationToken cancellationToken) =>
+        await redis.GetDatabase().StringSetAsync(RatedPrefix + executionId, 1, TimeSpan.FromHours(_options.ExecutionMemoryHours), When.NotExists).WaitAsync(cancellationToken);
 
     private static ModelStats Parse(HashEntry[] entries)
     {
