@@ -16,6 +16,19 @@ public sealed class StrategyTests
         Harness.Plan(Strategy.Quantum, models) with { CollapseStrategy = collapse };
 
     [Fact]
+    public async Task Quantum_FirstSuccess_TwoAnswersAtTheSameInstant_OneOkTheOtherDiscarded()
+    {
+        var h = new HarnessBuilder(null)
+            .Add("a", [Step.Text("answer a", TimeSpan.FromSeconds(1))])
+            .Add("b", [Step.Text("answer b", TimeSpan.FromSeconds(1))])
+            .Build(out _);
+        var outcome = await h.ExecuteAsync(Quantum(CollapseStrategy.FirstSuccess, A, B));
+
+        Assert.Equal(["discarded", "ok"], outcome.Attempts.Select(x => x.Outcome).Order());
+        Assert.Equal(outcome.Model, Assert.Single(outcome.Attempts, x => x.Outcome == "ok").Model);
+    }
+
+    [Fact]
     public async Task Quantum_FirstSuccess_FastestWinsLosersCancelledAtOnceAndNotBilled()
     {
         var h = new HarnessBuilder(null)

@@ -118,6 +118,16 @@ public sealed class QuantumStrategy(AttemptRunner runner) : IExecutionStrategy
             }
         }
 
+        // A loser that answered between the collapse and its cancellation is a success nobody read:
+        // it is discarded like the others, never a second "ok".
+        foreach (var late in tasks.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).OfType<Variant>())
+        {
+            if (!successes.Contains(late))
+            {
+                successes.Add(late);
+            }
+        }
+
         foreach (var loser in successes.Where(v => v != winner))
         {
             scope.Replace(loser.Attempt, loser.Attempt with { Outcome = AttemptOutcomes.Discarded });
