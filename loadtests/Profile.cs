@@ -37,6 +37,12 @@ public sealed record Profile
     public TimeSpan CacheWarmUp { get; init; }
     public TimeSpan CacheDuration { get; init; }
 
+    // usage-outage: closed model on real PostgreSQL, which is down for OutageDown from a quarter in.
+    public int OutageConcurrency { get; init; }
+    public TimeSpan OutageDuration { get; init; }
+    public TimeSpan OutageDown { get; init; }
+    public int OutageQueueCapacity { get; init; } = 100;
+
     /// <summary>The whole run stops (hosts too) after this; a bound, not a target.</summary>
     public TimeSpan MaxRunTime { get; init; }
 
@@ -61,7 +67,10 @@ public sealed record Profile
         CacheRate = 50,
         CacheWarmUp = TimeSpan.FromSeconds(1),
         CacheDuration = TimeSpan.FromSeconds(4),
-        MaxRunTime = TimeSpan.FromMinutes(4),
+        OutageConcurrency = 8,
+        OutageDuration = TimeSpan.FromSeconds(12),
+        OutageDown = TimeSpan.FromSeconds(4),
+        MaxRunTime = TimeSpan.FromMinutes(5),
     };
 
     public static Profile Full { get; } = new()
@@ -86,6 +95,10 @@ public sealed record Profile
         CacheRate = 200,
         CacheWarmUp = TimeSpan.FromSeconds(3),
         CacheDuration = TimeSpan.FromSeconds(15),
-        MaxRunTime = TimeSpan.FromMinutes(20),
+        OutageConcurrency = 64,
+        OutageDuration = TimeSpan.FromSeconds(60),
+        OutageDown = TimeSpan.FromSeconds(20),
+        OutageQueueCapacity = 1_000,
+        MaxRunTime = TimeSpan.FromMinutes(22),
     };
 }

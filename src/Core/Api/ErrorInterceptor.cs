@@ -7,7 +7,8 @@ namespace MonkeyCoder.Core.Api;
 
 /// <summary>
 /// The last line of error mapping: provider failures become their classified status, a caller's
-/// cancellation or deadline becomes CANCELLED / DEADLINE_EXCEEDED, and anything unexpected
+/// cancellation or deadline becomes CANCELLED / DEADLINE_EXCEEDED, a database outage becomes
+/// UNAVAILABLE with RetryInfo (<see cref="Storage.StorageFailures"/>), and anything unexpected
 /// becomes INTERNAL with an event id (logged with the exception; the caller sees no internals).
 /// </summary>
 public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, Observability.IErrorReporter? reporter = null) : Interceptor
@@ -45,6 +46,9 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, O
         {
             case ProviderException provider:
                 return ProviderErrors.ToRpcException(provider);
+            case var storage when Storage.StorageFailures.IsUnavailable(storage):
+                Log.StorageUnavailable(logger, context.Method, storage.GetType().Name);
+                return Storage.StorageFailures.ToRpcException();
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return context.Deadline <= DateTime.UtcNow
                     ? RpcErrors.Create(StatusCode.DeadlineExceeded, "DEADLINE_EXCEEDED", "The call's deadline passed before the answer was complete.")
@@ -62,5 +66,9 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, O
         [LoggerMessage(EventId = Observability.EventIds.UnhandledException, Level = LogLevel.Error,
             Message = "Unhandled exception in {Method} (event id {ErrorEventId})")]
         public static partial void Unhandled(ILogger logger, Exception exception, string method, string errorEventId);
+
+        [LoggerMessage(EventId = Observability.EventIds.StorageUnavailable, Level = LogLevel.Warning,
+            Message = "{Method} answered UNAVAILABLE: the database is unreachable ({ErrorType})")]
+        public static partial void StorageUnavailable(ILogger logger, string method, string errorType);
     }
 }

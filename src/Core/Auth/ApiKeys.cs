@@ -17,9 +17,17 @@ public sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, 
 /// A validated key is trusted for <see cref="AuthOptions.ApiKeyCacheSeconds"/> so the hot path does
 /// not hit the database on every call; revocation clears this replica's cache at once.
 /// </summary>
-public sealed class ApiKeys(IIdentityStore store, AuditTrail audit, LastUsedTracker lastUsed, IOptions<AuthOptions> options, TimeProvider time)
+public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, LastUsedTracker lastUsed, IOptions<AuthOptions> options, TimeProvider time,
+    ILogger<ApiKeys>? logger = null)
 {
+    private static readonly ILogger NullLogger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     private readonly ConcurrentDictionary<string, (ApiKeyRecord Key, UserRecord User, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+    private int _storeDown;
+    private long _retryStoreAtTicks;
+
+    /// <summary>While the store is down, how often a call may try it again (the others use validated keys). 1 s.</summary>
+    private static readonly TimeSpan StoreRetryInterval = TimeSpan.FromSeconds(1);
 
     public async Task<CreatedApiKey> CreateAsync(Principal owner, string name, IReadOnlyList<string> scopes, TimeSpan? expiresIn, ApiKeyLimits limits, CancellationToken cancellationToken)
     {
@@ -112,17 +120,45 @@ public sealed class ApiKeys(IIdentityStore store, AuditTrail audit, LastUsedTrac
         var now = time.GetUtcNow();
         ApiKeyRecord? key;
         UserRecord? user;
-        if (_cache.TryGetValue(prefix, out var cached) && cached.Until > now)
+        var found = _cache.TryGetValue(prefix, out var cached);
+        var staleUsable = found && cached.Until.AddSeconds(options.Value.ApiKeyStaleIfErrorSeconds) > now;
+        if (found && cached.Until > now)
         {
+            (key, user) = (cached.Key, cached.User);
+        }
+        else if (staleUsable && Volatile.Read(ref _storeDown) == 1 && now.UtcTicks < Interlocked.Read(ref _retryStoreAtTicks))
+        {
+            // Down a moment ago: not every call waits on a store that is not there (one try per second).
             (key, user) = (cached.Key, cached.User);
         }
         else
         {
-            key = await store.FindApiKeyByPrefixAsync(prefix, cancellationToken);
-            user = key is null ? null : await store.FindUserAsync(key.UserId, cancellationToken);
-            if (key is not null && user is not null && options.Value.ApiKeyCacheSeconds > 0)
+            try
             {
-                _cache[prefix] = (key, user, now.AddSeconds(options.Value.ApiKeyCacheSeconds));
+                key = await store.FindApiKeyByPrefixAsync(prefix, cancellationToken);
+                user = key is null ? null : await store.FindUserAsync(key.UserId, cancellationToken);
+                if (Interlocked.Exchange(ref _storeDown, 0) == 1)
+                {
+                    Log.StoreBack(logger ?? NullLogger, store.Kind);
+                }
+
+                if (key is not null && user is not null && options.Value.ApiKeyCacheSeconds > 0)
+                {
+                    _cache[prefix] = (key, user, now.AddSeconds(options.Value.ApiKeyCacheSeconds));
+                }
+            }
+            catch (Exception ex) when (Storage.StorageFailures.IsUnavailable(ex) && staleUsable)
+            {
+                Interlocked.Exchange(ref _retryStoreAtTicks, now.Add(StoreRetryInterval).UtcTicks);
+                // The store is down: a key validated shortly before keeps working (stale-if-error), so a
+                // database restart does not take the API down. A revocation made meanwhile waits for the store.
+                if (Interlocked.Exchange(ref _storeDown, 1) == 0)
+                {
+                    Log.ServingValidatedKeys(logger ?? NullLogger, store.Kind, options.Value.ApiKeyStaleIfErrorSeconds);
+                }
+
+                // The entry is not renewed: the stale window counts from the last real validation.
+                (key, user) = (cached.Key, cached.User);
             }
         }
 
@@ -153,6 +189,17 @@ public sealed class ApiKeys(IIdentityStore store, AuditTrail audit, LastUsedTrac
 
     /// <summary>Drops cached keys (tests, admin actions).</summary>
     public void ClearCache() => _cache.Clear();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.AuthStoreUnavailableServingCached, Level = LogLevel.Warning,
+            Message = "The {Store} identity store is unavailable: API keys validated within the last {StaleSeconds} s keep working, other credentials get UNAVAILABLE")]
+        public static partial void ServingValidatedKeys(ILogger logger, string store, int staleSeconds);
+
+        [LoggerMessage(EventId = Observability.EventIds.AuthStoreBack, Level = LogLevel.Information,
+            Message = "The {Store} identity store answers again: API keys are looked up as usual")]
+        public static partial void StoreBack(ILogger logger, string store);
+    }
 }
 
 /// <summary>

@@ -73,6 +73,14 @@ public sealed class AuthOptions
     /// <summary>How long a validated API key is trusted before it is looked up again (revocation on other replicas takes this long). Defaults to 5 s.</summary>
     [Range(0, 300, ErrorMessage = "MonkeyCoder:Auth:ApiKeyCacheSeconds must be between 0 and 300.")]
     public int ApiKeyCacheSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// While the identity store (PostgreSQL) is unreachable, an API key validated within this many
+    /// seconds keeps working (stale-if-error); 0 turns it off. Revocations made during an outage take
+    /// effect when the store is back. Defaults to 300 s.
+    /// </summary>
+    [Range(0, 86_400, ErrorMessage = "MonkeyCoder:Auth:ApiKeyStaleIfErrorSeconds must be between 0 and 86400.")]
+    public int ApiKeyStaleIfErrorSeconds { get; set; } = 300;
 }
 
 [OptionsValidator]

@@ -20,6 +20,7 @@ public static class EventIds
     // 1100–1199 API and errors
     public const int UnhandledException = 1100;
     public const int RequestFailed = 1101;
+    public const int StorageUnavailable = 1102;
 
     // 1200–1299 routing
     public const int RoutePlanned = 1200;
@@ -67,6 +68,8 @@ public static class EventIds
     public const int AuthRejected = 2003;
     public const int AuditWriteFailed = 2004;
     public const int LastUsedFlushFailed = 2005;
+    public const int AuthStoreUnavailableServingCached = 2006;
+    public const int AuthStoreBack = 2007;
 
     // 2100–2199 limits (rate limits, budgets)
     public const int LimitsBackend = 2100;

@@ -39,6 +39,7 @@ public sealed class UsageOutageTests(OutageFixture fixture)
     {
         var before = (await Usage.GetUsageAsync(new GetUsageRequest())).Totals.Executions;
         var succeeded = 0;
+        var failed = 0;
         using var stop = new CancellationTokenSource();
         var load = Enumerable.Range(0, 4).Select(async worker =>
         {
@@ -52,13 +53,24 @@ public sealed class UsageOutageTests(OutageFixture fixture)
                 }
                 catch (RpcException)
                 {
-                    // Counted only when successful; executions do not need PostgreSQL.
+                    // Executions do not need PostgreSQL, and the caller's key was validated before the outage.
+                    Interlocked.Increment(ref failed);
                 }
             }
         }).ToList();
 
         await Task.Delay(700);
         await TestServers.StopPostgresAsync();
+        // A key never validated before cannot be checked now: UNAVAILABLE with RetryInfo, not INTERNAL.
+        using (var stranger = ServiceFixture.AuthenticatedChannel(fixture.Host.Address, "mk_unknown000_" + Guid.NewGuid().ToString("N")))
+        {
+            var refused = await Assert.ThrowsAsync<RpcException>(() => new RouterService.RouterServiceClient(stranger)
+                .ExecuteAsync(StorageFixture.SmallTask("stranger"), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+            Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+            Assert.Equal("STORAGE_UNAVAILABLE", refused.GetRpcStatus()!.GetDetail<Google.Rpc.ErrorInfo>().Reason);
+            Assert.NotNull(refused.GetRpcStatus()!.GetDetail<Google.Rpc.RetryInfo>());
+        }
+
         // Down until the in-memory queue overflowed to disk (bounded), then a little longer.
         var spilled = false;
         try
@@ -86,6 +98,7 @@ public sealed class UsageOutageTests(OutageFixture fixture)
         Report.Write("usage-outage-events-recorded", usage.Totals.Executions - before);
         Assert.True(succeeded > 20, $"the load produced only {succeeded} executions");
         Assert.Equal(before + succeeded, usage.Totals.Executions);
+        Assert.Equal(0, failed);
         Assert.Equal(0, usage.Totals.Failed);
         Assert.True(fixture.Host.Output.Any(l => l.Contains("Usage writes recovered", StringComparison.Ordinal)), "the writer never saw the outage");
         Assert.True(fixture.Host.Output.Any(l => l.Contains("spilled usage events", StringComparison.Ordinal) && l.Contains("Replayed", StringComparison.Ordinal)), "the spill was never replayed");

@@ -354,6 +354,10 @@ public sealed partial class OpenAiEndpoints(
         {
             // The client went away; nobody is left to answer.
         }
+        catch (Exception ex) when (Storage.StorageFailures.IsUnavailable(ex))
+        {
+            await WriteErrorAsync(context, OpenAiErrors.FromRpc(Storage.StorageFailures.ToRpcException()));
+        }
         catch (Exception ex)
         {
             var eventId = Guid.NewGuid().ToString("N")[..12];
