@@ -99,6 +99,55 @@ public sealed class ProviderServiceTests(FakeProvidersFixture fixture)
         PreferredProviders = { provider },
     };
 
+    [Fact]
+    public async Task Execute_IdenticalConcurrentCacheable_OneRequestReachesTheProvider()
+    {
+        var fake = fixture.Fakes["openai"];
+        fake.Reset();
+        // Slow enough that all calls arrive while the first is still upstream.
+        fake.SetDefault(FakeResponse.Success("def flight(): return 1") with { FirstTokenDelay = TimeSpan.FromMilliseconds(400) });
+        var request = Task("openai");
+        request.Prompt = $"single flight {Guid.NewGuid():N}";
+        request.Temperature = 0;
+
+        var responses = await System.Threading.Tasks.Task.WhenAll(Enumerable.Range(0, 12).Select(_ =>
+            fixture.Service.Router.ExecuteAsync(request, deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync));
+
+        Assert.Equal(1, fake.RequestCount);
+        Assert.All(responses, r => Assert.Equal("def flight(): return 1", r.Content));
+        Assert.Single(responses, r => !r.CacheHit);
+        fake.Reset();
+    }
+
+    [Fact]
+    public async Task StreamExecute_IdenticalConcurrentCacheable_OneRequestReachesTheProvider()
+    {
+        var fake = fixture.Fakes["anthropic"];
+        fake.Reset();
+        fake.SetDefault(FakeResponse.Success("shared streamed answer for every caller") with { FirstTokenDelay = TimeSpan.FromMilliseconds(400) });
+        var request = Task("anthropic");
+        request.Prompt = $"stream flight {Guid.NewGuid():N}";
+        request.Temperature = 0;
+
+        async Task<string> ReadAsync()
+        {
+            using var call = fixture.Service.Router.StreamExecute(request, deadline: DateTime.UtcNow.AddSeconds(30));
+            var text = new System.Text.StringBuilder();
+            await foreach (var e in call.ResponseStream.ReadAllAsync())
+            {
+                text.Append(e.Delta?.Text);
+            }
+
+            return text.ToString();
+        }
+
+        var answers = await System.Threading.Tasks.Task.WhenAll(Enumerable.Range(0, 6).Select(_ => ReadAsync()));
+
+        Assert.Equal(1, fake.RequestCount);
+        Assert.All(answers, a => Assert.Equal("shared streamed answer for every caller", a));
+        fake.Reset();
+    }
+
     [Theory]
     [MemberData(nameof(Providers))]
     public async Task Execute_PreferredProvider_ReturnsThatProvidersContentAndUsage(string provider)
