@@ -71,6 +71,19 @@ public sealed class SentryTests : IAsyncLifetime
         Assert.Contains("InjectedFaultException", evt, StringComparison.Ordinal);
         Assert.Contains("\"rpc\":\"RouterService/Execute\"", evt, StringComparison.Ordinal);
         Assert.Contains("\"environment\":\"test\"", evt, StringComparison.Ordinal);
+        // One kind of failure is one Sentry issue: grouped by RPC, exception type and provider, not by message.
+        using (var parsed = System.Text.Json.JsonDocument.Parse(evt))
+        {
+            var root = parsed.RootElement;
+            Assert.Equal(["internal", "RouterService/Execute"], root.GetProperty("fingerprint").EnumerateArray().Take(2).Select(f => f.GetString()!));
+            Assert.Contains("InjectedFaultException", root.GetProperty("fingerprint")[2].GetString(), StringComparison.Ordinal);
+            var tags = root.GetProperty("tags");
+            Assert.Contains("InjectedFaultException", tags.GetProperty("error_class").GetString(), StringComparison.Ordinal);
+            Assert.Equal(12, tags.GetProperty("error_event_id").GetString()!.Length);
+            Assert.False(string.IsNullOrEmpty(tags.GetProperty("request_id").GetString()));
+            Assert.False(string.IsNullOrEmpty(root.GetProperty("release").GetString()));
+        }
+
         Assert.Contains("[scrubbed]", evt, StringComparison.Ordinal);
         // The key was in the message (so the check below is not vacuous) and was replaced.
         Assert.Contains("for caller key [scrubbed]", evt, StringComparison.Ordinal);
