@@ -254,6 +254,22 @@ public sealed class StreamingClientTests
         Assert.Equal("overloaded_error", ex.ProviderCode);
     }
 
+    [Theory]
+    [InlineData("rate_limit_error", ProviderErrorClass.RateLimited)]
+    [InlineData("overloaded_error", ProviderErrorClass.Overloaded)]
+    [InlineData("invalid_request_error", ProviderErrorClass.InvalidRequest)]
+    public async Task AnthropicCompleteAsync_ErrorBodyWith200_ClassifiedByItsType(string type, ProviderErrorClass expected)
+    {
+        var body = "{\"type\":\"error\",\"error\":{\"type\":\"" + type + "\",\"message\":\"something about " + type + "\"}}";
+        using var client = new AnthropicClient(Settings with { Name = "anthropic" }, TestCatalog.Tokens, TimeProvider.System, NullLogger<AnthropicClient>.Instance,
+            new ScriptedHandler((_, _) => Task.FromResult(ScriptedHandler.Response(HttpStatusCode.OK, new MemoryStream(Encoding.UTF8.GetBytes(body)), "application/json"))));
+
+        var ex = await Assert.ThrowsAsync<ProviderException>(() => client.CompleteAsync(Request(Claude), CancellationToken.None));
+
+        Assert.Equal(expected, ex.ErrorClass);
+        Assert.Equal(type, ex.ProviderCode);
+    }
+
     [Fact]
     public void ClampMaxTokens_AboveModelLimit_ClampedToLimit()
     {

@@ -25,7 +25,10 @@ public sealed class AnthropicClient(ProviderClientSettings settings, TokenCounte
         var message = await SendAsync(Build(request, stream: false), AnthropicJsonContext.Default.AnthropicMessage, request.Model.Id, cancellationToken);
         if (string.Equals(message.Type, "error", StringComparison.Ordinal))
         {
-            throw new ProviderException(Provider, ProviderErrorClass.Overloaded, "The provider answered 200 with an error body.");
+            // Classified like the same error sent in a stream (overloaded, rate limited, invalid request …).
+            throw StreamError(message.Error is { ValueKind: System.Text.Json.JsonValueKind.Object } error
+                ? "{\"type\":\"error\",\"error\":" + error.GetRawText() + "}"
+                : "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"The provider answered 200 with an error body.\"}}");
         }
 
         var content = new StringBuilder();

@@ -15,6 +15,9 @@ internal sealed class AnthropicMessage
     public string? StopReason { get; set; }
 
     public AnthropicUsage? Usage { get; set; }
+
+    /// <summary>Set when a 200 carries an error body instead of a message: <c>{"type":"error","error":{"type","message"}}</c>.</summary>
+    public System.Text.Json.JsonElement? Error { get; set; }
 }
 
 internal sealed class AnthropicContentBlock
