@@ -116,18 +116,12 @@ test('an invalid request is a BadRequestError naming the parameter', async () =>
 
 // Real 401 and 429: scripts/interop.sh starts the hosts with authentication on and a low request limit
 // on the REST host (the edge authenticates and limits through the same feature as gRPC).
-test('a bad API key is an AuthenticationError (401)', async () => {
-  if (!process.env.MONKEY_AUTH_ENABLED) {
-    return;
-  }
+test('a bad API key is an AuthenticationError (401)', { skip: !process.env.MONKEY_AUTH_ENABLED && 'needs MONKEY_AUTH_ENABLED (scripts/interop.sh sets it)' }, async () => {
   const bad = new OpenAI({ baseURL: `${gateway}/openai/v1`, apiKey: 'mk-invalid', maxRetries: 0 });
   await assert.rejects(bad.models.list(), (error) => error instanceof OpenAI.AuthenticationError);
 });
 
-test('exceeding the request rate is a RateLimitError (429) with Retry-After', async () => {
-  if (!process.env.MONKEY_LIMITS_ENABLED) {
-    return;
-  }
+test('exceeding the request rate is a RateLimitError (429) with Retry-After', { skip: !process.env.MONKEY_LIMITS_ENABLED && 'needs MONKEY_LIMITS_ENABLED (scripts/interop.sh sets it)' }, async () => {
   const calls = Array.from({ length: 50 }, () => client.chat.completions.create({ model: 'sim-fast', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] }));
   const results = await Promise.allSettled(calls);
   const limited = results.find((r) => r.status === 'rejected' && r.reason instanceof OpenAI.RateLimitError);
