@@ -16,7 +16,7 @@ public static class PromptBuilder
     /// </summary>
     public static IReadOnlyList<ChatMessage> Build(TaskRequest task, Persona persona, CatalogModel? model, TokenCounter? tokens)
     {
-        var system = new ChatMessage(ChatRole.System, SystemPrompt(persona, task.CustomInstructions));
+        var system = new ChatMessage(ChatRole.System, PersonaPrompts.SystemPrompt(persona, task.CustomInstructions));
         var user = new ChatMessage(ChatRole.User, UserPrompt(task));
         var history = task.History;
         if (history.Count > 0 && model is { ContextWindow: > 0 } && tokens is not null)
@@ -48,21 +48,5 @@ public static class PromptBuilder
         }
 
         return builder.ToString();
-    }
-
-    public static string SystemPrompt(Persona persona, string customInstructions)
-    {
-        var role = persona switch
-        {
-            Persona.Architect => "You are a software architect. Propose a clear design with components, data flow and trade-offs.",
-            Persona.Reviewer => "You are a meticulous code reviewer. Point out defects, risks and concrete improvements.",
-            Persona.SecurityAnalyst => "You are a security analyst. Find vulnerabilities and explain how to fix them.",
-            Persona.PerformanceExpert => "You are a performance engineer. Find bottlenecks and propose measured improvements.",
-            Persona.Tester => "You are a test engineer. Write thorough, readable tests covering edge cases.",
-            Persona.TechnicalWriter => "You are a technical writer. Write clear, accurate documentation with examples.",
-            Persona.Custom => "You are a helpful assistant.",
-            _ => "You are a senior software developer. Write correct, idiomatic, well-structured code.",
-        };
-        return string.IsNullOrWhiteSpace(customInstructions) ? role : role + "\n\n" + customInstructions;
     }
 }

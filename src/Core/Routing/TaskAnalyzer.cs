@@ -85,7 +85,9 @@ public sealed class TaskAnalyzer(TokenCounter tokens)
         var complexity = Complexity(task.Prompt, task.Files.Count);
         var context = ContextOf(task);
         var persona = PersonaOf(task, context);
-        long inputTokens = tokens.Count(task.Prompt);
+        // What the model will hold: the persona's system prompt (with any custom instructions), the
+        // prompt and its files, the history; about 4 tokens of chat framing per message.
+        long inputTokens = tokens.Count(PersonaPrompts.SystemPrompt(persona, task.CustomInstructions)) + 4 + tokens.Count(task.Prompt) + 4;
         foreach (var file in task.Files)
         {
             inputTokens += tokens.Count(file.Content) + 8;

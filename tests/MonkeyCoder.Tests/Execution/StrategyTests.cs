@@ -16,16 +16,21 @@ public sealed class StrategyTests
         Harness.Plan(Strategy.Quantum, models) with { CollapseStrategy = collapse };
 
     [Fact]
-    public async Task Quantum_FirstSuccess_TwoAnswersAtTheSameInstant_OneOkTheOtherDiscarded()
+    public async Task Quantum_FirstSuccess_TwoAnswersAtTheSameInstant_ExactlyOneOk()
     {
-        var h = new HarnessBuilder(null)
-            .Add("a", [Step.Text("answer a", TimeSpan.FromSeconds(1))])
-            .Add("b", [Step.Text("answer b", TimeSpan.FromSeconds(1))])
-            .Build(out _);
-        var outcome = await h.ExecuteAsync(Quantum(CollapseStrategy.FirstSuccess, A, B));
+        // Whether the loser is cancelled or has already answered depends on scheduling: either way it
+        // is not a second "ok". Repeated, so the answered-before-cancel interleaving occurs.
+        for (var run = 0; run < 20; run++)
+        {
+            var h = new HarnessBuilder(null)
+                .Add("a", [Step.Text("answer a", TimeSpan.FromSeconds(1))])
+                .Add("b", [Step.Text("answer b", TimeSpan.FromSeconds(1))])
+                .Build(out _);
+            var outcome = await h.ExecuteAsync(Quantum(CollapseStrategy.FirstSuccess, A, B));
 
-        Assert.Equal(["discarded", "ok"], outcome.Attempts.Select(x => x.Outcome).Order());
-        Assert.Equal(outcome.Model, Assert.Single(outcome.Attempts, x => x.Outcome == "ok").Model);
+            Assert.Equal(outcome.Model, Assert.Single(outcome.Attempts, x => x.Outcome == "ok").Model);
+            Assert.Contains(Assert.Single(outcome.Attempts, x => x.Outcome != "ok").Outcome, new[] { "discarded", "cancelled" });
+        }
     }
 
     [Fact]

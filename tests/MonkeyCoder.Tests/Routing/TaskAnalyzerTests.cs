@@ -118,4 +118,15 @@ public sealed class TaskAnalyzerTests
         Assert.Equal(ContextType.Architecture, tie.Context);
         Assert.Equal(ContextType.Performance, more.Context);
     }
+
+    [Fact]
+    public void Analyze_InputEstimate_CountsThePersonaSystemPromptAndCustomInstructions()
+    {
+        var instructions = string.Concat(Enumerable.Repeat("Always answer with type hints and docstrings. ", 40));
+        var plain = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.CodeGeneration, Prompt = "x" });
+        var instructed = _analyzer.Analyze(new TaskRequest { TaskType = TaskType.CodeGeneration, Prompt = "x", CustomInstructions = instructions });
+
+        Assert.True(plain.EstimatedInputTokens > TestCatalog.Tokens.Count("x") + 10, "the system prompt is part of the input");
+        Assert.True(instructed.EstimatedInputTokens - plain.EstimatedInputTokens >= TestCatalog.Tokens.Count(instructions));
+    }
 }

@@ -93,7 +93,7 @@ public sealed class PipelineStrategy(SingleStrategy single) : IExecutionStrategy
     internal static IReadOnlyList<ChatMessage> Messages(TaskRequest task, IReadOnlyList<Persona> personas, int step, List<(Persona Persona, string Content)> earlier)
     {
         var persona = personas[step];
-        var system = PromptBuilder.SystemPrompt(persona, task.CustomInstructions)
+        var system = PersonaPrompts.SystemPrompt(persona, task.CustomInstructions)
             + $"\n\nYou are step {step + 1} of {personas.Count} in a pipeline ({string.Join(" → ", personas.Select(PersonaName))}).";
         var user = new StringBuilder(PromptBuilder.UserPrompt(task));
         foreach (var (p, content) in earlier)
