@@ -39,39 +39,13 @@ public static class TestServers
         return $"Host={uri.Host};Port={uri.Port};Username={user};Database={uri.AbsolutePath.TrimStart('/')};Pooling=false";
     }
 
-    /// <summary>Stops PostgreSQL (fast shutdown) — for outage tests.</summary>
-    public static Task StopPostgresAsync() => PgCtlAsync("-m", "fast", "stop");
+    /// <summary>Stops PostgreSQL (fast shutdown) — for outage tests. Shared with the load tool's usage-outage scenario.</summary>
+    public static Task StopPostgresAsync() => Postgres.StopAsync();
 
-    public static Task StartPostgresAsync() =>
-        PgCtlAsync("-l", Path.Combine(Path.GetDirectoryName(Require("MONKEY_TEST_PG_DATA"))!, "pg.log"),
-            "-o", $"-p {Require("MONKEY_TEST_PG_PORT")} -k {Path.GetDirectoryName(Require("MONKEY_TEST_PG_DATA"))} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off",
-            "start");
+    public static Task StartPostgresAsync() => Postgres.StartAsync();
 
-    private static async Task PgCtlAsync(params string[] args)
-    {
-        var pgCtl = Path.Combine(Require("MONKEY_TEST_PG_BIN"), "pg_ctl");
-        var info = new ProcessStartInfo(Environment.UserName == "root" ? "runuser" : pgCtl) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Environment.UserName == "root")
-        {
-            foreach (var a in new[] { "-u", "postgres", "--", pgCtl })
-            {
-                info.ArgumentList.Add(a);
-            }
-        }
-
-        foreach (var a in new[] { "-D", Require("MONKEY_TEST_PG_DATA"), "-w", "-t", "30" }.Concat(args))
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(info)!;
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"pg_ctl {string.Join(' ', args)} failed ({process.ExitCode}): {output}");
-        }
-    }
+    private static LoadTests.Hosts.PostgresControl Postgres => LoadTests.Hosts.PostgresControl.FromEnvironment()
+        ?? throw new InvalidOperationException("MONKEY_TEST_PG_* are not set: run the tests through `bash scripts/test.sh`, or `source scripts/services.sh start` first.");
 
     private static string Require(string variable) =>
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
