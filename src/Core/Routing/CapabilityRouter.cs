@@ -74,7 +74,6 @@ public sealed partial class CapabilityRouter(
             _ => null,
         };
 
-        var input = analysis.EstimatedInputTokens;
         var drafts = new List<Draft>();
         for (var order = 0; order < models.Count; order++)
         {
@@ -85,6 +84,10 @@ public sealed partial class CapabilityRouter(
             // Context window: input + a minimal answer must fit; max_tokens is clamped to what does.
             var requested = task.MaxTokens;
             var outputCap = model.MaxOutputTokens > 0 ? Math.Min(requested, model.MaxOutputTokens) : requested;
+            // Session history is trimmed (oldest turns first) to what this window leaves beside the prompt
+            // and the answer (PromptBuilder), so only the part that fits counts against the model.
+            var fixedInput = analysis.EstimatedInputTokens - analysis.HistoryTokens;
+            var input = fixedInput + Math.Min(analysis.HistoryTokens, Math.Max(0, model.ContextWindow - fixedInput - outputCap));
             var room = model.ContextWindow - input;
             var minimum = Math.Min(_options.MinOutputTokens, requested);
             if (room < minimum)
@@ -220,7 +223,7 @@ public sealed partial class CapabilityRouter(
 
         var planReasons = new List<string>
         {
-            Inv($"{Lower(analysis.Level)} {Lower(analysis.Context)} task (complexity {analysis.Complexity:0.00}) for a {Lower(analysis.Persona)}, {input} input tokens"),
+            Inv($"{Lower(analysis.Level)} {Lower(analysis.Context)} task (complexity {analysis.Complexity:0.00}) for a {Lower(analysis.Persona)}, {analysis.EstimatedInputTokens} input tokens"),
         };
         planReasons.AddRange(rejected.Select(r => "left out " + r));
 

@@ -4,8 +4,11 @@ using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Routing;
 
-/// <summary>What the analyzer concluded about one task.</summary>
-public sealed record TaskProfile(double Complexity, ComplexityLevel Level, ContextType Context, Persona Persona, long EstimatedInputTokens);
+/// <summary>
+/// What the analyzer concluded about one task. EstimatedInputTokens counts the prompt, files and
+/// session history; HistoryTokens is the history's share, which is trimmed per model to fit its window.
+/// </summary>
+public sealed record TaskProfile(double Complexity, ComplexityLevel Level, ContextType Context, Persona Persona, long EstimatedInputTokens, long HistoryTokens = 0);
 
 /// <summary>
 /// Scores a task the way the original router did (core/routing.py): complexity from prompt
@@ -93,12 +96,13 @@ public sealed class TaskAnalyzer(TokenCounter tokens)
             inputTokens += tokens.Count(file.Content) + 8;
         }
 
+        long historyTokens = 0;
         foreach (var turn in task.History)
         {
-            inputTokens += tokens.Count(turn.Content) + 4;
+            historyTokens += tokens.Count(turn.Content) + 4;
         }
 
-        return new TaskProfile(complexity, LevelOf(complexity), context, persona, inputTokens);
+        return new TaskProfile(complexity, LevelOf(complexity), context, persona, inputTokens + historyTokens, historyTokens);
     }
 
     /// <summary>Complexity in [0, 1] from prompt features, as the original router computed it.</summary>

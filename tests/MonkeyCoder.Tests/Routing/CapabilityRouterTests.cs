@@ -88,6 +88,19 @@ public sealed class CapabilityRouterTests
     }
 
     [Fact]
+    public async Task PlanAsync_SessionHistoryLargerThanWindow_ModelKeptWithFullAnswerBecauseHistoryIsTrimmed()
+    {
+        var s = new Setup([Model("tiny", window: 300)]);
+        var turn = string.Join(' ', Enumerable.Repeat("word", 100));
+        var history = Enumerable.Range(0, 10).Select(i => new ChatMessage(i % 2 == 0 ? ChatRole.User : ChatRole.Assistant, turn)).ToList();
+        var plan = await s.PlanAsync(Task(maxTokens: 100) with { History = history });
+
+        Assert.True(plan.Analysis.EstimatedInputTokens > 1_000, "the history counts in the task's input estimate");
+        var tiny = Assert.Single(plan.Candidates);
+        Assert.Equal(100, tiny.MaxTokens);
+    }
+
+    [Fact]
     public async Task PlanAsync_MaxTokensDoNotFitWindow_ClampedWithReasonAndLowerFit()
     {
         var s = new Setup([Model("small", window: 2_000), Model("big", window: 100_000)]);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using MonkeyCoder.Core.Usage;
 
 namespace MonkeyCoder.Tests.Usage;
@@ -97,6 +98,32 @@ public sealed class UsageWriterTests : IDisposable
         double[] values = [10, 20, 30, 40];
         Assert.Equal(25, UsageAggregation.Percentile(values, 0.5));
         Assert.Equal(38.5, UsageAggregation.Percentile(values, 0.95), 6);
+    }
+
+    [Fact]
+    public async Task Retention_EventAgesPastRetentionBetweenRuns_PurgedAtStartAndOnTheNextInterval()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero));
+        var now = time.GetUtcNow();
+        var store = new InMemoryUsageStore();
+        await store.WriteAsync(
+        [
+            Event(1) with { ExecutionId = "old", CreatedAt = now.AddDays(-91) },
+            Event(2) with { ExecutionId = "ageing", CreatedAt = now.AddDays(-90).AddMinutes(30) },
+            Event(3) with { ExecutionId = "fresh", CreatedAt = now.AddDays(-1) },
+        ], CancellationToken.None);
+        var options = Microsoft.Extensions.Options.Options.Create(new UsageOptions { RetentionDays = 90, PurgeIntervalMinutes = 60 });
+        using var retention = new UsageRetention(store, options, time, NullLogger<UsageRetention>.Instance);
+
+        await retention.StartAsync(CancellationToken.None);
+        await WaitForAsync(async () => await CountAsync(store) == 2);
+        Assert.Equal(["fresh", "ageing"], (await store.ListAsync(null, null, 10, CancellationToken.None)).Select(e => e.ExecutionId));
+
+        // An hour on (the purge interval), "ageing" is 90 days and 30 minutes old.
+        time.Advance(TimeSpan.FromMinutes(60));
+        await WaitForAsync(async () => await CountAsync(store) == 1);
+        Assert.Equal(["fresh"], (await store.ListAsync(null, null, 10, CancellationToken.None)).Select(e => e.ExecutionId));
+        await retention.StopAsync(CancellationToken.None);
     }
 
     public void Dispose()
