@@ -38,6 +38,9 @@ public sealed partial class HostProcess : IAsyncDisposable
     /// <summary>Lines logged at error level or above ("fail:"/"crit:" of the simple console formatter).</summary>
     public IReadOnlyList<string> ErrorLines => [.. _output.Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal))];
 
+    /// <summary>Output lines kept (at most 20,000: later lines are not kept).</summary>
+    public int OutputLines => _output.Count;
+
     /// <summary>Output lines matching <paramref name="predicate"/> (bounded like the output).</summary>
     public IReadOnlyList<string> Lines(Func<string, bool> predicate) => [.. _output.Where(predicate)];
 

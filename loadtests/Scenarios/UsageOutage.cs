@@ -126,7 +126,7 @@ public sealed class UsageOutage : IScenario
         var recovered = host.Lines(l => l.Contains("Usage writes recovered", StringComparison.Ordinal)).Count;
         var replayed = host.Lines(l => l.Contains("spilled usage events", StringComparison.Ordinal)).Count;
         result.Notes.Add(string.Create(CultureInfo.InvariantCulture,
-            $"the tool counted {counted} successful executions; GetUsage counts {totals.Succeeded} succeeded of {totals.Executions}; PostgreSQL was down {downFor.TotalSeconds:0.#} s; writer recovered: {recovered > 0}; spill replayed: {replayed > 0}"));
+            $"the tool counted {counted} successful executions; GetUsage counts {totals.Succeeded} succeeded of {totals.Executions}; PostgreSQL was down {downFor.TotalSeconds:0.#} s; writer recovered: {recovered > 0}; spill replayed: {replayed > 0} ({host.OutputLines} host log lines kept)"));
         result.Summary["events_missing"] = counted - totals.Succeeded;
         result.Phases.Add(phase);
         // Readiness turning unhealthy while PostgreSQL is down is the one error the outage must cause.

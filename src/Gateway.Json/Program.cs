@@ -11,7 +11,8 @@ if (HttpHealthProbe.IsCommand(args))
     return await HttpHealthProbe.RunAsync(args, defaultPort: 8080);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// Content root = the binary's folder: its appsettings.json applies whatever the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddMonkeyCoderEnvironment();
 builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 8080, HttpProtocols.Http1);
 builder.Services.AddMonkeyCoder(builder.Configuration).AddJsonTranscoding(o => o.TypeRegistry = RpcErrors.DetailTypes);

@@ -8,7 +8,8 @@ if (GrpcHealthProbe.IsCommand(args))
     return await GrpcHealthProbe.RunAsync(args, defaultPort: 50051);
 }
 
-var builder = WebApplication.CreateSlimBuilder(args);
+// Content root = the binary's folder: its appsettings.json applies whatever the working directory.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddMonkeyCoderEnvironment();
 if (args is ["migrate", ..])
 {
