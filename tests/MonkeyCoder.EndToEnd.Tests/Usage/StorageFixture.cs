@@ -27,13 +27,18 @@ public class StorageFixture : ServiceFixture
     public static V1.ExecuteRequest SmallTask(string prompt) => new() { TaskType = V1.TaskType.CodeGeneration, Prompt = prompt, MaxTokens = 40 };
 
     /// <summary>Polls (bounded) until GetUsage counts at least <paramref name="executions"/>; returns the last answer.</summary>
-    public async Task<V1.GetUsageResponse> WaitForUsageAsync(long executions, TimeSpan timeout)
+    /// <param name="since">Only executions created from then on (null: all); excludes late events of earlier tests.</param>
+    public async Task<V1.GetUsageResponse> WaitForUsageAsync(long executions, TimeSpan timeout, DateTimeOffset? since = null)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         V1.GetUsageResponse usage;
         do
         {
-            usage = await Usage.GetUsageAsync(new V1.GetUsageRequest { Granularity = V1.Granularity.Hour });
+            usage = await Usage.GetUsageAsync(new V1.GetUsageRequest
+            {
+                Granularity = V1.Granularity.Hour,
+                StartTime = since is { } start ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(start) : null,
+            });
             if (usage.Totals.Executions >= executions)
             {
                 return usage;
