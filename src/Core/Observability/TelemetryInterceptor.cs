@@ -92,15 +92,30 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
 
     private static RequestTelemetry Begin<TRequest>(TRequest request, ServerCallContext context)
     {
-        var telemetry = new RequestTelemetry(RequestId(context), RpcName(context.Method));
+        var telemetry = Begin(context.RequestHeaders.GetValue(RequestIdHeader), RpcName(context.Method));
         if (request is not null)
         {
             telemetry.SensitiveValues = SensitiveValues(request);
         }
 
+        return telemetry;
+    }
+
+    /// <summary>
+    /// Starts the telemetry of one call on this async flow; the HTTP edge calls it for its
+    /// endpoints too. <paramref name="requestId"/> is the caller's <c>x-request-id</c>, kept when it
+    /// is a sane token (≤ 64 chars of [A-Za-z0-9._-]), else replaced by a new one.
+    /// </summary>
+    public static RequestTelemetry Begin(string? requestId, string rpc)
+    {
+        var sane = requestId is { Length: > 0 and <= 64 } && requestId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+        var telemetry = new RequestTelemetry(sane ? requestId! : Guid.CreateVersion7().ToString("N"), rpc);
         RequestTelemetry.Current = telemetry;
         return telemetry;
     }
+
+    /// <summary>A Sentry trace for the call, or null when tracing is off or not sampled.</summary>
+    public ITransactionTracer? StartTrace(string rpc) => reporter.StartTrace(rpc);
 
     /// <summary>
     /// The request's secrets and free text, for the scrubbers: prompts, file contents, custom
@@ -142,7 +157,8 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
         }
     }
 
-    private void End(RequestTelemetry telemetry, StatusCode status, TimeSpan elapsed, ITransactionTracer? trace)
+    /// <summary>Ends a call: request and overhead metrics, the trace, one log line.</summary>
+    public void End(RequestTelemetry telemetry, StatusCode status, TimeSpan elapsed, ITransactionTracer? trace)
     {
         var code = Code(status);
         metrics.RecordRpc(telemetry.Rpc, code, elapsed);
@@ -164,25 +180,15 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
         }
     }
 
-    private static TimeSpan Overhead(RequestTelemetry telemetry, TimeSpan elapsed)
+    /// <summary>Time of the call not spent waiting on providers (never negative).</summary>
+    public static TimeSpan Overhead(RequestTelemetry telemetry, TimeSpan elapsed)
     {
         var overhead = elapsed - telemetry.ProviderTime;
         return overhead < TimeSpan.Zero ? TimeSpan.Zero : overhead;
     }
 
-    private static string Milliseconds(TimeSpan value) => value.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
-
-    /// <summary>The caller's <c>x-request-id</c> when it is a sane token (≤ 64 chars of [A-Za-z0-9._-]), else a new one.</summary>
-    private static string RequestId(ServerCallContext context)
-    {
-        var given = context.RequestHeaders.GetValue(RequestIdHeader);
-        if (given is { Length: > 0 and <= 64 } && given.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-        {
-            return given;
-        }
-
-        return Guid.CreateVersion7().ToString("N");
-    }
+    /// <summary>The header/trailer form of a duration: milliseconds, up to 3 decimals.</summary>
+    public static string Milliseconds(TimeSpan value) => value.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
 
     private static string Code(StatusCode status) => status switch
     {

@@ -30,7 +30,8 @@ public sealed partial class OpenAiEndpoints(
     TimeProvider time,
     ILogger<OpenAiEndpoints> logger,
     Observability.MonkeyCoderMetrics? metrics = null,
-    Observability.IErrorReporter? reporter = null)
+    Observability.IErrorReporter? reporter = null,
+    Observability.TelemetryInterceptor? telemetryEnd = null)
 {
     /// <summary>Names these endpoints have in metrics, logs and Sentry, beside the RPCs' "Service/Method".</summary>
     public const string ChatCompletionsRpc = "OpenAi/ChatCompletions";
@@ -198,47 +199,30 @@ public sealed partial class OpenAiEndpoints(
     /// <summary>Set when a stream that already answered 200 ends with an error event: the status it stands for.</summary>
     private const string StreamErrorKey = "monkeycoder.stream-error-status";
 
-    /// <summary>The gRPC status name the HTTP outcome stands for, as <c>monkeycoder.rpc.requests</c> labels it.</summary>
-    private static string StatusOf(HttpContext context)
+    /// <summary>The gRPC status the HTTP outcome stands for, as <c>monkeycoder.rpc.requests</c> labels it.</summary>
+    private static StatusCode StatusOf(HttpContext context)
     {
         if (context.RequestAborted.IsCancellationRequested)
         {
-            return "CANCELLED";
+            return StatusCode.Cancelled;
         }
 
         var status = context.Items.TryGetValue(StreamErrorKey, out var streamError) && streamError is int failed ? failed : context.Response.StatusCode;
         return status switch
         {
-            < 400 => "OK",
-            400 or 413 or 415 or 422 => "INVALID_ARGUMENT",
-            401 => "UNAUTHENTICATED",
-            403 => "PERMISSION_DENIED",
-            404 => "NOT_FOUND",
-            408 or 504 => "DEADLINE_EXCEEDED",
-            409 => "ABORTED",
-            429 => "RESOURCE_EXHAUSTED",
-            501 => "UNIMPLEMENTED",
-            502 or 503 => "UNAVAILABLE",
-            _ => "INTERNAL",
+            < 400 => StatusCode.OK,
+            400 or 413 or 415 or 422 => StatusCode.InvalidArgument,
+            401 => StatusCode.Unauthenticated,
+            403 => StatusCode.PermissionDenied,
+            404 => StatusCode.NotFound,
+            408 or 504 => StatusCode.DeadlineExceeded,
+            409 => StatusCode.Aborted,
+            429 => StatusCode.ResourceExhausted,
+            501 => StatusCode.Unimplemented,
+            502 or 503 => StatusCode.Unavailable,
+            _ => StatusCode.Internal,
         };
     }
-
-    /// <summary>The caller's <c>x-request-id</c> when it is a sane token (≤ 64 chars of [A-Za-z0-9._-]), else a new one.</summary>
-    private static string RequestId(HttpContext context)
-    {
-        var given = context.Request.Headers[Observability.TelemetryInterceptor.RequestIdHeader].ToString();
-        return given is { Length: > 0 and <= 64 } && given.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
-            ? given
-            : Guid.CreateVersion7().ToString("N");
-    }
-
-    private static TimeSpan Overhead(Observability.RequestTelemetry telemetry, TimeSpan elapsed)
-    {
-        var overhead = elapsed - telemetry.ProviderTime;
-        return overhead < TimeSpan.Zero ? TimeSpan.Zero : overhead;
-    }
-
-    private static string Milliseconds(TimeSpan value) => value.TotalMilliseconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The messages' text and the instructions: what a scrubber must keep out of Sentry and logs.</summary>
     private static List<string> SensitiveValues(ChatCompletionRequest request)
@@ -288,15 +272,15 @@ public sealed partial class OpenAiEndpoints(
     private async Task GuardAsync(HttpContext context, string rpc, Func<Task> handler)
     {
         var started = time.GetTimestamp();
-        var telemetry = new Observability.RequestTelemetry(RequestId(context), rpc);
-        Observability.RequestTelemetry.Current = telemetry;
+        var telemetry = Observability.TelemetryInterceptor.Begin(context.Request.Headers[Observability.TelemetryInterceptor.RequestIdHeader].ToString(), rpc);
         using var scope = logger.BeginScope(telemetry);
-        var trace = reporter?.StartTrace(rpc);
+        var trace = telemetryEnd?.StartTrace(rpc);
         context.Response.OnStarting(() =>
         {
             if (!context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) ?? true)
             {
-                context.Response.Headers[Observability.TelemetryInterceptor.OverheadHeader] = Milliseconds(Overhead(telemetry, time.GetElapsedTime(started)));
+                context.Response.Headers[Observability.TelemetryInterceptor.OverheadHeader] =
+                    Observability.TelemetryInterceptor.Milliseconds(Observability.TelemetryInterceptor.Overhead(telemetry, time.GetElapsedTime(started)));
             }
 
             // A completion names its own id there (chatcmpl-…, as OpenAI does); other answers carry the request id.
@@ -309,15 +293,7 @@ public sealed partial class OpenAiEndpoints(
         }
         finally
         {
-            var status = StatusOf(context);
-            var elapsed = time.GetElapsedTime(started);
-            metrics?.RecordRpc(rpc, status, elapsed);
-            metrics?.RecordOverhead(rpc, Overhead(telemetry, elapsed));
-            if (trace is not null)
-            {
-                trace.SetTag("rpc", rpc);
-                trace.Finish(status == "OK" ? Sentry.SpanStatus.Ok : Sentry.SpanStatus.UnknownError);
-            }
+            telemetryEnd?.End(telemetry, StatusOf(context), time.GetElapsedTime(started), trace);
         }
     }
 
