@@ -99,9 +99,7 @@ public sealed partial class TaskExecutor(
                 outcome = await engine.ExecuteAsync(plan, executionId, cancellationToken, deadline);
             }
 
-            Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge);
-            await RememberAsync(outcome, caller);
-            await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
+            await CompletedAsync(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge, cancellationToken);
             return outcome;
         }
         catch (Exception ex)
@@ -129,9 +127,7 @@ public sealed partial class TaskExecutor(
                 if (item.Completed is { } outcome)
                 {
                     run.Recorded = true;
-                    Record(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge);
-                    await RememberAsync(outcome, caller);
-                    await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
+                    await CompletedAsync(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge, cancellationToken);
                 }
 
                 yield return item;
@@ -243,13 +239,19 @@ public sealed partial class TaskExecutor(
         cache.SetAsync(key, new CachedAnswer(outcome.Content, (int)outcome.FinishReason, outcome.Model.Provider, outcome.Model.Id,
             outcome.Usage.InputTokens, outcome.Usage.OutputTokens, time.GetUtcNow()), cancellationToken);
 
-    /// <summary>Which model answered this execution, and for whom: what the Feedback RPC checks and rates.</summary>
-    private async ValueTask RememberAsync(ExecutionOutcome outcome, CallerIdentity caller)
+    /// <summary>
+    /// A completed execution, unary or streamed: its usage event, which model answered it and for
+    /// whom (what the Feedback RPC checks and rates), and the session's new turns.
+    /// </summary>
+    private async Task CompletedAsync(RoutePlan plan, CallerIdentity caller, ExecutionOutcome outcome, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge, CancellationToken cancellationToken)
     {
+        Record(plan, caller, outcome, createdAt, latency, charge);
         if (stats is not null)
         {
             await stats.RememberExecutionAsync(outcome.ExecutionId, outcome.Model.Key, caller.PrincipalId, CancellationToken.None);
         }
+
+        await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);
     }
 
     private async Task AppendTurnsAsync(TaskRequest task, CallerIdentity caller, ExecutionOutcome outcome, CancellationToken cancellationToken)
