@@ -201,8 +201,9 @@ public sealed partial class SingleStrategy(AttemptRunner runner, PrefillSupport?
             }
 
             recoveries++;
-            // Same model once on a retryable fault (a dropped connection, a stall); else the next candidate.
-            if (broken.IsTransient && !broken.Silent && brokeOn.Add(candidate.Model.Key))
+            // Same model once on a retryable fault (a dropped connection, an in-stream overload); else the next
+            // candidate. A stall is treated like a silent upstream: another try would likely cost another stall timeout.
+            if (broken.IsTransient && !broken.Silent && broken.ErrorClass != ProviderErrorClass.Stalled && brokeOn.Add(candidate.Model.Key))
             {
                 again = candidate;
             }
