@@ -349,7 +349,7 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
                 case (true, _) when RejectsPrefill:
                     await WriteErrorAsync(context, request, FakeError.PrefillRejected);
                     return;
-                case (true, var prefill) when content.StartsWith(prefill, StringComparison.Ordinal):
+                case (true, { } prefill) when content.StartsWith(prefill, StringComparison.Ordinal):
                     // A model continues its own trailing assistant turn exactly.
                     content = content[prefill.Length..];
                     break;

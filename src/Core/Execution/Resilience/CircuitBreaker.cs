@@ -192,7 +192,7 @@ public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvi
             }
 
             var open = !state.IsClosed;
-            if (retryAfter is { } wait && errorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
+            if (retryAfter is { } wait && errorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded or ProviderErrorClass.ServerError
                 && (long)wait.TotalMilliseconds > RetryAfterToleranceMs)
             {
                 var until = now + (long)wait.TotalMilliseconds - RetryAfterToleranceMs;
