@@ -317,7 +317,9 @@ public sealed class StreamRecoveryTests
 
         // The same model continued from a quoting instruction (OpenAI-compatible: no prefill by default).
         Assert.Equal(2, env.Primary.RequestCount);
-        Assert.Contains("<<<DELIVERED>>>", env.Primary.Requests[1].Body, StringComparison.Ordinal);
+        var last = env.Primary.Requests[1].Json.GetProperty("messages").EnumerateArray().Last();
+        Assert.Equal("user", last.GetProperty("role").GetString());
+        Assert.Contains("<<<DELIVERED>>>" + Canonical[..Canonical.IndexOf("word41", StringComparison.Ordinal)].TrimEnd(), last.GetProperty("content").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, env.Backup.RequestCount);
     }
 
