@@ -77,6 +77,7 @@ public static class ProtoMapper
         TimeToFirstToken = a.TimeToFirstToken is { } t ? Duration.FromTimeSpan(t) : null,
         Usage = ToProto(a.Usage, a.Model.CostOf(a.Usage)),
         ErrorDetail = a.ErrorDetail ?? "",
+        DeliveredTokens = a.DeliveredTokens,
     });
 
     public static ExecuteResponse ToResponse(TaskRequest task, ExecutionOutcome outcome, TimeSpan total)
@@ -94,6 +95,7 @@ public static class ProtoMapper
             Timing = ToProto(total, outcome),
             CacheHit = outcome.CacheHit,
             SessionId = task.SessionId,
+            Recovered = outcome.Recovered,
         };
         response.Attempts.AddRange(ToProto(outcome.Attempts));
         return response;
@@ -111,6 +113,7 @@ public static class ProtoMapper
             Usage = ToProto(outcome.Usage, outcome.CacheHit ? 0 : outcome.CostUsd),
             Timing = ToProto(total, outcome),
             CacheHit = outcome.CacheHit,
+            Recovered = outcome.Recovered,
         };
         final.Attempts.AddRange(ToProto(outcome.Attempts));
         return final;

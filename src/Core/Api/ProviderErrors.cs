@@ -38,7 +38,7 @@ public static class ProviderErrors
             ProviderErrorClass.ContextLengthExceeded => RpcErrors.Create(StatusCode.InvalidArgument, "CONTEXT_LENGTH_EXCEEDED", message, metadata,
                 badRequest: new Google.Rpc.BadRequest { FieldViolations = { new Google.Rpc.BadRequest.Types.FieldViolation { Field = "prompt", Description = "The prompt, files and max_tokens exceed every candidate model's context window." } } }),
             ProviderErrorClass.ContentFiltered => RpcErrors.Create(StatusCode.FailedPrecondition, "CONTENT_FILTERED", message, metadata),
-            ProviderErrorClass.InvalidRequest => RpcErrors.Create(StatusCode.InvalidArgument, "PROVIDER_REJECTED_REQUEST", message, metadata),
+            ProviderErrorClass.InvalidRequest or ProviderErrorClass.PrefillRejected => RpcErrors.Create(StatusCode.InvalidArgument, "PROVIDER_REJECTED_REQUEST", message, metadata),
             ProviderErrorClass.Authentication => RpcErrors.Create(StatusCode.Unavailable, "PROVIDER_AUTHENTICATION_FAILED", message, metadata),
             ProviderErrorClass.StreamCut or ProviderErrorClass.Stalled or ProviderErrorClass.MalformedStream =>
                 RpcErrors.Unavailable("PROVIDER_STREAM_INTERRUPTED", message, DefaultRetry, metadata),

@@ -64,6 +64,8 @@ public static class EnvironmentVariables
         ("EXECUTION_FIRST_TOKEN_TIMEOUT_MS", "MonkeyCoder:Execution:FirstTokenTimeoutMs"),
         ("EXECUTION_STALL_TIMEOUT_MS", "MonkeyCoder:Execution:StallTimeoutMs"),
         ("EXECUTION_ATTEMPT_TIMEOUT_MS", "MonkeyCoder:Execution:AttemptTimeoutMs"),
+        ("STREAM_RECOVERY", "MonkeyCoder:Execution:StreamRecovery"),
+        ("STREAM_RECOVERY_MAX_PER_CALL", "MonkeyCoder:Execution:MaxRecoveriesPerCall"),
     ];
 
     /// <summary>Adds the mapped variables that are set (non-empty) as a configuration source.</summary>

@@ -34,10 +34,10 @@ public sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreaker
         await stats.UpdateAsync(model.Key, rewards.ForAttempt(observation, null), CancellationToken.None);
     }
 
-    public async ValueTask<AttemptRecord> FailedAsync(ExecutionScope scope, CatalogModel model, ProviderException failure, TimeSpan latency, TimeSpan? timeToFirstToken, TokenUsage usage)
+    public async ValueTask<AttemptRecord> FailedAsync(ExecutionScope scope, CatalogModel model, ProviderException failure, TimeSpan latency, TimeSpan? timeToFirstToken, TokenUsage usage, long deliveredTokens = 0)
     {
         var attempt = new AttemptRecord(model, failure.ClassName, latency, timeToFirstToken, usage,
-            failure.ProviderCode is null ? failure.Message : $"{failure.ProviderCode}: {failure.Message}");
+            failure.ProviderCode is null ? failure.Message : $"{failure.ProviderCode}: {failure.Message}", deliveredTokens);
         scope.Add(attempt);
         Observe(attempt);
         scope.Failed(model, failure);
@@ -56,9 +56,9 @@ public sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreaker
     /// An attempt stopped by us (a quantum loser) or by the caller. Recorded with the usage it had
     /// consumed (estimated), never fed to health, breaker or statistics: it says nothing about the model.
     /// </summary>
-    public void Cancelled(ExecutionScope scope, CatalogModel model, TimeSpan latency, TimeSpan? timeToFirstToken, TokenUsage usage)
+    public void Cancelled(ExecutionScope scope, CatalogModel model, TimeSpan latency, TimeSpan? timeToFirstToken, TokenUsage usage, long deliveredTokens = 0)
     {
-        var attempt = new AttemptRecord(model, AttemptOutcomes.Cancelled, latency, timeToFirstToken, usage);
+        var attempt = new AttemptRecord(model, AttemptOutcomes.Cancelled, latency, timeToFirstToken, usage, DeliveredTokens: deliveredTokens);
         scope.Add(attempt);
         Observe(attempt);
     }

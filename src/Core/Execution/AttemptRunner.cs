@@ -111,8 +111,9 @@ public sealed partial class AttemptRunner(
             }
 
             var start = time.GetTimestamp();
+            var firstTokenMs = FirstTokenTimeoutMs(model);
             // One timer for "next event due": first the first-token timeout, then the stall timeout after each event.
-            var due = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.FirstTokenTimeoutMs), time);
+            var due = new CancellationTokenSource(TimeSpan.FromMilliseconds(firstTokenMs), time);
             var whole = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.AttemptTimeoutMs), time);
             var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, due.Token, whole.Token);
             var stream = new OpenedStream(candidate, request, start, due, whole, linked);
@@ -135,7 +136,7 @@ public sealed partial class AttemptRunner(
                         stream.Append(current.Delta);
                         due.CancelAfter(TimeSpan.FromMilliseconds(_options.StallTimeoutMs));
                         // Committed: if the consumer walks away before the stream settles, the attempt is recorded "cancelled".
-                        stream.Abandoned = () => recorder.Cancelled(scope, model, time.GetElapsedTime(start), stream.TimeToFirstToken, PartialUsage(stream));
+                        stream.Abandoned = () => recorder.Cancelled(scope, model, time.GetElapsedTime(start), stream.TimeToFirstToken, PartialUsage(stream), DeliveredTokens(stream));
                         return (stream, default);
                     }
                 }
@@ -148,8 +149,9 @@ public sealed partial class AttemptRunner(
             }
             catch (OperationCanceledException) when (due.IsCancellationRequested || whole.IsCancellationRequested)
             {
+                // Silent: fails over at once rather than spending another first-token timeout on the same model.
                 failure = new ProviderException(model.Provider, ProviderErrorClass.Timeout,
-                    $"No first token within {Math.Min(_options.FirstTokenTimeoutMs, _options.AttemptTimeoutMs)} ms.");
+                    $"No first token within {Math.Min(firstTokenMs, _options.AttemptTimeoutMs)} ms.") { Silent = true };
             }
             catch (OperationCanceledException)
             {
@@ -176,10 +178,12 @@ public sealed partial class AttemptRunner(
     }
 
     /// <summary>
-    /// The next event of a committed stream. Content has reached the caller, so a failure here is
-    /// final for this execution: it is recorded (with the tokens seen so far, estimated) and thrown.
+    /// The next event of a committed stream, or why there is none. Content has reached the caller, so
+    /// a failure here is recorded at once (with the tokens seen so far, estimated, and those delivered)
+    /// and returned: the strategy recovers the answer or ends the call with it. Cancellation by the
+    /// caller is recorded "cancelled" and thrown.
     /// </summary>
-    public async ValueTask<ProviderStreamEvent> ReadNextAsync(ExecutionScope scope, OpenedStream stream, CancellationToken cancellationToken)
+    public async ValueTask<(ProviderStreamEvent Event, ProviderException? Failure)> ReadNextAsync(ExecutionScope scope, OpenedStream stream, CancellationToken cancellationToken)
     {
         var model = stream.Candidate.Model;
         ProviderException failure;
@@ -193,12 +197,12 @@ public sealed partial class AttemptRunner(
             var current = stream.Enumerator.Current;
             stream.Append(current.Delta);
             stream.Due.CancelAfter(TimeSpan.FromMilliseconds(_options.StallTimeoutMs));
-            return current;
+            return (current, null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             stream.Settle();
-            recorder.Cancelled(scope, model, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, PartialUsage(stream));
+            recorder.Cancelled(scope, model, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, PartialUsage(stream), DeliveredTokens(stream));
             throw;
         }
         catch (OperationCanceledException) when (stream.Whole.IsCancellationRequested)
@@ -222,11 +226,10 @@ public sealed partial class AttemptRunner(
             failure = Unexpected(model, ex);
         }
 
-        // Retries spent or not, this execution cannot continue: content already reached the caller.
         stream.Settle();
-        await recorder.FailedAsync(scope, model, failure, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, PartialUsage(stream));
+        await recorder.FailedAsync(scope, model, failure, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, PartialUsage(stream), DeliveredTokens(stream));
         Log.StreamBroken(logger, model.Key, failure.ClassName);
-        throw failure;
+        return (default, failure);
     }
 
     /// <summary>Records a stream that reached its final event; returns the attempt.</summary>
@@ -234,7 +237,8 @@ public sealed partial class AttemptRunner(
     {
         stream.Settle();
         var usage = final.Usage ?? PartialUsage(stream);
-        var attempt = new AttemptRecord(stream.Candidate.Model, AttemptOutcomes.Ok, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, usage);
+        var attempt = new AttemptRecord(stream.Candidate.Model, AttemptOutcomes.Ok, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, usage,
+            DeliveredTokens: DeliveredTokens(stream));
         await recorder.SucceededAsync(scope, attempt);
         return attempt;
     }
@@ -275,6 +279,11 @@ public sealed partial class AttemptRunner(
         return decision;
     }
 
+    /// <summary>The model's own first-token limit (catalog <c>firstTokenTimeoutMs</c>), else the global one.</summary>
+    public int FirstTokenTimeoutMs(CatalogModel model) => model.FirstTokenTimeoutMs is int ms and > 0 ? ms : _options.FirstTokenTimeoutMs;
+
+    private long DeliveredTokens(OpenedStream stream) => stream.DeliveredText.Length == 0 ? 0 : tokens.Count(stream.DeliveredText);
+
     private TokenUsage PartialUsage(OpenedStream stream) =>
         new(tokens.Count(stream.Request.Messages), tokens.Count(stream.Text), Estimated: true);
 
@@ -292,7 +301,7 @@ public sealed partial class AttemptRunner(
         public static partial void CircuitOpenSkipped(ILogger logger, string model);
 
         [LoggerMessage(EventId = Observability.EventIds.StreamBroken, Level = LogLevel.Warning,
-            Message = "Stream from {Model} broke after content reached the caller ({ErrorClass}); ending the call with an error")]
+            Message = "Stream from {Model} broke after content reached the caller ({ErrorClass})")]
         public static partial void StreamBroken(ILogger logger, string model, string errorClass);
     }
 }
@@ -301,6 +310,7 @@ public sealed partial class AttemptRunner(
 public sealed class OpenedStream(RouteCandidate candidate, ProviderRequest request, long start, CancellationTokenSource due, CancellationTokenSource whole, CancellationTokenSource linked) : IAsyncDisposable
 {
     private readonly StringBuilder _text = new();
+    private readonly StringBuilder _delivered = new();
 
     public RouteCandidate Candidate => candidate;
 
@@ -321,6 +331,11 @@ public sealed class OpenedStream(RouteCandidate candidate, ProviderRequest reque
     public TimeSpan? TimeToFirstToken { get; internal set; }
 
     public string Text => _text.ToString();
+
+    /// <summary>What of this attempt's text reached the caller (a continuation's repeated start is not delivered).</summary>
+    public string DeliveredText => _delivered.ToString();
+
+    internal void Deliver(string text) => _delivered.Append(text);
 
     /// <summary>Records the attempt as cancelled; armed once committed, run by <see cref="DisposeAsync"/> unless the attempt settled first.</summary>
     internal Action? Abandoned { get; set; }

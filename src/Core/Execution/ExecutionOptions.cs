@@ -14,10 +14,25 @@ public sealed class ExecutionOptions
 
     /// <summary>
     /// <c>EXECUTION_FIRST_TOKEN_TIMEOUT_MS</c>: from the start of a streaming attempt to its first
-    /// content, in ms. Defaults to 60000 ms.
+    /// content, in ms; a model that stays silent this long fails over at once. A catalog model's
+    /// <c>firstTokenTimeoutMs</c> replaces it (reasoning models). Defaults to 15000 ms.
     /// </summary>
     [Range(100, 3_600_000, ErrorMessage = "EXECUTION_FIRST_TOKEN_TIMEOUT_MS (MonkeyCoder:Execution:FirstTokenTimeoutMs) must be between 100 and 3600000.")]
-    public int FirstTokenTimeoutMs { get; set; } = 60_000;
+    public int FirstTokenTimeoutMs { get; set; } = 15_000;
+
+    /// <summary>
+    /// <c>STREAM_RECOVERY</c>: when an attempt breaks after content reached the caller, continue the
+    /// answer on the same model (retryable fault) or the next candidate instead of ending with an
+    /// error. Defaults to true.
+    /// </summary>
+    public bool StreamRecovery { get; set; } = true;
+
+    /// <summary>
+    /// <c>STREAM_RECOVERY_MAX_PER_CALL</c>: continuations one call may make; the break after the last
+    /// ends the call with an error. Defaults to 2.
+    /// </summary>
+    [Range(0, 10, ErrorMessage = "STREAM_RECOVERY_MAX_PER_CALL (MonkeyCoder:Execution:MaxRecoveriesPerCall) must be between 0 and 10.")]
+    public int MaxRecoveriesPerCall { get; set; } = 2;
 
     /// <summary>
     /// <c>EXECUTION_STALL_TIMEOUT_MS</c>: longest gap between two events of a stream, in ms.

@@ -3,14 +3,19 @@ using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Execution;
 
-/// <summary>One try against one model: "ok" or the error class, with its timing and usage.</summary>
+/// <summary>
+/// One try against one model: "ok" or the error class, with its timing and usage (what the provider
+/// bills for it, also for a broken stream). <see cref="DeliveredTokens"/> counts the tokens of this
+/// attempt's text that reached the caller (a recovered answer is split over several attempts).
+/// </summary>
 public sealed record AttemptRecord(
     CatalogModel Model,
     string Outcome,
     TimeSpan Latency,
     TimeSpan? TimeToFirstToken,
     TokenUsage Usage,
-    string? ErrorDetail = null)
+    string? ErrorDetail = null,
+    long DeliveredTokens = 0)
 {
     public bool Succeeded => Outcome == "ok";
 }
@@ -41,6 +46,12 @@ public sealed record ExecutionOutcome
     public TimeSpan? TimeToFirstToken { get; init; }
 
     public bool CacheHit { get; init; }
+
+    /// <summary>
+    /// True when the answer survived a broken upstream stream: it was continued by later attempts
+    /// (mid-stream recovery), each of which lists its delivered tokens.
+    /// </summary>
+    public bool Recovered { get; init; }
 
     /// <summary>The strategy that produced it: "single", "quantum" or "pipeline".</summary>
     public string Strategy { get; init; } = "single";

@@ -28,6 +28,7 @@ public static class ExecutionServiceExtensions
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<AttemptRecorder>();
         services.AddSingleton<AttemptRunner>();
+        services.AddSingleton<Recovery.PrefillSupport>();
         services.AddSingleton<SingleStrategy>();
         services.AddSingleton<IExecutionStrategy>(sp => sp.GetRequiredService<SingleStrategy>());
         services.AddSingleton<IExecutionStrategy, QuantumStrategy>();

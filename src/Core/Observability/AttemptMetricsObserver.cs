@@ -10,6 +10,7 @@ public sealed class AttemptMetricsObserver(MonkeyCoderMetrics metrics) : IAttemp
         var model = attempt.Model;
         metrics.RecordAttempt(model.Provider, model.Id, attempt.Outcome, attempt.Latency, attempt.TimeToFirstToken,
             attempt.Usage.InputTokens, attempt.Usage.OutputTokens, attempt.Succeeded ? model.CostOf(attempt.Usage) : 0);
-        RequestTelemetry.Current?.RecordAttempt(model.Provider, model.Key, attempt.Latency);
+        // The model id alone: the log line writes "{Provider}/{Model}" (a key here read "openai/openai/gpt-…").
+        RequestTelemetry.Current?.RecordAttempt(model.Provider, model.Id, attempt.Latency);
     }
 }

@@ -38,12 +38,16 @@ public static class EventIds
     public const int CircuitOpenSkipped = 1307;
     public const int StreamBroken = 1308;
     public const int BreakerHeldOpen = 1309;
+    public const int StreamRecovering = 1340;
+    public const int StreamRecovered = 1341;
+    public const int PrefillRejected = 1342;
 
     // 1400–1499 providers
     public const int SimulatedStreamStopped = 1400;
     public const int ProviderUpstreamFailed = 1401;
     public const int ProviderTransportFailed = 1402;
     public const int ProviderEnabled = 1403;
+    public const int ProviderStreamBadEvent = 1440;
 
     // 1500–1599 observability (metrics, Sentry, health probes, alerts)
     public const int RequestCompleted = 1500;

@@ -39,7 +39,7 @@ public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object
     /// <summary>Provider of the latest attempt.</summary>
     public string? Provider { get; private set; }
 
-    /// <summary>Model key of the latest attempt.</summary>
+    /// <summary>Model id (without the provider) of the latest attempt.</summary>
     public string? Model { get; private set; }
 
     /// <summary>

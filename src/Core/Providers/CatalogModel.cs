@@ -42,6 +42,19 @@ public sealed record CatalogModel
     /// <summary>Reasoning models take max_completion_tokens and reject sampling parameters.</summary>
     public bool Reasoning { get; init; }
 
+    /// <summary>
+    /// Whether the model continues a trailing assistant message (prefill), which mid-stream recovery
+    /// uses to continue a broken answer. Null in a catalog file means the protocol's default:
+    /// true for Anthropic, false otherwise; <see cref="ModelCatalog"/> resolves it.
+    /// </summary>
+    public bool? SupportsAssistantPrefill { get; init; }
+
+    /// <summary>
+    /// Time to first token for this model, in ms, replacing <c>EXECUTION_FIRST_TOKEN_TIMEOUT_MS</c>
+    /// (reasoning models think before they write). Null: the global limit.
+    /// </summary>
+    public int? FirstTokenTimeoutMs { get; init; }
+
     /// <summary>"provider/id": unique across the catalog.</summary>
     [JsonIgnore]
     public string Key => $"{Provider}/{Id}";

@@ -85,22 +85,34 @@ public sealed class ModelCatalog
     /// Fills what a catalog file may omit. The JSON source generator sets omitted init-only
     /// members to null rather than keeping their initializers, so defaults are applied here.
     /// </summary>
-    private static CatalogDocument Normalize(CatalogDocument document) => new()
+    private static CatalogDocument Normalize(CatalogDocument document)
     {
-        Providers = (document.Providers ?? []).Select(p => p with
+        var providers = (document.Providers ?? []).Select(p => p with
         {
             DisplayName = string.IsNullOrEmpty(p.DisplayName) ? p.Name : p.DisplayName,
             BaseUrl = p.BaseUrl ?? "",
-        }).ToList(),
-        Models = (document.Models ?? []).Select(m => m with
+        }).ToList();
+        return new CatalogDocument
         {
+            Providers = providers,
+            Models = (document.Models ?? []).Select(m => Normalize(m, providers)).ToList(),
+        };
+    }
+
+    private static CatalogModel Normalize(CatalogModel m, List<CatalogProvider> providers)
+    {
+        var protocol = providers.Find(p => string.Equals(p.Name, m.Provider, StringComparison.OrdinalIgnoreCase))?.Protocol;
+        return m with
+        {
+            // Anthropic's Messages API continues a trailing assistant turn; OpenAI-compatible servers differ, so only when the catalog says so.
+            SupportsAssistantPrefill = m.SupportsAssistantPrefill ?? string.Equals(protocol, "anthropic", StringComparison.OrdinalIgnoreCase),
             DisplayName = string.IsNullOrEmpty(m.DisplayName) ? m.Id : m.DisplayName,
             Aliases = m.Aliases ?? [],
             Fallbacks = m.Fallbacks ?? [],
             Capabilities = m.Capabilities ?? new ModelScores(),
             Status = string.IsNullOrEmpty(m.Status) ? "active" : m.Status,
-        }).ToList(),
-    };
+        };
+    }
 
     public IReadOnlyList<CatalogModel> Models { get; }
 

@@ -84,6 +84,12 @@ public sealed class CatalogModelOptions
 
     public bool Reasoning { get; set; }
 
+    /// <summary>Whether the model continues a trailing assistant message. Defaults to the protocol's (Anthropic yes, others no).</summary>
+    public bool? SupportsAssistantPrefill { get; set; }
+
+    /// <summary>Time to first token for this model, in ms. Defaults to <c>EXECUTION_FIRST_TOKEN_TIMEOUT_MS</c>.</summary>
+    public int? FirstTokenTimeoutMs { get; set; }
+
     internal CatalogModel ToModel(string provider) => new()
     {
         Id = Id!,
@@ -100,6 +106,8 @@ public sealed class CatalogModelOptions
         Replacement = Replacement,
         Fallbacks = Fallbacks,
         Reasoning = Reasoning,
+        SupportsAssistantPrefill = SupportsAssistantPrefill,
+        FirstTokenTimeoutMs = FirstTokenTimeoutMs,
     };
 }
 

@@ -6,7 +6,7 @@ public enum ProviderErrorClass
     Unknown,
     /// <summary>429 or a quota error; <see cref="ProviderException.RetryAfter"/> holds the provider's hint.</summary>
     RateLimited,
-    /// <summary>5xx, 529 or "overloaded".</summary>
+    /// <summary>502, 503, 529 or "overloaded": the provider says it is busy.</summary>
     Overloaded,
     Timeout,
     ConnectionReset,
@@ -19,6 +19,13 @@ public enum ProviderErrorClass
     StreamCut,
     /// <summary>The stream produced no token within the stall timeout.</summary>
     Stalled,
+    /// <summary>HTTP 500 (and other 5xx that are not 502/503/504/529): the provider failed, it did not say it is busy.</summary>
+    ServerError,
+    /// <summary>
+    /// HTTP 400 because the conversation ends with an assistant message (the model takes no prefill).
+    /// Only a continuation sends one; it is then retried at once without the prefill.
+    /// </summary>
+    PrefillRejected,
 }
 
 /// <summary>
@@ -62,13 +69,19 @@ public sealed class ProviderException : Exception
     /// <summary>The provider's Retry-After hint.</summary>
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>
+    /// True when the upstream said nothing at all: no response headers within the headers timeout, or
+    /// no first token within the first-token timeout. Such a model fails over at once instead of being retried.
+    /// </summary>
+    public bool Silent { get; init; }
+
     /// <summary>Snake-case name used in metrics, attempts and usage rows.</summary>
     public string ClassName => ErrorClassNames.Of(ErrorClass);
 
     /// <summary>True for failures worth another try (same or another model).</summary>
     public bool IsTransient => ErrorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
         or ProviderErrorClass.Timeout or ProviderErrorClass.ConnectionReset or ProviderErrorClass.MalformedStream
-        or ProviderErrorClass.StreamCut or ProviderErrorClass.Stalled or ProviderErrorClass.Unknown;
+        or ProviderErrorClass.StreamCut or ProviderErrorClass.Stalled or ProviderErrorClass.ServerError or ProviderErrorClass.Unknown;
 }
 
 public static class ErrorClassNames
@@ -86,6 +99,8 @@ public static class ErrorClassNames
         ProviderErrorClass.MalformedStream => "malformed_stream",
         ProviderErrorClass.StreamCut => "stream_cut",
         ProviderErrorClass.Stalled => "stalled",
+        ProviderErrorClass.ServerError => "server_error",
+        ProviderErrorClass.PrefillRejected => "prefill_rejected",
         _ => "unknown",
     };
 }

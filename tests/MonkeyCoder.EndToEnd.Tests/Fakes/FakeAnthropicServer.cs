@@ -54,6 +54,7 @@ public sealed class FakeAnthropicServer(string? apiKey = null)
         FakeError.Overloaded => (529, Error("overloaded_error", "Overloaded")),
         FakeError.Unauthorized => (401, Error("authentication_error", "invalid x-api-key")),
         FakeError.ContextLengthExceeded => (400, Error("invalid_request_error", "prompt is too long: 208310 tokens > 200000 maximum")),
+        FakeError.PrefillRejected => (400, Error("invalid_request_error", "This model does not support assistant message prefill. The conversation must end with a user message.")),
         _ => (400, Error("invalid_request_error", "max_tokens: Field required")),
     };
 

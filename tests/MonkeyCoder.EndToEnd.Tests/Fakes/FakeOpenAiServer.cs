@@ -63,6 +63,8 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
         FakeError.Overloaded => (503, Error("The engine is currently overloaded, please try again later", "server_error", null, null)),
         FakeError.Unauthorized => (401, Error($"Incorrect API key provided: {Mask(request.Headers.GetValueOrDefault("authorization"))}. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", null, "invalid_api_key")),
         FakeError.ContextLengthExceeded => (400, Error("This model's maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens. Please reduce the length of the messages.", "invalid_request_error", "messages", "context_length_exceeded")),
+        // As self-hosted OpenAI-compatible servers answer a conversation that ends with the assistant (vLLM-style wording).
+        FakeError.PrefillRejected => (400, Error("Invalid request: the last message must be a user message; assistant message prefill is not supported for this model.", "invalid_request_error", "messages", null)),
         _ => (400, Error("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "invalid_request_error", "max_tokens", "unsupported_parameter")),
     };
 

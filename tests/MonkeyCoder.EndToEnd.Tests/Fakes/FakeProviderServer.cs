@@ -171,6 +171,37 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
     /// <summary>The provider's model-list body, listing <paramref name="models"/>.</summary>
     protected abstract string ModelListBody(IReadOnlyList<string> models);
 
+    /// <summary>Answers a conversation that ends with an assistant turn (a prefill) with the provider's 400.</summary>
+    public bool RejectsPrefill { get; set; }
+
+    /// <summary>
+    /// Whether the request continues an earlier answer: (true, prefill text) when the conversation ends
+    /// with an assistant turn; (false, quoted text) when the last user turn quotes the delivered text
+    /// between the executor's markers; (false, null) otherwise. Reads OpenAI's and Anthropic's
+    /// <c>messages</c> (string content).
+    /// </summary>
+    protected virtual (bool Prefill, string? Text) Continuation(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array
+            || messages.GetArrayLength() == 0)
+        {
+            return (false, null);
+        }
+
+        var last = messages[messages.GetArrayLength() - 1];
+        var role = last.TryGetProperty("role", out var r) ? r.GetString() : null;
+        var text = last.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
+        if (role == "assistant")
+        {
+            return (true, text);
+        }
+
+        const string start = "<<<DELIVERED>>>", end = "<<<END>>>";
+        var from = text.IndexOf(start, StringComparison.Ordinal);
+        var to = text.LastIndexOf(end, StringComparison.Ordinal);
+        return from >= 0 && to > from ? (false, text[(from + start.Length)..to]) : (false, null);
+    }
+
     /// <summary>Models the model list names. Defaults to one.</summary>
     public IReadOnlyList<string> ListedModels { get; set; } = ["fake-model-1"];
 
@@ -313,6 +344,20 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
             }
 
             var content = response.Behavior == FakeBehavior.ContentFiltered ? "" : response.Content ?? DefaultContent(request.Model);
+            switch (Continuation(json))
+            {
+                case (true, _) when RejectsPrefill:
+                    await WriteErrorAsync(context, request, FakeError.PrefillRejected);
+                    return;
+                case (true, { } prefill) when content.StartsWith(prefill, StringComparison.Ordinal):
+                    // A model continues its own trailing assistant turn exactly.
+                    content = content[prefill.Length..];
+                    break;
+                case (false, { } quoted) when !response.RestartOnContinuation && content.StartsWith(quoted, StringComparison.Ordinal):
+                    content = content[quoted.Length..];
+                    break;
+            }
+
             if (request.IsStream)
             {
                 await WriteStreamAsync(context, request, response, content, () => Volatile.Write(ref serverAborted, true));
@@ -437,6 +482,14 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
                             await context.Response.WriteAsync(MalformedFrame, context.RequestAborted);
                             await context.Response.Body.FlushAsync(context.RequestAborted);
                             return;
+                        case FakeBehavior.BadEvents:
+                            for (var i = 0; i < response.BadEventCount; i++)
+                            {
+                                await context.Response.WriteAsync(MalformedFrame, context.RequestAborted);
+                            }
+
+                            await context.Response.Body.FlushAsync(context.RequestAborted);
+                            break;
                         case FakeBehavior.InStreamError:
                             await context.Response.WriteAsync(InStreamErrorFrame, context.RequestAborted);
                             await context.Response.Body.FlushAsync(context.RequestAborted);

@@ -23,6 +23,11 @@ public enum FakeBehavior
     MissingTerminator,
     /// <summary>An in-stream error event after <see cref="FakeResponse.AfterDeltas"/> deltas (Anthropic <c>event: error</c>, OpenAI/Gemini an error object).</summary>
     InStreamError,
+    /// <summary>
+    /// <see cref="FakeResponse.BadEventCount"/> unparseable events after <see cref="FakeResponse.AfterDeltas"/>
+    /// deltas, then the rest of the stream as normal.
+    /// </summary>
+    BadEvents,
     /// <summary>The provider's safety system blocks the answer (OpenAI finish_reason content_filter, Anthropic stop_reason refusal, Gemini finishReason SAFETY).</summary>
     ContentFiltered,
 }
@@ -36,6 +41,8 @@ public enum FakeError
     Unauthorized,
     BadRequest,
     ContextLengthExceeded,
+    /// <summary>HTTP 400: the conversation ends with an assistant message and the model takes no prefill.</summary>
+    PrefillRejected,
 }
 
 /// <summary>
@@ -80,6 +87,18 @@ public sealed record FakeResponse
     /// <summary>Content deltas sent before a mid-stream fault.</summary>
     public int AfterDeltas { get; init; } = 2;
 
+    /// <summary>Unparseable events sent by <see cref="FakeBehavior.BadEvents"/>.</summary>
+    public int BadEventCount { get; init; } = 1;
+
+    /// <summary>
+    /// Asked to continue with an instruction (no prefill), the fake starts its answer over instead of
+    /// continuing where the quoted text stops (some models do).
+    /// </summary>
+    public bool RestartOnContinuation { get; init; }
+
+    /// <summary>Sets the text (see <see cref="Content"/>) of a scripted fault.</summary>
+    public FakeResponse WithContent(string content) => this with { Content = content };
+
     public static FakeResponse Success(string? content = null, int inputTokens = 21, int outputTokens = 9) =>
         new() { Content = content, InputTokens = inputTokens, OutputTokens = outputTokens };
 
@@ -117,6 +136,10 @@ public sealed record FakeResponse
     public static FakeResponse MalformedChunk(int afterDeltas = 2) => new() { Behavior = FakeBehavior.MalformedChunk, AfterDeltas = afterDeltas };
 
     public static FakeResponse MissingTerminator() => new() { Behavior = FakeBehavior.MissingTerminator };
+
+    public static FakeResponse BadEvents(int afterDeltas, int count) => new() { Behavior = FakeBehavior.BadEvents, AfterDeltas = afterDeltas, BadEventCount = count };
+
+    public static FakeResponse PrefillRejected() => Error(FakeError.PrefillRejected);
 
     public static FakeResponse InStreamError(int afterDeltas = 2) => new() { Behavior = FakeBehavior.InStreamError, AfterDeltas = afterDeltas };
 }

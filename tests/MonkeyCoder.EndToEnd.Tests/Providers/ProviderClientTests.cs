@@ -37,7 +37,7 @@ public sealed class ProviderClientTests
             var cases = new (FakeError, ProviderErrorClass)[]
             {
                 (FakeError.RateLimited, ProviderErrorClass.RateLimited),
-                (FakeError.ServerError, ProviderErrorClass.Overloaded),
+                (FakeError.ServerError, ProviderErrorClass.ServerError),
                 (FakeError.Overloaded, ProviderErrorClass.Overloaded),
                 (FakeError.Unauthorized, ProviderErrorClass.Authentication),
                 (FakeError.BadRequest, ProviderErrorClass.InvalidRequest),
@@ -416,11 +416,26 @@ public sealed class ProviderClientTests
     public async Task Call_MalformedJson_MalformedStream(string protocol, bool stream)
     {
         await using var harness = await ProviderHarness.StartAsync(protocol);
-        harness.Fake.Enqueue(FakeResponse.MalformedChunk(afterDeltas: 2));
+        // Streams skip one bad event (then end here without a final event: a cut); three in a row are a malformed stream.
+        harness.Fake.Enqueue(stream ? FakeResponse.BadEvents(afterDeltas: 2, count: 3) : FakeResponse.MalformedChunk(afterDeltas: 2));
 
         var ex = await FailAsync(harness, stream);
 
         Assert.Equal(ProviderErrorClass.MalformedStream, ex.ErrorClass);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task StreamAsync_OneMalformedEventMidStream_SkippedAnswerComplete(string protocol)
+    {
+        await using var harness = await ProviderHarness.StartAsync(protocol);
+        const string text = "one two three four five six seven eight nine ten";
+        harness.Fake.Enqueue(FakeResponse.BadEvents(afterDeltas: 2, count: 1) with { Content = text });
+
+        var (deltas, final) = await harness.StreamAllAsync();
+
+        Assert.Equal(text, string.Concat(deltas));
+        Assert.Equal(FinishReason.Stop, final.FinishReason);
     }
 
     [Theory]
@@ -558,7 +573,7 @@ public sealed class ProviderClientTests
             classes.Add((await FailAsync(harness, stream: false)).ErrorClass);
         }
 
-        Assert.Equal([ProviderErrorClass.Overloaded, ProviderErrorClass.RateLimited, ProviderErrorClass.Overloaded, ProviderErrorClass.Overloaded], classes);
+        Assert.Equal([ProviderErrorClass.ServerError, ProviderErrorClass.RateLimited, ProviderErrorClass.Overloaded, ProviderErrorClass.Overloaded], classes);
         Assert.Equal(4, harness.Fake.RequestCount);
         Assert.All(harness.Fake.Requests, r => Assert.Equal(JsonValueKind.Object, r.Json.ValueKind));
     }

@@ -178,6 +178,9 @@ public sealed class FaultInjectionTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);
 
+    /// <summary>The no-recovery path (STREAM_RECOVERY=false): a break after content ends the call cleanly. Recovery: StreamRecoveryTests.</summary>
+    private static readonly Dictionary<string, string> RecoveryOff = new() { ["STREAM_RECOVERY"] = "false" };
+
     private static ErrorInfo Info(RpcException ex) => ex.GetRpcStatus()!.GetDetail<ErrorInfo>();
 
     private static void CompleteFrom(ExecuteResponse response, string model)
@@ -294,16 +297,18 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task Execute_NoResponseAtAll_AttemptTimeoutThenRetryAnswers()
+    public async Task Execute_NoResponseAtAll_FirstTokenTimeoutThenBackupAnswers()
     {
         await using var env = await FaultEnvironment.StartAsync();
         env.Primary.Enqueue(FakeResponse.Hang());
         var watch = Stopwatch.StartNew();
         var response = await env.ExecuteAsync();
 
-        CompleteFrom(response, FaultEnvironment.PrimaryModel);
+        // Unary calls read the provider's stream: a silent upstream costs one first-token timeout (2 s here), then fails over.
+        CompleteFrom(response, FaultEnvironment.BackupModel);
         Assert.Equal("timeout", response.Attempts[0].Outcome);
-        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(4), Bound);
+        Assert.Equal(1, env.Primary.RequestCount);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(2), Bound);
         Assert.True(await env.Primary.Requests[0].Ended.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(t => t.IsCompletedSuccessfully));
         Assert.True(env.Primary.Requests[0].ClientDisconnected);
         await env.AssertHealthyAsync();
@@ -318,14 +323,16 @@ public sealed class FaultInjectionTests
 
         Assert.Null(error);
         Assert.NotNull(final);
-        Assert.Equal(FaultEnvironment.PrimaryModel, final.Model);
+        // Silent: the next candidate at once, not another first-token timeout on the same model.
+        Assert.Equal(FaultEnvironment.BackupModel, final.Model);
+        Assert.Equal(1, env.Primary.RequestCount);
         Assert.Equal("timeout", final.Attempts[0].Outcome);
         Assert.NotEmpty(deltas);
         await env.AssertHealthyAsync();
     }
 
     [Fact]
-    public async Task Stream_SlowFirstToken_TimedOutAndRetriedInvisibly()
+    public async Task Stream_SlowFirstToken_TimedOutAndFailedOverInvisibly()
     {
         await using var env = await FaultEnvironment.StartAsync();
         env.Primary.Enqueue(FakeResponse.SlowFirstToken(TimeSpan.FromSeconds(10)));
@@ -342,9 +349,9 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task Stream_CutAfterContent_EndsWithInterruptedErrorNeverFinal()
+    public async Task Stream_CutAfterContent_RecoveryOff_EndsWithInterruptedErrorNeverFinal()
     {
-        await using var env = await FaultEnvironment.StartAsync();
+        await using var env = await FaultEnvironment.StartAsync(extra: RecoveryOff);
         env.Primary.Enqueue(FakeResponse.CutMidStream(afterDeltas: 2));
         var (deltas, final, error) = await env.StreamAsync();
 
@@ -388,9 +395,9 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task Stream_StallAfterContent_EndsWithInterruptedErrorWithinStallTimeout()
+    public async Task Stream_StallAfterContent_RecoveryOff_EndsWithInterruptedErrorWithinStallTimeout()
     {
-        await using var env = await FaultEnvironment.StartAsync();
+        await using var env = await FaultEnvironment.StartAsync(extra: RecoveryOff);
         env.Primary.Enqueue(FakeResponse.Stall(afterDeltas: 2));
         var watch = Stopwatch.StartNew();
         var (deltas, final, error) = await env.StreamAsync();
@@ -406,10 +413,11 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task Stream_MalformedChunkAfterContent_CleanError()
+    public async Task Stream_MalformedEventsAfterContent_RecoveryOff_CleanError()
     {
-        await using var env = await FaultEnvironment.StartAsync();
-        env.Primary.Enqueue(FakeResponse.MalformedChunk(afterDeltas: 2));
+        await using var env = await FaultEnvironment.StartAsync(extra: RecoveryOff);
+        // One bad event is skipped; three in a row end the attempt.
+        env.Primary.Enqueue(FakeResponse.BadEvents(afterDeltas: 2, count: 3));
         var (_, final, error) = await env.StreamAsync();
 
         Assert.Null(final);
@@ -420,14 +428,16 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task Execute_MalformedBody_RetriedOnPrimary()
+    public async Task Execute_MalformedEventThenEnd_SkippedAndContinuedOnPrimary()
     {
         await using var env = await FaultEnvironment.StartAsync();
         env.Primary.Enqueue(FakeResponse.MalformedChunk());
         var response = await env.ExecuteAsync();
 
+        // The bad event is skipped; the stream then ends without its final chunk, and the answer is continued.
         CompleteFrom(response, FaultEnvironment.PrimaryModel);
-        Assert.Equal("malformed_stream", response.Attempts[0].Outcome);
+        Assert.Equal("stream_cut", response.Attempts[0].Outcome);
+        Assert.True(response.Recovered);
         await env.AssertHealthyAsync();
     }
 
@@ -448,9 +458,9 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task Stream_EndWithoutFinal_NeverReportedComplete()
+    public async Task Stream_EndWithoutFinal_RecoveryOff_NeverReportedComplete()
     {
-        await using var env = await FaultEnvironment.StartAsync();
+        await using var env = await FaultEnvironment.StartAsync(extra: RecoveryOff);
         env.Primary.Enqueue(FakeResponse.EndWithoutFinal(afterDeltas: 2));
         var (_, final, error) = await env.StreamAsync();
 

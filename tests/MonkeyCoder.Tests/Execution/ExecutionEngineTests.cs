@@ -240,9 +240,9 @@ public sealed class ExecutionEngineTests
     }
 
     [Fact]
-    public async Task StreamAsync_StallAfterContent_EndsWithStalledErrorNeverComplete()
+    public async Task StreamAsync_StallAfterContent_RecoveryOff_EndsWithStalledErrorNeverComplete()
     {
-        var options = new ExecutionOptions { StallTimeoutMs = 2_000 };
+        var options = new ExecutionOptions { StallTimeoutMs = 2_000, StreamRecovery = false };
         var (h, _, b) = Two([new Step.BreakAfter(["partial ", "answer"], null)], [], options);
         var events = new List<ExecutionEvent>();
         var ex = await Assert.ThrowsAsync<ProviderException>(() => h.Drive(CollectInto(h, Harness.Plan(M1, M2), events)));
@@ -254,9 +254,9 @@ public sealed class ExecutionEngineTests
     }
 
     [Fact]
-    public async Task StreamAsync_CutAfterContent_EndsWithErrorAndRecordsPartialUsage()
+    public async Task StreamAsync_CutAfterContent_RecoveryOff_EndsWithErrorAndRecordsPartialUsage()
     {
-        var (h, _, _) = Two([new Step.BreakAfter(["one two three"], ProviderErrorClass.StreamCut)], []);
+        var (h, _, _) = Two([new Step.BreakAfter(["one two three"], ProviderErrorClass.StreamCut)], [], new ExecutionOptions { StreamRecovery = false });
         var events = new List<ExecutionEvent>();
         var ex = await Assert.ThrowsAsync<ProviderException>(() => h.Drive(CollectInto(h, Harness.Plan(M1, M2), events)));
 

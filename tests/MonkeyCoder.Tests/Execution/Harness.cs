@@ -113,7 +113,16 @@ internal sealed class FakeProvider(string name, TimeProvider time, params Step[]
             case Step.Fail f:
                 throw new ProviderException(name, f.Class, f.Message) { RetryAfter = f.RetryAfter, ProviderCode = "scripted" };
             case Step.Hang:
-                await Task.Delay(Timeout.InfiniteTimeSpan, time, cancellationToken);
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, time, cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref _cancelled);
+                    throw;
+                }
+
                 yield break;
             case Step.ClientTimeout:
                 throw new TaskCanceledException("client timeout");

@@ -157,7 +157,7 @@ public sealed class TaskExecutorTests : IDisposable
     public async Task StreamAsync_SharedFlightBreaksAfterContent_LeaderBilledOnceJoinerNotBilled()
     {
         var model = TestCatalog.Model("m1", "p1");
-        var harness = new HarnessBuilder(null).Add("p1", [new Step.BreakAfter(["one ", "two"], null)]).Build(out _);
+        var harness = new HarnessBuilder(new ExecutionOptions { StreamRecovery = false }).Add("p1", [new Step.BreakAfter(["one ", "two"], null)]).Build(out _);
         var executor = Executor(harness, model);
         var plan = Cacheable(model);
 

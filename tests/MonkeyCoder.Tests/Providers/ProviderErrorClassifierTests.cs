@@ -62,7 +62,7 @@ public sealed class ProviderErrorClassifierTests
     [InlineData(400, """{"error":{"message":"Invalid prompt: your prompt was flagged as potentially violating our usage policy.","type":"invalid_request_error","param":null,"code":"invalid_prompt"}}""", ProviderErrorClass.ContentFiltered, "invalid_prompt")]
     [InlineData(400, """{"error":{"message":"The response was filtered due to the prompt triggering content management policy.","type":null,"param":"prompt","code":"content_filter"}}""", ProviderErrorClass.ContentFiltered, "content_filter")]
     [InlineData(400, """{"error":{"message":"Unsupported parameter: 'temperature'","type":"invalid_request_error","param":"temperature","code":"unsupported_parameter"}}""", ProviderErrorClass.InvalidRequest, "unsupported_parameter")]
-    [InlineData(500, """{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}""", ProviderErrorClass.Overloaded, "server_error")]
+    [InlineData(500, """{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}""", ProviderErrorClass.ServerError, "server_error")]
     [InlineData(503, """{"error":{"message":"The engine is currently overloaded","type":"server_error","param":null,"code":null}}""", ProviderErrorClass.Overloaded, "server_error")]
     // Anthropic
     [InlineData(400, """{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}""", ProviderErrorClass.ContextLengthExceeded, "invalid_request_error")]

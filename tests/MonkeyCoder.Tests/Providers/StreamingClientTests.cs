@@ -163,13 +163,36 @@ public sealed class StreamingClientTests
     }
 
     [Fact]
-    public async Task StreamAsync_InvalidJsonEvent_MalformedStream()
+    public async Task StreamAsync_OneInvalidJsonEvent_SkippedAndAnswerCompletes()
     {
-        using var client = OpenAi(ScriptedHandler.Sse($"data: {Chunk("a")}\n\n", "data: {\"choices\":[{\"delta\":\n\n", $"data: {Chunk("", "\"stop\"")}\n\n"));
+        using var client = OpenAi(ScriptedHandler.Sse($"data: {Chunk("a")}\n\n", "data: {\"choices\":[{\"delta\":\n\n", $"data: {Chunk("b")}\n\n", $"data: {Chunk("", "\"stop\"")}\n\n"));
+
+        var (content, final) = await StreamAsync(client, Gpt);
+
+        Assert.Equal("ab", content);
+        Assert.Equal(FinishReason.Stop, final.FinishReason);
+    }
+
+    [Fact]
+    public async Task StreamAsync_ThreeInvalidJsonEventsInARow_MalformedStream()
+    {
+        const string bad = "data: {\"choices\":[{\"delta\":\n\n";
+        using var client = OpenAi(ScriptedHandler.Sse($"data: {Chunk("a")}\n\n", bad, bad, bad, $"data: {Chunk("", "\"stop\"")}\n\n"));
 
         var ex = await Assert.ThrowsAsync<ProviderException>(() => StreamAsync(client, Gpt));
 
         Assert.Equal(ProviderErrorClass.MalformedStream, ex.ErrorClass);
+    }
+
+    [Fact]
+    public async Task StreamAsync_InvalidEventsNotInARow_Skipped()
+    {
+        const string bad = "data: {\"choices\":[{\"delta\":\n\n";
+        using var client = OpenAi(ScriptedHandler.Sse($"data: {Chunk("a")}\n\n", bad, bad, $"data: {Chunk("b")}\n\n", bad, bad, $"data: {Chunk("", "\"stop\"")}\n\n"));
+
+        var (content, _) = await StreamAsync(client, Gpt);
+
+        Assert.Equal("ab", content);
     }
 
     [Fact]

@@ -55,7 +55,16 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
 
             if (item.Completed is { } outcome)
             {
-                yield return Chunk(id, created, outcome.Model.Id, outcome.Model.Provider, new ChunkDelta(), FinishReasonOf(outcome.FinishReason));
+                var finishChunk = Chunk(id, created, outcome.Model.Id, outcome.Model.Provider, new ChunkDelta(), FinishReasonOf(outcome.FinishReason));
+                yield return outcome.Recovered ? new ChatCompletionChunk
+                {
+                    Id = finishChunk.Id,
+                    Created = finishChunk.Created,
+                    Model = finishChunk.Model,
+                    Provider = finishChunk.Provider,
+                    Choices = finishChunk.Choices,
+                    Recovered = true,
+                } : finishChunk;
                 if (call.IncludeUsage)
                 {
                     yield return new ChatCompletionChunk

@@ -116,6 +116,9 @@ public sealed class ChatCompletionChunk
 
     public string? Provider { get; init; }
 
+    /// <summary>Extension: true on the finish chunk when the answer survived a broken upstream stream (absent otherwise).</summary>
+    public bool? Recovered { get; init; }
+
     public required IReadOnlyList<ChunkChoice> Choices { get; init; }
 
     /// <summary>Only on the extra last chunk requested with stream_options.include_usage (then choices is empty).</summary>

@@ -81,7 +81,8 @@ public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvi
 
     /// <summary>True for failures that say something about the model's health (not about the request).</summary>
     public static bool Counts(ProviderErrorClass errorClass) =>
-        errorClass is not (ProviderErrorClass.ContextLengthExceeded or ProviderErrorClass.ContentFiltered or ProviderErrorClass.InvalidRequest);
+        errorClass is not (ProviderErrorClass.ContextLengthExceeded or ProviderErrorClass.ContentFiltered or ProviderErrorClass.InvalidRequest
+            or ProviderErrorClass.PrefillRejected);
 
     public async ValueTask<BreakerPermit> AcquireAsync(string key, CancellationToken cancellationToken)
     {
@@ -191,7 +192,7 @@ public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvi
             }
 
             var open = !state.IsClosed;
-            if (retryAfter is { } wait && errorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded
+            if (retryAfter is { } wait && errorClass is ProviderErrorClass.RateLimited or ProviderErrorClass.Overloaded or ProviderErrorClass.ServerError
                 && (long)wait.TotalMilliseconds > RetryAfterToleranceMs)
             {
                 var until = now + (long)wait.TotalMilliseconds - RetryAfterToleranceMs;

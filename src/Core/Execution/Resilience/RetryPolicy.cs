@@ -18,7 +18,8 @@ public enum FailureAction
 public readonly record struct RetryDecision(FailureAction Action, TimeSpan Delay, string Why);
 
 /// <summary>
-/// Decides per failure class: transient failures (429, 5xx/overloaded, timeouts, resets, broken
+/// Decides per failure class: a silent upstream (no headers, no first token) fails over at once;
+/// transient failures (429, 5xx/overloaded, timeouts, resets, broken
 /// streams before any content) retry the same model with exponential backoff and full jitter,
 /// waiting at least the provider's Retry-After; a Retry-After longer than
 /// <see cref="ExecutionOptions.MaxRetryAfterMs"/>, spent retries or an empty retry budget fail over
@@ -44,8 +45,16 @@ public sealed class RetryPolicy(IOptions<ExecutionOptions> options, RetryBudget 
                 return new(FailureAction.FailOver, TimeSpan.Zero, "context length exceeded: only larger windows");
             case ProviderErrorClass.InvalidRequest:
                 return new(FailureAction.FailOver, TimeSpan.Zero, "request rejected by this provider");
+            case ProviderErrorClass.PrefillRejected:
+                return new(FailureAction.FailOver, TimeSpan.Zero, "assistant prefill rejected by this model");
             case ProviderErrorClass.Authentication:
                 return new(FailureAction.FailOver, TimeSpan.Zero, "provider credentials rejected");
+        }
+
+        if (failure.Silent)
+        {
+            // No headers or no first token: the same model is likely to stay silent, and each wait costs a whole timeout.
+            return new(FailureAction.FailOver, TimeSpan.Zero, "silent upstream: next candidate at once");
         }
 
         if (!failure.IsTransient)

@@ -58,6 +58,7 @@ public sealed class AnthropicClient(ProviderClientSettings settings, TokenCounte
         var started = false;
         var stopped = false;
         var content = new StringBuilder();
+        var bad = new BadEventCounter();
 
         await foreach (var item in SendStreamAsync(Build(request, stream: true), request.Model.Id, cancellationToken))
         {
@@ -66,7 +67,11 @@ public sealed class AnthropicClient(ProviderClientSettings settings, TokenCounte
                 continue;
             }
 
-            var data = ParseEvent(item, AnthropicJsonContext.Default.AnthropicStreamEvent);
+            if (ParseEventOrSkip(item, AnthropicJsonContext.Default.AnthropicStreamEvent, bad, request.Model.Id) is not { } data)
+            {
+                continue;
+            }
+
             switch (data.Type ?? item.EventType)
             {
                 case "error":

@@ -44,9 +44,14 @@ public sealed class GeminiClient(ProviderClientSettings settings, TokenCounter t
         GeminiUsage? usage = null;
         string? finishReason = null;
         var content = new StringBuilder();
+        var bad = new BadEventCounter();
         await foreach (var item in SendStreamAsync(Build(request, stream: true), request.Model.Id, cancellationToken))
         {
-            var chunk = ParseEvent(item, GeminiJsonContext.Default.GenerateContentResponse);
+            if (ParseEventOrSkip(item, GeminiJsonContext.Default.GenerateContentResponse, bad, request.Model.Id) is not { } chunk)
+            {
+                continue;
+            }
+
             if (chunk.Error is { ValueKind: System.Text.Json.JsonValueKind.Object })
             {
                 throw StreamError(System.Text.Encoding.UTF8.GetString(item.Data));

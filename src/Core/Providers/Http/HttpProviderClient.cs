@@ -17,6 +17,14 @@ public readonly record struct SseEvent(string EventType, byte[] Data)
     public override string ToString() => $"{EventType}: {Encoding.UTF8.GetString(Data)}";
 }
 
+/// <summary>Unparseable events of one stream: in a row (reset by a good one) and in all.</summary>
+public sealed class BadEventCounter
+{
+    public int Consecutive { get; set; }
+
+    public int Total { get; set; }
+}
+
 /// <summary>
 /// Shared HTTP plumbing for the upstream clients: one pooled <see cref="HttpClient"/> per provider
 /// (HTTP/2 where the server offers it), timeouts on the injected <see cref="TimeProvider"/>, the
@@ -219,17 +227,39 @@ public abstract partial class HttpProviderClient : IProviderClient, Observabilit
         }
     }
 
-    /// <summary>Deserializes one event's JSON; a bad event is a malformed stream.</summary>
-    protected T ParseEvent<T>(SseEvent item, JsonTypeInfo<T> typeInfo)
+    /// <summary>
+    /// Deserializes one event's JSON, or skips it: one unparseable event (a proxy's stray line, a
+    /// truncated frame) is not a dead stream. Each skip is counted in
+    /// <c>monkeycoder.provider.stream_bad_events</c> and the first of a stream is logged with provider and
+    /// model; <see cref="ProviderClientSettings.MaxConsecutiveBadEvents"/> in a row end the attempt as
+    /// a malformed stream (which the executor then recovers). Null when skipped.
+    /// </summary>
+    protected T? ParseEventOrSkip<T>(SseEvent item, JsonTypeInfo<T> typeInfo, BadEventCounter counter, string model)
+        where T : class
     {
         try
         {
-            return JsonSerializer.Deserialize(item.Data, typeInfo)
-                ?? throw new JsonException("The event data is JSON null.");
+            var parsed = JsonSerializer.Deserialize(item.Data, typeInfo) ?? throw new JsonException("The event data is JSON null.");
+            counter.Consecutive = 0;
+            return parsed;
         }
         catch (JsonException ex)
         {
-            throw new ProviderException(Provider, ProviderErrorClass.MalformedStream, $"The provider sent an invalid '{item.EventType}' stream event: {ex.Message}", ex);
+            counter.Consecutive++;
+            counter.Total++;
+            ProviderStreamMetrics.BadEvent(Provider, model);
+            if (counter.Total == 1)
+            {
+                Log.BadEventSkipped(Logger, Provider, model, item.EventType);
+            }
+
+            if (counter.Consecutive >= Math.Max(1, Settings.MaxConsecutiveBadEvents))
+            {
+                throw new ProviderException(Provider, ProviderErrorClass.MalformedStream,
+                    $"The provider sent {counter.Consecutive} invalid '{item.EventType}' stream events in a row: {ex.Message}", ex);
+            }
+
+            return null;
         }
     }
 
@@ -299,6 +329,10 @@ public abstract partial class HttpProviderClient : IProviderClient, Observabilit
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = Observability.EventIds.ProviderStreamBadEvent, Level = LogLevel.Warning,
+            Message = "Provider {Provider} sent an unparseable '{EventType}' stream event for {Model}; skipped (further ones in this stream are only counted)")]
+        public static partial void BadEventSkipped(ILogger logger, string provider, string model, string eventType);
+
         [LoggerMessage(EventId = Observability.EventIds.ProviderUpstreamFailed, Level = LogLevel.Warning,
             Message = "Provider {Provider} answered HTTP {Status} for {Model}: {ErrorClass} (provider code '{ProviderCode}')")]
         public static partial void UpstreamFailed(ILogger logger, string provider, string model, int status, string errorClass, string providerCode);

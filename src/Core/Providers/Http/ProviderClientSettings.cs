@@ -30,6 +30,12 @@ public sealed record ProviderClientSettings
     /// </summary>
     public TimeSpan FinalChunkGrace { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Unparseable stream events in a row that end the attempt (a malformed stream, then recovered);
+    /// fewer are skipped, logged once per stream and counted. Defaults to 3.
+    /// </summary>
+    public int MaxConsecutiveBadEvents { get; init; } = 3;
+
     /// <summary>TCP + TLS connect. Defaults to 10 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -32,6 +32,17 @@ public static class ProviderErrorClassifier
         "reduce the length of the messages", "maximum prompt length",
     ];
 
+    /// <summary>
+    /// Messages that refuse a conversation ending with an assistant turn (Anthropic: "This model does not
+    /// support assistant message prefill. The conversation must end with a user message."; OpenAI-compatible
+    /// servers word it like "last message must be a user message").
+    /// </summary>
+    private static readonly string[] PrefillPhrases =
+    [
+        "assistant message prefill", "prefill", "must end with a user message", "last message must be", "final message must be",
+        "last message role must be", "cannot end with an assistant", "ending with an assistant",
+    ];
+
     /// <summary>Messages that say the key is wrong where the status does not (xAI answers a bad key with HTTP 400).</summary>
     private static readonly string[] AuthenticationPhrases = ["incorrect api key", "invalid api key", "api key not valid", "no api key provided"];
 
@@ -49,8 +60,8 @@ public static class ProviderErrorClassifier
             429 => ProviderErrorClass.RateLimited,
             401 or 403 => ProviderErrorClass.Authentication,
             408 or 504 => ProviderErrorClass.Timeout,
-            529 => ProviderErrorClass.Overloaded,
-            >= 500 => ProviderErrorClass.Overloaded,
+            502 or 503 or 529 => ProviderErrorClass.Overloaded,
+            >= 500 => ProviderErrorClass.ServerError,
             400 or 404 or 409 or 413 or 422 => ClassifyRejection(code, error.Type, text),
             _ => ProviderErrorClass.Unknown,
         };
@@ -65,7 +76,7 @@ public static class ProviderErrorClassifier
         var retryAfter = errorClass switch
         {
             ProviderErrorClass.RateLimited => RetryAfter(headers, now) ?? error.RetryDelay,
-            ProviderErrorClass.Overloaded => RetryAfter(headers, now, includeRateLimitReset: false) ?? error.RetryDelay,
+            ProviderErrorClass.Overloaded or ProviderErrorClass.ServerError => RetryAfter(headers, now, includeRateLimitReset: false) ?? error.RetryDelay,
             _ => null,
         };
 
@@ -117,7 +128,7 @@ public static class ProviderErrorClassifier
         {
             return inBody
                 ? new ProviderException(provider, ProviderErrorClass.Stalled, "The stream produced no event within the idle timeout.", exception)
-                : new ProviderException(provider, ProviderErrorClass.Timeout, "The provider did not answer within the timeout.", exception);
+                : new ProviderException(provider, ProviderErrorClass.Timeout, "The provider sent no response headers within the timeout.", exception) { Silent = true };
         }
 
         if (exception is JsonException)
@@ -338,6 +349,11 @@ public static class ProviderErrorClassifier
         if (ContextLengthCodes.Any(c => Is(code, c)) || ContextLengthPhrases.Any(p => text.Contains(p, StringComparison.Ordinal)))
         {
             return ProviderErrorClass.ContextLengthExceeded;
+        }
+
+        if (PrefillPhrases.Any(p => text.Contains(p, StringComparison.Ordinal)))
+        {
+            return ProviderErrorClass.PrefillRejected;
         }
 
         if (ContentFilterCodes.Any(c => Is(code, c) || Is(type, c)) || text.Contains("content management policy", StringComparison.Ordinal)

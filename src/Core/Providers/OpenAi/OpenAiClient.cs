@@ -50,6 +50,7 @@ public sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter t
         ChatUsage? usage = null;
         var content = new StringBuilder();
         var sawDone = false;
+        var bad = new BadEventCounter();
 
         // Cancelled by us only to stop waiting after a finish chunk (below); the caller's token stays untouched.
         using var upstream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -81,7 +82,11 @@ public sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter t
                 break;
             }
 
-            var chunk = ParseEvent(item, OpenAiJsonContext.Default.ChatCompletion);
+            if (ParseEventOrSkip(item, OpenAiJsonContext.Default.ChatCompletion, bad, request.Model.Id) is not { } chunk)
+            {
+                continue;
+            }
+
             if (chunk.Error is { ValueKind: JsonValueKind.Object } error)
             {
                 throw StreamError(error.GetRawText());
