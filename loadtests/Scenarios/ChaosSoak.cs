@@ -694,6 +694,16 @@ public sealed class ChaosSoak : IScenario
             result.Summary["calls_transparently_retried"] = measured.Count(c => c.Outcome.TransparentlyRetried);
             result.Summary["p95_outside_fault_windows_ms"] = Math.Round(p95Outside, 1);
             result.Summary["p99_outside_fault_windows_ms"] = Math.Round(Percentile(outside, 99), 1);
+            var worstWindow = result.Phases.Where(ph => !ph.Phase.StartsWith("fault:", StringComparison.Ordinal) && ph.Ok > 0)
+                .OrderByDescending(ph => ph.Metrics[PhaseRecorder.LatencyMetricName].P95).FirstOrDefault();
+            if (worstWindow is not null)
+            {
+                result.Summary["p95_worst_window_outside_faults_ms"] = worstWindow.Metrics[PhaseRecorder.LatencyMetricName].P95;
+                result.Notes.Add($"slowest window outside the faults: '{worstWindow.Phase}' p95 {worstWindow.Metrics[PhaseRecorder.LatencyMetricName].P95:0} ms");
+            }
+
+            var generation = measured.Where(c => c.Kind != ChaosCallKind.GetUsage).ToList();
+            result.Summary["availability_percent_without_getusage"] = generation.Count == 0 ? 0 : Math.Round(100.0 * generation.Count(c => c.Outcome.Ok) / generation.Count, 4);
             result.Thresholds.Add(new ThresholdResult("availability >= 99.9% over the run", Math.Round(availability, 4), ">=", 99.9, "%", availability >= 99.9));
             result.Thresholds.Add(new ThresholdResult("p95 < 2000 ms outside the fault windows", Math.Round(p95Outside, 1), "<", 2000, "ms", outside.Count > 0 && p95Outside < 2000));
 
