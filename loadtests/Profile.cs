@@ -1,3 +1,5 @@
+using MonkeyCoder.LoadTests.Scenarios;
+
 namespace MonkeyCoder.LoadTests;
 
 /// <summary>
@@ -43,6 +45,9 @@ public sealed record Profile
     public TimeSpan OutageDown { get; init; }
     public int OutageQueueCapacity { get; init; } = 100;
 
+    // chaos-soak: open model at ChaosRate over two replicas + the REST host; faults on a fixed timeline.
+    public ChaosSoakProfile Chaos { get; init; } = ChaosSoakProfile.Smoke;
+
     /// <summary>The whole run stops (hosts too) after this; a bound, not a target.</summary>
     public TimeSpan MaxRunTime { get; init; }
 
@@ -70,7 +75,8 @@ public sealed record Profile
         OutageConcurrency = 8,
         OutageDuration = TimeSpan.FromSeconds(12),
         OutageDown = TimeSpan.FromSeconds(4),
-        MaxRunTime = TimeSpan.FromMinutes(5),
+        // The chaos soak alone takes about 3.5 min of it.
+        MaxRunTime = TimeSpan.FromMinutes(9),
     };
 
     public static Profile Full { get; } = new()
@@ -99,6 +105,8 @@ public sealed record Profile
         OutageDuration = TimeSpan.FromSeconds(60),
         OutageDown = TimeSpan.FromSeconds(20),
         OutageQueueCapacity = 1_000,
-        MaxRunTime = TimeSpan.FromMinutes(22),
+        Chaos = ChaosSoakProfile.Full,
+        // The chaos soak alone takes about 16 min of it.
+        MaxRunTime = TimeSpan.FromMinutes(40),
     };
 }

@@ -15,12 +15,16 @@ public sealed partial class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<HostErrorLine> _errors = new();
+    private readonly ConcurrentQueue<(int Index, string Message)> _errorMessages = new();
+    private bool _lastErrorOpen;
 
-    private HostProcess(Process process, string kind, int port)
+    private HostProcess(Process process, string kind, int port, int metricsPort)
     {
         _process = process;
         Kind = kind;
         Port = port;
+        MetricsPort = metricsPort;
     }
 
     public string Kind { get; }
@@ -28,6 +32,14 @@ public sealed partial class HostProcess : IAsyncDisposable
     public int Port { get; }
 
     public int Pid => _process.Id;
+
+    /// <summary>The host's METRICS_PORT (HTTP/1.1: /metrics, /healthz, /readyz).</summary>
+    public int MetricsPort { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Where the host was started from, so it can be started again with the same everything (same port).</summary>
+    public (string FileName, IReadOnlyList<string> Arguments) StartInfo { get; private init; }
 
     public Uri Address => new($"http://127.0.0.1:{Port}");
 
@@ -38,15 +50,35 @@ public sealed partial class HostProcess : IAsyncDisposable
     /// <summary>Lines logged at error level or above ("fail:"/"crit:" of the simple console formatter).</summary>
     public IReadOnlyList<string> ErrorLines => [.. _output.Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal))];
 
+    /// <summary>Error and critical lines with when they arrived and the message line after them (at most 5,000; not bounded by the output limit).</summary>
+    public IReadOnlyList<HostErrorLine> Errors
+    {
+        get
+        {
+            var errors = _errors.ToArray();
+            foreach (var (index, message) in _errorMessages)
+            {
+                if (index >= 0 && index < errors.Length)
+                {
+                    errors[index] = errors[index] with { Message = message };
+                }
+            }
+
+            return errors;
+        }
+    }
+
     /// <summary>Output lines kept (at most 20,000: later lines are not kept).</summary>
     public int OutputLines => _output.Count;
 
     /// <summary>Output lines matching <paramref name="predicate"/> (bounded like the output).</summary>
     public IReadOnlyList<string> Lines(Func<string, bool> predicate) => [.. _output.Where(predicate)];
 
-    public static async Task<HostProcess> StartAsync(string kind, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    /// <summary>Starts the host on <c>port</c> (0 = a free one; a restart passes its predecessor's) and waits until it listens.</summary>
+    public static async Task<HostProcess> StartAsync(string kind, string fileName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken, int port = 0, int metricsPort = 0)
     {
-        var port = FreePort();
+        port = port > 0 ? port : FreePort();
+        metricsPort = metricsPort > 0 ? metricsPort : FreePort();
         var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
@@ -69,7 +101,7 @@ public sealed partial class HostProcess : IAsyncDisposable
         {
             ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
             // Its own metrics port: the default (9464) may belong to another Service on this machine.
-            ["METRICS_PORT"] = FreePort().ToString(CultureInfo.InvariantCulture),
+            ["METRICS_PORT"] = metricsPort.ToString(CultureInfo.InvariantCulture),
             ["BIND_ADDRESS"] = "127.0.0.1",
             ["ENVIRONMENT"] = "test",
             ["Logging__Console__FormatterName"] = "simple",
@@ -90,9 +122,10 @@ public sealed partial class HostProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var host = new HostProcess(process, kind, port)
+        var host = new HostProcess(process, kind, port, metricsPort)
         {
             Environment = environment,
+            StartInfo = (fileName, arguments),
             Command = fileName + (arguments.Count > 0 ? " " + string.Join(' ', arguments) : ""),
         };
         process.OutputDataReceived += (_, e) => host.Keep(e.Data);
@@ -106,6 +139,25 @@ public sealed partial class HostProcess : IAsyncDisposable
 
     private void Keep(string? line)
     {
+        if (line is not null && _errors.Count < 5_000)
+        {
+            if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal))
+            {
+                _errors.Enqueue(new HostErrorLine(DateTimeOffset.UtcNow, line, null));
+                _lastErrorOpen = true;
+            }
+            else if (_lastErrorOpen && line.StartsWith(' '))
+            {
+                // The simple formatter writes the message on the line after "fail: Category[id]".
+                _lastErrorOpen = false;
+                _errorMessages.Enqueue((_errors.Count - 1, line.Trim()));
+            }
+            else
+            {
+                _lastErrorOpen = false;
+            }
+        }
+
         // Bounded: a host that logs per request must not grow the tool's memory without limit.
         if (line is not null && _output.Count < 20_000)
         {
@@ -185,6 +237,26 @@ public sealed partial class HostProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    /// <summary>Sends a signal (9 SIGKILL, 15 SIGTERM) without waiting.</summary>
+    public void Signal(int signal) => _ = kill(_process.Id, signal);
+
+    /// <summary>Waits (bounded) for the process to exit; false when it is still running.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);
 
@@ -195,3 +267,6 @@ public sealed partial class HostProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary>One "fail:"/"crit:" line of a host, when the tool read it, and its message line.</summary>
+public sealed record HostErrorLine(DateTimeOffset At, string Line, string? Message);

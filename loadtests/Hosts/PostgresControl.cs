@@ -44,6 +44,24 @@ public sealed class PostgresControl
             "-o", $"-p {_port} -k {socketDir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off", "start");
     }
 
+    /// <summary>Runs one query with psql; the rows as lines, columns separated by '|'.</summary>
+    public async Task<IReadOnlyList<string>> QueryAsync(string sql)
+    {
+        var info = new ProcessStartInfo(Path.Combine(_bin, "psql")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { DatabaseUrl, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return process.ExitCode == 0
+            ? (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            : throw new InvalidOperationException($"psql failed ({process.ExitCode}): {error}");
+    }
+
     /// <summary>pg_ctl refuses to run as root: as root it runs as the postgres user, as services.sh does.</summary>
     private async Task PgCtlAsync(params string[] args)
     {

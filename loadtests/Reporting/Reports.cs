@@ -46,6 +46,11 @@ public static class Reports
             }
         }
 
+        foreach (var (file, svg) in report.Scenarios.SelectMany(s => s.Charts))
+        {
+            File.WriteAllText(Path.Combine(folder, file), svg);
+        }
+
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, JsonOptions));
         File.WriteAllText(Path.Combine(folder, "report.md"), Markdown(report, charts));
     }
@@ -111,6 +116,11 @@ public static class Reports
             }
 
             Thresholds(md, s.Thresholds);
+            foreach (var file in s.Charts.Keys)
+            {
+                md.Append(inv, $"\n![{s.Name}]({file})\n");
+            }
+
             foreach (var p in s.Phases)
             {
                 md.Append(inv, $"\n### {p.Phase}\n\n{p.Description}. Load: {p.Load}.\n\n");

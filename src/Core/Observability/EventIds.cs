@@ -94,6 +94,8 @@ public static class EventIds
     public const int UsageSpilledOnShutdown = 2304;
     public const int UsagePurged = 2305;
     public const int UsagePurgeFailed = 2306;
+    public const int UsageSpillFailed = 2310;
+    public const int UsageLostOnShutdown = 2311;
     public const int CacheFailed = 2320;
     public const int SessionStoreFailed = 2340;
 }

@@ -59,6 +59,7 @@ public static class StorageUrls
         {
             var parsed = ConfigurationOptions.Parse(url);
             parsed.AbortOnConnectFail = false;
+            parsed.BacklogPolicy = BacklogPolicy.FailFast;
             return parsed;
         }
 
@@ -68,6 +69,10 @@ public static class StorageUrls
             Ssl = uri.Scheme.Equals("rediss", StringComparison.OrdinalIgnoreCase),
             // Start even if Redis is briefly away; readiness reports it and the client reconnects.
             AbortOnConnectFail = false,
+            // While Redis is away a command fails at once (every caller falls back: local limits,
+            // no cache) instead of waiting in the backlog for the 5 s timeout: the chaos soak
+            // measured p50 3 s / p95 5.8 s on every call during a Redis restart with the default.
+            BacklogPolicy = BacklogPolicy.FailFast,
         };
         options.EndPoints.Add(uri.Host, uri.IsDefaultPort || uri.Port <= 0 ? 6379 : uri.Port);
         if (uri.UserInfo.Length > 0)

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace MonkeyCoder.Core.Usage;
@@ -8,19 +10,26 @@ namespace MonkeyCoder.Core.Usage;
 /// Where executions report usage, off the request path. A bounded in-memory queue drained by
 /// <see cref="UsageWriter"/>; when it is full (the database is away for long) or the writer has
 /// stopped, events go to an append-only spill file on disk, which the writer replays later.
-/// Nothing is dropped: an event is either queued, on disk, or written.
+/// Nothing is dropped: an event is either queued, on disk, or written. When the spill disk refuses
+/// a write too (full, read-only), the event is held in memory instead — a degraded state that is
+/// logged, shown as queue depth "usage_spill_failed" and alerted on — and written once the
+/// database is back; only a shutdown while both are away loses it (logged with the count).
 /// </summary>
-public sealed class UsageQueue
+public sealed partial class UsageQueue
 {
     private readonly Channel<UsageEvent> _channel;
     private readonly string _spillDirectory;
     private readonly string _spillFile;
     private readonly Lock _spillGate = new();
+    private readonly ConcurrentQueue<UsageEvent> _held = new();
+    private readonly ILogger _logger;
     private volatile bool _writerStopped;
     private long _spilled;
+    private long _spillFailures;
 
-    public UsageQueue(IOptions<UsageOptions> options, Observability.MonkeyCoderMetrics? metrics = null)
+    public UsageQueue(IOptions<UsageOptions> options, Observability.MonkeyCoderMetrics? metrics = null, ILogger<UsageQueue>? logger = null)
     {
+        _logger = logger ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var o = options.Value;
         _channel = Channel.CreateBounded<UsageEvent>(new BoundedChannelOptions(o.QueueCapacity)
         {
@@ -30,7 +39,14 @@ public sealed class UsageQueue
         _spillDirectory = o.ResolvedSpillPath;
         _spillFile = Path.Combine(_spillDirectory, $"usage-{Environment.ProcessId}-{Guid.NewGuid():N}.jsonl");
         metrics?.RegisterQueueDepth("usage", () => Depth);
+        metrics?.RegisterQueueDepth("usage_spill_failed", () => Held);
     }
+
+    /// <summary>Events the spill disk refused, held in memory until the writer stores them.</summary>
+    public int Held => _held.Count;
+
+    /// <summary>Spill writes that failed since start (each one's events were held in memory instead).</summary>
+    public long SpillFailures => Interlocked.Read(ref _spillFailures);
 
     /// <summary>Events waiting in memory.</summary>
     public int Depth => _channel.Reader.Count;
@@ -47,8 +63,43 @@ public sealed class UsageQueue
     {
         if (_writerStopped || !_channel.Writer.TryWrite(usage))
         {
-            Spill([usage]);
+            SpillOrHold([usage]);
         }
+    }
+
+    /// <summary>Spills; when the disk refuses, holds the events in memory (the caller's request must not fail for it).</summary>
+    internal void SpillOrHold(IReadOnlyList<UsageEvent> events)
+    {
+        try
+        {
+            Spill(events);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            foreach (var e in events)
+            {
+                _held.Enqueue(e);
+            }
+
+            var failures = Interlocked.Increment(ref _spillFailures);
+            // Once, then every 1,000th: a full disk under load must not flood the log.
+            if (failures == 1 || failures % 1_000 == 0)
+            {
+                Log.SpillFailed(_logger, ex, _spillDirectory, _held.Count, failures);
+            }
+        }
+    }
+
+    /// <summary>Takes up to <paramref name="max"/> held events for the writer.</summary>
+    internal List<UsageEvent> TakeHeld(int max)
+    {
+        var taken = new List<UsageEvent>();
+        while (taken.Count < max && _held.TryDequeue(out var e))
+        {
+            taken.Add(e);
+        }
+
+        return taken;
     }
 
     /// <summary>Called by the writer when it stops: later events go straight to disk.</summary>
@@ -60,14 +111,36 @@ public sealed class UsageQueue
         lock (_spillGate)
         {
             Directory.CreateDirectory(_spillDirectory);
-            using var stream = new FileStream(_spillFile, FileMode.Append, FileAccess.Write, FileShare.Read);
+            using var lines = new MemoryStream();
             foreach (var e in events)
             {
-                JsonSerializer.Serialize(stream, e, UsageJsonContext.Default.UsageEvent);
-                stream.WriteByte((byte)'\n');
+                JsonSerializer.Serialize(lines, e, UsageJsonContext.Default.UsageEvent);
+                lines.WriteByte((byte)'\n');
             }
 
-            stream.Flush(flushToDisk: true);
+            // Unbuffered, one write: a failed write (disk full) is cut back to where it began, so a
+            // later append never joins a torn line and no event is half on disk.
+            using var stream = new FileStream(_spillFile, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+            var start = stream.Length;
+            try
+            {
+                stream.Write(lines.GetBuffer().AsSpan(0, (int)lines.Length));
+                stream.Flush(flushToDisk: true);
+            }
+            catch (IOException)
+            {
+                try
+                {
+                    stream.SetLength(start);
+                }
+                catch (IOException)
+                {
+                    // Replay skips a torn line; nothing more to do here.
+                }
+
+                throw;
+            }
+
             Interlocked.Add(ref _spilled, events.Count);
         }
     }
@@ -128,5 +201,12 @@ public sealed class UsageQueue
         }
 
         return events;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Observability.EventIds.UsageSpillFailed, Level = LogLevel.Error,
+            Message = "Spilling usage events to {Directory} failed (spill failure {Failures}); {Held} events held in memory until the database takes them")]
+        public static partial void SpillFailed(ILogger logger, Exception exception, string directory, int held, long failures);
     }
 }

@@ -118,6 +118,12 @@ public sealed partial class UsageWriter(
 
     private async Task ReplaySpillAsync(CancellationToken cancellationToken)
     {
+        // Events the spill disk refused (held in memory) first: nothing else keeps them.
+        while (queue.TakeHeld(_options.BatchSize) is { Count: > 0 } held)
+        {
+            await WriteWithRetryAsync(held, cancellationToken);
+        }
+
         foreach (var file in queue.SpillFiles())
         {
             if (queue.Claim(file) is not { } claimed)
@@ -159,6 +165,8 @@ public sealed partial class UsageWriter(
             remaining.Add(item);
         }
 
+        remaining.AddRange(queue.TakeHeld(int.MaxValue));
+
         if (remaining.Count == 0)
         {
             return;
@@ -178,8 +186,16 @@ public sealed partial class UsageWriter(
         catch (Exception ex)
         {
             // Idempotent writes make spilling an already-written chunk harmless.
-            queue.Spill(remaining);
-            Log.SpilledOnShutdown(logger, ex, remaining.Count, queue.SpillDirectory);
+            queue.SpillOrHold(remaining);
+            var lost = queue.TakeHeld(int.MaxValue).Count;
+            if (lost > 0)
+            {
+                Log.LostOnShutdown(logger, ex, lost, queue.SpillDirectory);
+            }
+            else
+            {
+                Log.SpilledOnShutdown(logger, ex, remaining.Count, queue.SpillDirectory);
+            }
         }
     }
 
@@ -204,6 +220,10 @@ public sealed partial class UsageWriter(
         [LoggerMessage(EventId = Observability.EventIds.UsageSpilledOnShutdown, Level = LogLevel.Warning,
             Message = "Could not write {Count} usage events on shutdown; spilled to {Directory} for the next start")]
         public static partial void SpilledOnShutdown(ILogger logger, Exception exception, int count, string directory);
+
+        [LoggerMessage(EventId = Observability.EventIds.UsageLostOnShutdown, Level = LogLevel.Critical,
+            Message = "Could not write {Count} usage events on shutdown, and the spill folder {Directory} refused them: they are lost")]
+        public static partial void LostOnShutdown(ILogger logger, Exception exception, int count, string directory);
     }
 }
 

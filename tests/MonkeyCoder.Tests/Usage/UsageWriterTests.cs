@@ -66,6 +66,34 @@ public sealed class UsageWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Writer_StoreDownAndSpillDiskRefuses_EventsHeldInMemoryAndAllWrittenWhenStoreIsBack()
+    {
+        // A file where the spill folder should be: every spill write fails, as on a full disk.
+        Directory.CreateDirectory(Path.GetDirectoryName(_spill)!);
+        await File.WriteAllTextAsync(_spill, "not a folder");
+        var store = new FlakyStore { Down = true };
+        var queue = new UsageQueue(Options(capacity: 100));
+        var writer = new UsageWriter(queue, store, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
+        await writer.StartAsync(CancellationToken.None);
+
+        for (var i = 0; i < 500; i++)
+        {
+            queue.Enqueue(Event(i)); // never throws into the caller's request
+        }
+
+        Assert.Equal(0, queue.Spilled);
+        Assert.True(queue.SpillFailures > 0);
+        Assert.True(queue.Held > 0, "events the disk refused are held in memory, not dropped");
+        store.Down = false;
+        await WaitForAsync(async () => await CountAsync(store) == 500);
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.Equal(500, await CountAsync(store));
+        Assert.Equal(0, queue.Held);
+        File.Delete(_spill);
+    }
+
+    [Fact]
     public async Task Writer_StopWhileStoreDown_SpillsAndNextWriterReplays()
     {
         var store = new FlakyStore { Down = true };
