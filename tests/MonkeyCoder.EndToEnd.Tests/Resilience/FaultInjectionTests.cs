@@ -342,7 +342,9 @@ public sealed class FaultInjectionTests
         Assert.Null(error);
         Assert.NotNull(final);
         Assert.Equal(["timeout", "ok"], final.Attempts.Select(a => a.Outcome));
-        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(9));
+        // The 2 s first-token timer runs on the service's clock and a timer may fire a few ms before
+        // the client's stopwatch reads 2 s (CI saw 1.99x s); the point is "well before the 10 s first token".
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1.8), TimeSpan.FromSeconds(9));
         Assert.Equal(FinishReason.Stop, final.FinishReason);
         Assert.NotEmpty(deltas);
         await env.AssertHealthyAsync();
