@@ -130,7 +130,7 @@ public sealed class RedisStoresTests(RedisFixture redis)
         Assert.Equal(expected.CostUsd, shared.CostUsd, 12);
         Assert.Equal("overloaded", shared.LastError);
 
-        await a.RememberExecutionAsync("exec_" + key, key, "usr_owner", CancellationToken.None);
+        await a.RememberExecutionAsync("exec_" + key, key, "usr_owner", "code_generation", CancellationToken.None);
         Assert.Equal(new RememberedExecution(key, "usr_owner"), await b.FindExecutionAsync("exec_" + key, CancellationToken.None));
         Assert.Null(await b.FindExecutionAsync("exec_unknown_" + key, CancellationToken.None));
 

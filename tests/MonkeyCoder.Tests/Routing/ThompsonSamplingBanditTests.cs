@@ -124,7 +124,7 @@ public sealed class ThompsonSamplingBanditTests
         var store = new InMemoryRouterStatsStore(Options.Create(new RoutingOptions { ExecutionMemoryCapacity = 3, ExecutionMemoryHours = 1 }), time);
         for (var i = 0; i < 5; i++)
         {
-            await store.RememberExecutionAsync($"e{i}", $"p/m{i}", "usr_1", CancellationToken.None);
+            await store.RememberExecutionAsync($"e{i}", $"p/m{i}", "usr_1", "", CancellationToken.None);
         }
 
         Assert.Null(await store.FindExecutionAsync("e0", CancellationToken.None));

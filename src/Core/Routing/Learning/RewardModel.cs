@@ -3,11 +3,13 @@ using MonkeyCoder.Core.Providers;
 namespace MonkeyCoder.Core.Routing.Learning;
 
 /// <summary>
-/// Turns an attempt or a rating into a reward in [0, 1] for the bandit:
-/// success → 1 − LatencyWeight·min(1, latency/LatencyTarget) − CostWeight·min(1, cost/CostTarget);
-/// failure the model is responsible for → 0; failures caused by the request (context too long,
-/// invalid request, content filtered) or by our own credentials → no update at all;
-/// a rating r of 1–5 → (r − 1)/4 with weight FeedbackWeight.
+/// Turns an attempt or a rating into a reward in [0, 1] for the bandit (weights in
+/// <see cref="RoutingOptions"/>, see src/Core/Routing/README.md):
+/// success → 1; failure the model is responsible for → 0; failures caused by the request (context
+/// too long, invalid request, content filtered) or by our own credentials → no update at all;
+/// a rating r of 1–5 → (r − 1)/4 with weight FeedbackWeight. Latency and cost are not folded in
+/// here: they are compared with the task's other candidates when the router ranks them, where the
+/// peers are known (LatencyWeight, CostWeight).
 /// </summary>
 public sealed class RewardModel(RoutingOptions options)
 {
@@ -15,9 +17,7 @@ public sealed class RewardModel(RoutingOptions options)
     {
         if (attempt.Succeeded)
         {
-            var latency = options.LatencyWeight * Math.Min(1, attempt.LatencyMs / options.LatencyTargetMs);
-            var cost = options.CostWeight * Math.Min(1, attempt.CostUsd / options.CostTargetUsd);
-            return new StatsUpdate(Math.Clamp(1 - latency - cost, 0, 1), 1, attempt);
+            return new StatsUpdate(1, 1, attempt);
         }
 
         var counts = errorClass is not (ProviderErrorClass.ContextLengthExceeded or ProviderErrorClass.InvalidRequest
