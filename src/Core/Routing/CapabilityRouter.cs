@@ -312,12 +312,18 @@ public sealed partial class CapabilityRouter(
             : ("catalog", leading.Select(x => x.Draft.LatencyMs).ToList());
         var fastest = latencies.Min();
         var cheapest = leading.Min(x => x.Draft.RelativeCostUsd);
+        // The objective scales the penalties as it scales the static score's weights (balanced = ×1,
+        // quality = none, cost = ×5 on cost, latency = ×5 on latency).
+        var (objectiveCost, objectiveLatency) = Weights(task.Objective);
+        var (balancedCost, balancedLatency) = Weights(RoutingObjective.Balanced);
+        var costWeight = Math.Min(1, _options.CostWeight * objectiveCost / balancedCost);
+        var latencyWeight = Math.Min(1, _options.LatencyWeight * objectiveLatency / balancedLatency);
         var arms = new List<BanditArm>(leading.Count);
         for (var i = 0; i < leading.Count; i++)
         {
             var d = leading[i].Draft;
-            var latencyPenalty = _options.LatencyWeight * (latencies[i] <= 0 ? 0 : 1 - fastest / latencies[i]);
-            var costPenalty = _options.CostWeight * (d.RelativeCostUsd <= 0 ? 0 : 1 - cheapest / d.RelativeCostUsd);
+            var latencyPenalty = latencyWeight * (latencies[i] <= 0 ? 0 : 1 - fastest / latencies[i]);
+            var costPenalty = costWeight * (d.RelativeCostUsd <= 0 ? 0 : 1 - cheapest / d.RelativeCostUsd);
             arms.Add(new BanditArm(d.Model.Key, 0.9 * leading[i].Candidate.Score / best, d.TaskStats, d.Stats, latencyPenalty + costPenalty));
         }
 
