@@ -43,6 +43,14 @@ public sealed record Profile
     public TimeSpan OutageDown { get; init; }
     public int OutageQueueCapacity { get; init; } = 100;
 
+    // routing-regret: calls per stage (healthy, degraded, recovered) at RegretRate/s, RegretConcurrency in flight.
+    public int RegretHealthyCalls { get; init; }
+    public int RegretDegradedCalls { get; init; }
+    public int RegretRecoveredCalls { get; init; }
+    public double RegretRate { get; init; } = 40;
+    public int RegretConcurrency { get; init; } = 4;
+    public double RegretHalfLifeSeconds { get; init; } = 5;
+
     /// <summary>The whole run stops (hosts too) after this; a bound, not a target.</summary>
     public TimeSpan MaxRunTime { get; init; }
 
@@ -70,6 +78,9 @@ public sealed record Profile
         OutageConcurrency = 8,
         OutageDuration = TimeSpan.FromSeconds(12),
         OutageDown = TimeSpan.FromSeconds(4),
+        RegretHealthyCalls = 600,
+        RegretDegradedCalls = 300,
+        RegretRecoveredCalls = 500,
         MaxRunTime = TimeSpan.FromMinutes(5),
     };
 
@@ -99,6 +110,9 @@ public sealed record Profile
         OutageDuration = TimeSpan.FromSeconds(60),
         OutageDown = TimeSpan.FromSeconds(20),
         OutageQueueCapacity = 1_000,
+        RegretHealthyCalls = 2_000,
+        RegretDegradedCalls = 1_000,
+        RegretRecoveredCalls = 1_600,
         MaxRunTime = TimeSpan.FromMinutes(22),
     };
 }

@@ -30,6 +30,10 @@ public sealed class ScenarioResult
 
     public List<string> Notes { get; } = [];
 
+    /// <summary>Extra charts of the scenario (file name → SVG), written beside the phase charts.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Dictionary<string, string> Charts { get; } = [];
+
     /// <summary>Set when the scenario could not run at all (host failed to start, …).</summary>
     public string? Crashed { get; set; }
 
