@@ -28,7 +28,7 @@ public sealed class RoutingRegret : IScenario
 
     public string Name => "routing-regret";
 
-    public string Description => "Routing learns from ratings: cumulative regret vs the best fixed model per task type below the best single fixed model's; the best code model degrades (70 % errors, 10× latency) and recovers: its share < 10 % within 50 code calls, > 50 % within 200 after recovery; no model starved.";
+    public string Description => "Routing learns from ratings: cumulative regret vs the best fixed model per task type below the best single fixed model's; the best code model degrades (80 % errors, 10× latency) and recovers: its share < 10 % within 50 code calls, > 50 % within 200 after recovery; no model starved.";
 
     /// <summary>One simulated model: catalog price and what it does per task type.</summary>
     private sealed record MarketModel(string Id, double InputPrice, double OutputPrice, Dictionary<string, (double Quality, int LatencyMs, double ErrorRate)> Tasks);
@@ -51,11 +51,11 @@ public sealed class RoutingRegret : IScenario
 
     private sealed record Call(long Sequence, string Task, Stage Stage, string Chosen, string Answered, bool Ok, int Rating);
 
-    /// <summary>What the market does for (model, task) in a stage: degraded = 70 % errors and 10× latency for the degrading model on code.</summary>
+    /// <summary>What the market does for (model, task) in a stage: degraded = 80 % errors and 10× latency for the degrading model on code.</summary>
     private static (double Quality, int LatencyMs, double ErrorRate) Behaviour(MarketModel model, string task, Stage stage)
     {
         var b = model.Tasks[task];
-        return stage == Stage.Degraded && model.Id == Degrading && task == Code ? (b.Quality, b.LatencyMs * 10, 0.7) : b;
+        return stage == Stage.Degraded && model.Id == Degrading && task == Code ? (b.Quality, b.LatencyMs * 10, 0.8) : b;
     }
 
     /// <summary>
@@ -142,7 +142,7 @@ public sealed class RoutingRegret : IScenario
             Description = stage switch
             {
                 Stage.Healthy => "every model as listed; code and documentation calls alternate",
-                Stage.Degraded => $"{Degrading} on code: 70 % errors, 10× latency",
+                Stage.Degraded => $"{Degrading} on code: 80 % errors, 10× latency",
                 _ => $"{Degrading} healthy again",
             },
             Load = string.Create(CultureInfo.InvariantCulture, $"{count} calls at {profile.RegretRate}/s, at most {profile.RegretConcurrency} in flight, each rated by the simulated user"),
@@ -222,6 +222,7 @@ public sealed class RoutingRegret : IScenario
         phase.Failed = count - phase.Ok;
         phase.DurationSeconds = Math.Round(elapsed.TotalSeconds, 1);
         phase.Throughput = Math.Round(phase.Ok / Math.Max(0.001, elapsed.TotalSeconds), 1);
+        latency.Sample(elapsed.TotalSeconds);
         phase.Metrics[PhaseRecorder.LatencyMetricName] = latency.Summary();
         phase.Statuses = statuses.ToDictionary();
         phase.ErrorSamples = errors.ToDictionary();
