@@ -1,8 +1,8 @@
 namespace MonkeyCoder.LoadTests;
 
 /// <summary>
-/// Sizes of every scenario. <see cref="Smoke"/> runs in the test command (all scenarios in under
-/// two minutes on 2 cores, with thresholds); <see cref="Full"/> proves the launch criteria.
+/// Sizes of every scenario. <see cref="Smoke"/> runs in the test command (all scenarios in about
+/// three minutes on 2 cores, routing-regret ~50 s of it, with thresholds); <see cref="Full"/> proves the launch criteria.
 /// </summary>
 public sealed record Profile
 {
