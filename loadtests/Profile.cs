@@ -3,8 +3,8 @@ using MonkeyCoder.LoadTests.Scenarios;
 namespace MonkeyCoder.LoadTests;
 
 /// <summary>
-/// Sizes of every scenario. <see cref="Smoke"/> runs in the test command (all scenarios in under
-/// two minutes on 2 cores, with thresholds); <see cref="Full"/> proves the launch criteria.
+/// Sizes of every scenario. <see cref="Smoke"/> runs in the test command (all scenarios in about
+/// three minutes on 2 cores, routing-regret ~50 s of it, with thresholds); <see cref="Full"/> proves the launch criteria.
 /// </summary>
 public sealed record Profile
 {
@@ -47,6 +47,13 @@ public sealed record Profile
 
     // chaos-soak: open model at ChaosRate over two replicas + the REST host; faults on a fixed timeline.
     public ChaosSoakProfile Chaos { get; init; } = ChaosSoakProfile.Smoke;
+    // routing-regret: calls per stage (healthy, degraded, recovered) at RegretRate/s, RegretConcurrency in flight.
+    public int RegretHealthyCalls { get; init; }
+    public int RegretDegradedCalls { get; init; }
+    public int RegretRecoveredCalls { get; init; }
+    public double RegretRate { get; init; } = 40;
+    public int RegretConcurrency { get; init; } = 4;
+    public double RegretHalfLifeSeconds { get; init; } = 5;
 
     /// <summary>The whole run stops (hosts too) after this; a bound, not a target.</summary>
     public TimeSpan MaxRunTime { get; init; }
@@ -75,8 +82,11 @@ public sealed record Profile
         OutageConcurrency = 8,
         OutageDuration = TimeSpan.FromSeconds(12),
         OutageDown = TimeSpan.FromSeconds(4),
-        // The chaos soak alone takes about 3.5 min of it.
-        MaxRunTime = TimeSpan.FromMinutes(9),
+        RegretHealthyCalls = 600,
+        RegretDegradedCalls = 300,
+        RegretRecoveredCalls = 500,
+        // The chaos soak alone takes about 3.5 min of it, routing-regret about 1 min.
+        MaxRunTime = TimeSpan.FromMinutes(11),
     };
 
     public static Profile Full { get; } = new()
@@ -106,7 +116,10 @@ public sealed record Profile
         OutageDown = TimeSpan.FromSeconds(20),
         OutageQueueCapacity = 1_000,
         Chaos = ChaosSoakProfile.Full,
-        // The chaos soak alone takes about 16 min of it.
-        MaxRunTime = TimeSpan.FromMinutes(40),
+        RegretHealthyCalls = 2_000,
+        RegretDegradedCalls = 1_000,
+        RegretRecoveredCalls = 1_600,
+        // The chaos soak alone takes about 16 min of it, routing-regret about 3 min.
+        MaxRunTime = TimeSpan.FromMinutes(50),
     };
 }

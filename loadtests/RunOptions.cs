@@ -36,7 +36,7 @@ public sealed record RunOptions
                               [--target URL] [--rest-target URL] [--report-dir DIR] [--max-minutes N]
                               [--require-endpoints] [--min-cache-hit-ratio X] [--openai-model ID]
         MonkeyCoder.LoadTests echo-server --port N
-        Scenarios: execute-unary, stream-concurrency, overhead, rest-openai, cache-hit, usage-outage, chaos-soak.
+        Scenarios: execute-unary, stream-concurrency, overhead, rest-openai, cache-hit, usage-outage, chaos-soak, routing-regret.
         Exit code: 0 all thresholds passed, 1 a threshold failed, 2 a scenario could not run, 64 bad arguments.
         """;
 

@@ -35,6 +35,11 @@ public static class Reports
         var charts = new Dictionary<PhaseResult, string>();
         foreach (var scenario in report.Scenarios)
         {
+            foreach (var (file, svg) in scenario.Charts)
+            {
+                File.WriteAllText(Path.Combine(folder, file), svg);
+            }
+
             foreach (var phase in scenario.Phases)
             {
                 if (phase.Series.TryGetValue(PhaseRecorder.LatencyMetricName, out var points) && points.Count > 0)

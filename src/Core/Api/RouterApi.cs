@@ -106,7 +106,8 @@ public sealed class RouterApi(
         }
 
         var modelKey = execution.ModelKey;
-        await stats.UpdateAsync(modelKey, rewards.ForRating(request.Rating), context.CancellationToken);
+        // The rating teaches the model's statistics on the execution's task type and its shared prior.
+        await stats.UpdateForTaskAsync(modelKey, execution.TaskClass, rewards.ForRating(request.Rating), context.CancellationToken);
         var model = catalog.Find(modelKey, null);
         var slash = modelKey.IndexOf('/', StringComparison.Ordinal);
         return new FeedbackResponse

@@ -31,7 +31,7 @@ public sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreaker
         health.RecordSuccess(model.Provider);
         await breaker.OnSuccessAsync(model.Key, CancellationToken.None);
         var observation = new AttemptObservation(true, "ok", attempt.Latency.TotalMilliseconds, attempt.TimeToFirstToken?.TotalMilliseconds, model.CostOf(attempt.Usage));
-        await stats.UpdateAsync(model.Key, rewards.ForAttempt(observation, null), CancellationToken.None);
+        await stats.UpdateForTaskAsync(model.Key, LearningKeys.TaskClass(scope.Plan.Analysis), rewards.ForAttempt(observation, null), CancellationToken.None);
     }
 
     public async ValueTask<AttemptRecord> FailedAsync(ExecutionScope scope, CatalogModel model, ProviderException failure, TimeSpan latency, TimeSpan? timeToFirstToken, TokenUsage usage, long deliveredTokens = 0)
@@ -48,7 +48,7 @@ public sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreaker
 
         await breaker.OnFailureAsync(model.Key, failure.ErrorClass, failure.RetryAfter, CancellationToken.None);
         var observation = new AttemptObservation(false, failure.ClassName, latency.TotalMilliseconds, null, model.CostOf(usage));
-        await stats.UpdateAsync(model.Key, rewards.ForAttempt(observation, failure.ErrorClass), CancellationToken.None);
+        await stats.UpdateForTaskAsync(model.Key, LearningKeys.TaskClass(scope.Plan.Analysis), rewards.ForAttempt(observation, failure.ErrorClass), CancellationToken.None);
         return attempt;
     }
 

@@ -248,7 +248,7 @@ public sealed partial class TaskExecutor(
         Record(plan, caller, outcome, createdAt, latency, charge);
         if (stats is not null)
         {
-            await stats.RememberExecutionAsync(outcome.ExecutionId, outcome.Model.Key, caller.PrincipalId, CancellationToken.None);
+            await stats.RememberExecutionAsync(outcome.ExecutionId, outcome.Model.Key, caller.PrincipalId, Routing.Learning.LearningKeys.TaskClass(plan.Analysis), CancellationToken.None);
         }
 
         await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);

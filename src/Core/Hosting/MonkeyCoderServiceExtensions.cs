@@ -50,6 +50,8 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<ProviderHealthMonitor>();
 
+        services.AddSingleton<SimulatedMarket>();
+        services.AddSingleton<IConfigureOptions<CatalogOptions>, ConfigureCatalogFromMarket>();
         services.AddSingleton<SimulatedProvider>();
         if (configuration.GetValue(SimulatedProviderOptions.Section + ":Enabled", true))
         {

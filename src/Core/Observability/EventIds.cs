@@ -26,6 +26,10 @@ public static class EventIds
     public const int RoutePlanned = 1200;
     public const int RouterStatsUnavailable = 1201;
     public const int RouterStoresSelected = 1202;
+    public const int RouterStatsSnapshotLoaded = 1230;
+    public const int RouterStatsSnapshotFailed = 1231;
+    public const int SimulatedMarketLoaded = 1232;
+    public const int SimulatedMarketInvalid = 1233;
 
     // 1300–1399 execution
     public const int AttemptFailed = 1300;

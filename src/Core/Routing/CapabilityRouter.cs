@@ -19,7 +19,7 @@ namespace MonkeyCoder.Core.Routing;
 /// for the caller's preference, ×1.1 for a cheap model on a simple task, ×0.85/×0.5 for a
 /// degraded/unhealthy provider. Models whose window cannot hold the input and a minimal answer,
 /// or whose worst-case cost exceeds the budget, are left out; models with an open circuit go last.
-/// Finally a Thompson-sampling bandit picks the first candidate among the leading ones.
+/// Finally a Thompson-sampling bandit picks the first candidate among every eligible one (learned per task type).
 /// Confidence = max(0.1, 0.4·context + 0.6·capability − 0.2·complexity), blended with the
 /// leader's learned success once it has evidence. Never calls a provider.
 /// </summary>
@@ -45,7 +45,7 @@ public sealed partial class CapabilityRouter(
 
     private sealed record Draft(
         CatalogModel Model, int Order, double Capability, int MaxTokens, double CostUsd, double RelativeCostUsd, double LatencyMs,
-        List<string> Reasons, Dictionary<string, double> Breakdown, double Multiplier, CircuitStatus Circuit, ModelStats Stats);
+        List<string> Reasons, Dictionary<string, double> Breakdown, double Multiplier, CircuitStatus Circuit, ModelStats Stats, ModelStats TaskStats);
 
     public async ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken)
     {
@@ -63,7 +63,8 @@ public sealed partial class CapabilityRouter(
         }
 
         var keys = models.Select(m => m.Key).ToList();
-        var learned = await stats.GetAsync(keys, cancellationToken);
+        var taskClass = LearningKeys.TaskClass(analysis);
+        var learned = await stats.GetAsync([.. keys, .. keys.Select(k => LearningKeys.ForTask(k, taskClass))], cancellationToken);
         var circuits = await breaker.DescribeAsync(keys, cancellationToken);
         var remaining = await budget.RemainingUsdAsync(task, cancellationToken);
         double? maxCost = (task.MaxCostUsd, remaining) switch
@@ -126,14 +127,18 @@ public sealed partial class CapabilityRouter(
             }
 
             var s = learned.GetValueOrDefault(model.Key) ?? ModelStats.Empty;
+            var ts = learned.GetValueOrDefault(LearningKeys.ForTask(model.Key, taskClass)) ?? ModelStats.Empty;
+            // Reliability on this task type when it has enough recent attempts, else over every task type.
+            var observed = ts.Attempts >= Math.Max(1, _options.MinSamplesForObservedLatency) ? ts : s;
+            var scope = ReferenceEquals(observed, ts) ? "on " + taskClass : "over all task types";
             var caps = model.Capabilities;
             var codeGen = Math.Min(caps.CodeGeneration / requirement.CodeGeneration, 1);
             var reasoning = Math.Min(caps.Reasoning / requirement.Reasoning, 1);
             var reliabilityValue = caps.Reliability;
-            if (s.Attempts >= _options.MinSamplesForObservedLatency && s.Attempts > 0)
+            if (observed.Attempts >= _options.MinSamplesForObservedLatency && observed.Attempts > 0)
             {
-                reliabilityValue = 1 - s.Failures / (double)s.Attempts;
-                reasons.Add(Inv($"observed reliability {reliabilityValue:0.00} over {s.Attempts} attempts (catalog {caps.Reliability:0.00}){(s.LastError.Length > 0 ? "; last error " + s.LastError : "")}"));
+                reliabilityValue = 1 - observed.Failures / observed.Attempts;
+                reasons.Add(Inv($"observed reliability {reliabilityValue:0.00} over {observed.Attempts:0.#} recent attempts {scope} (catalog {caps.Reliability:0.00}){(observed.LastError.Length > 0 ? "; last error " + observed.LastError : "")}"));
             }
 
             var reliability = Math.Min(reliabilityValue / requirement.Reliability, 1);
@@ -145,8 +150,8 @@ public sealed partial class CapabilityRouter(
             breakdown["context_fit"] = Round(window);
             breakdown["reliability"] = Round(reliability);
 
-            var observedLatency = s.Attempts - s.Failures >= _options.MinSamplesForObservedLatency && s.LatencyMs > 0;
-            var latency = observedLatency ? s.LatencyMs : model.TypicalLatencyMs > 0 ? model.TypicalLatencyMs : DefaultLatencyMs;
+            // The static score compares catalog latencies only; observed ones are compared with each other in Explore.
+            var latency = CatalogLatency(model);
 
             var multiplier = 1.0;
             if (IsPreferred(task, model))
@@ -183,9 +188,9 @@ public sealed partial class CapabilityRouter(
                 reasons.Add("circuit half-open: the next call probes it");
             }
 
-            drafts.Add(new Draft(model, order, capability, outputCap, cost, relativeCost, latency, reasons, breakdown, multiplier, circuit, s));
-            reasons.Add(observedLatency
-                ? Inv($"expected latency {latency:0} ms (observed; time to first token {s.TimeToFirstTokenMs:0} ms)")
+            drafts.Add(new Draft(model, order, capability, outputCap, cost, relativeCost, latency, reasons, breakdown, multiplier, circuit, s, ts));
+            reasons.Add(s.Successes > 0
+                ? Inv($"expected latency {latency:0} ms (catalog; observed {s.LatencyMs:0} ms, time to first token {s.TimeToFirstTokenMs:0} ms)")
                 : Inv($"expected latency {latency:0} ms (catalog)"));
         }
 
@@ -227,7 +232,7 @@ public sealed partial class CapabilityRouter(
         };
         planReasons.AddRange(rejected.Select(r => "left out " + r));
 
-        var chosen = Explore(task, ordered, planReasons);
+        var chosen = Explore(task, taskClass, ordered, planReasons, out var posteriors);
         if (chosen > 0)
         {
             var pick = ordered[chosen];
@@ -239,9 +244,11 @@ public sealed partial class CapabilityRouter(
         planReasons.Add(Inv($"{top.Candidate.Model.Key} goes first of {ordered.Count} (score {top.Candidate.Score:0.000})"));
         var contextConfidence = analysis.Context == ContextType.General ? 0.5 : 0.9;
         var confidence = Math.Max(0.1, 0.4 * contextConfidence + 0.6 * Math.Min(top.Draft.Capability, 1) - 0.2 * analysis.Complexity);
-        if (top.Draft.Stats.Evidence >= 5)
+        if (top.Draft.TaskStats.Evidence + top.Draft.Stats.Evidence >= 5)
         {
-            var (a, b) = bandit.Posterior(new BanditArm(top.Candidate.Model.Key, 0.9, top.Draft.Stats));
+            var (a, b) = posteriors.TryGetValue(top.Candidate.Model.Key, out var posterior)
+                ? posterior
+                : bandit.Posterior(new BanditArm(top.Candidate.Model.Key, 0.9, top.Draft.TaskStats, top.Draft.Stats));
             confidence = 0.7 * confidence + 0.3 * (a / (a + b));
         }
 
@@ -268,12 +275,17 @@ public sealed partial class CapabilityRouter(
     }
 
     /// <summary>
-    /// Lets the bandit pick among the leading candidates (closed circuits, static score within the
-    /// margin of the best, at most BanditCandidates). Returns the index to move first.
+    /// Lets the bandit pick among every eligible candidate (closed or half-open circuits; the hard
+    /// constraints already left the rest out): prior from the static score, posterior from what was
+    /// learned on this task type backed off to the model's shared statistics, minus penalties for
+    /// latency and cost relative to the other candidates, plus the exploration floor. Returns the
+    /// index to move first.
     /// </summary>
-    private int Explore(TaskRequest task, List<(RouteCandidate Candidate, Draft Draft)> ordered, List<string> planReasons)
+    private int Explore(TaskRequest task, string taskClass, List<(RouteCandidate Candidate, Draft Draft)> ordered, List<string> planReasons,
+        out Dictionary<string, (double Alpha, double Beta)> posteriors)
     {
-        if (_options.BanditCandidates < 2 || task.ModelPreferences.Count > 0)
+        posteriors = [];
+        if (_options.BanditCandidates == 1 || task.ModelPreferences.Count > 0)
         {
             return 0;
         }
@@ -284,32 +296,59 @@ public sealed partial class CapabilityRouter(
             return 0;
         }
 
-        var leading = ordered
-            .TakeWhile(x => x.Draft.Circuit.State != CircuitState.Open)
-            .Take(_options.BanditCandidates)
-            .Where(x => x.Candidate.Score >= (1 - _options.BanditScoreMargin) * best)
-            .ToList();
+        var eligible = ordered.TakeWhile(x => x.Draft.Circuit.State != CircuitState.Open);
+        var leading = (_options.BanditCandidates > 1 ? eligible.Take(_options.BanditCandidates) : eligible).ToList();
         if (leading.Count < 2)
         {
             return 0;
         }
 
-        var arms = leading.Select(x => new BanditArm(x.Candidate.Model.Key, 0.9 * x.Candidate.Score / best, x.Draft.Stats)).ToList();
+        // Latencies compared like with like: observed on this task type when every candidate has
+        // enough successes there, else observed over all task types when every one has, else catalog.
+        var minimum = Math.Max(1, _options.MinSamplesForObservedLatency);
+        var (latencySource, latencies) =
+            leading.All(x => x.Draft.TaskStats.Successes >= minimum && x.Draft.TaskStats.LatencyMs > 0) ? ("observed on " + taskClass, leading.Select(x => x.Draft.TaskStats.LatencyMs).ToList())
+            : leading.All(x => x.Draft.Stats.Successes >= minimum && x.Draft.Stats.LatencyMs > 0) ? ("observed", leading.Select(x => x.Draft.Stats.LatencyMs).ToList())
+            : ("catalog", leading.Select(x => x.Draft.LatencyMs).ToList());
+        var fastest = latencies.Min();
+        var cheapest = leading.Min(x => x.Draft.RelativeCostUsd);
+        // The objective scales the penalties as it scales the static score's weights (balanced = ×1,
+        // quality = none, cost = ×5 on cost, latency = ×5 on latency).
+        var (objectiveCost, objectiveLatency) = Weights(task.Objective);
+        var (balancedCost, balancedLatency) = Weights(RoutingObjective.Balanced);
+        var costWeight = Math.Min(1, _options.CostWeight * objectiveCost / balancedCost);
+        var latencyWeight = Math.Min(1, _options.LatencyWeight * objectiveLatency / balancedLatency);
+        var arms = new List<BanditArm>(leading.Count);
+        for (var i = 0; i < leading.Count; i++)
+        {
+            var d = leading[i].Draft;
+            var latencyPenalty = latencyWeight * (latencies[i] <= 0 ? 0 : 1 - fastest / latencies[i]);
+            var costPenalty = costWeight * (d.RelativeCostUsd <= 0 ? 0 : 1 - cheapest / d.RelativeCostUsd);
+            arms.Add(new BanditArm(d.Model.Key, 0.9 * leading[i].Candidate.Score / best, d.TaskStats, d.Stats, latencyPenalty + costPenalty));
+        }
+
         var choice = bandit.Choose(arms);
         for (var i = 0; i < leading.Count; i++)
         {
             var breakdown = (Dictionary<string, double>)leading[i].Candidate.Breakdown;
+            var d = leading[i].Draft;
+            posteriors[d.Model.Key] = bandit.Posterior(arms[i]);
             breakdown["posterior_mean"] = Round(choice.PosteriorMeans[i]);
+            breakdown["learned_penalty"] = Round(arms[i].Penalty);
             breakdown["bandit_draw"] = Round(choice.Draws[i]);
             ((List<string>)leading[i].Candidate.Reasons).Add(Inv(
-                $"learned: posterior mean {choice.PosteriorMeans[i]:0.000} from {leading[i].Draft.Stats.Evidence:0.#} weighted outcomes; draw {choice.Draws[i]:0.000}"));
+                $"learned on {taskClass}: posterior mean {choice.PosteriorMeans[i]:0.000} from {d.TaskStats.Evidence:0.#} weighted outcomes here and {d.Stats.Evidence:0.#} over all task types; {d.TaskStats.Attempts:0.#} recent attempts; latency ({latencySource}) {latencies[i]:0} ms; latency and cost take {arms[i].Penalty:0.000} off; draw {choice.Draws[i]:0.000}"));
         }
 
         var picked = leading[choice.Index].Candidate.Model.Key;
         var field = string.Join(", ", leading.Select((x, i) => Inv($"{x.Candidate.Model.Key} {choice.Draws[i]:0.000}")));
-        planReasons.Add(Inv($"bandit ({ThompsonSamplingBandit.Name} sampling, exploration rate {_options.ExplorationRate:0.00}) {(choice.Index == 0 ? "kept" : "chose")} {picked} among {field}"));
+        planReasons.Add(choice.Forced
+            ? Inv($"bandit ({ThompsonSamplingBandit.Name} sampling) explored {picked}: below its exploration floor of {_options.ExplorationFloor / leading.Count:0.###} of recent {taskClass} attempts; draws {field}")
+            : Inv($"bandit ({ThompsonSamplingBandit.Name} sampling, exploration rate {_options.ExplorationRate:0.00}) {(choice.Index == 0 ? "kept" : "chose")} {picked} among {field}"));
         return choice.Index;
     }
+
+    private static double CatalogLatency(CatalogModel model) => model.TypicalLatencyMs > 0 ? model.TypicalLatencyMs : DefaultLatencyMs;
 
     private static (double Cost, double Latency) Weights(RoutingObjective objective) => objective switch
     {

@@ -25,16 +25,35 @@ public static partial class RoutingServiceExtensions
         services.AddSingleton<ThompsonSamplingBandit>();
         services.AddSingleton(sp => new RewardModel(sp.GetRequiredService<IOptions<RoutingOptions>>().Value));
         services.TryAddSingleton<IRoutingBudget, UnlimitedRoutingBudget>();
+        services.TryAddSingleton(sp => new InMemoryRouterStatsStore(sp.GetRequiredService<IOptions<RoutingOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IRouterStatsStore>(sp =>
         {
             IRouterStatsStore store = sp.GetService<IConnectionMultiplexer>() is { } redis
-                ? new RedisRouterStatsStore(redis, sp.GetRequiredService<IOptions<RoutingOptions>>(), sp.GetRequiredService<ILogger<RedisRouterStatsStore>>())
-                : new InMemoryRouterStatsStore(sp.GetRequiredService<IOptions<RoutingOptions>>(), sp.GetRequiredService<TimeProvider>());
+                ? new RedisRouterStatsStore(redis, sp.GetRequiredService<IOptions<RoutingOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisRouterStatsStore>>())
+                : sp.GetRequiredService<InMemoryRouterStatsStore>();
             Log.StoreSelected(sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RoutingServiceExtensions).FullName!), "router statistics", store.Kind);
             return store;
         });
         services.AddSingleton<ITaskRouter, CapabilityRouter>();
+        // Opt-in snapshot of the in-process statistics; with Redis the statistics live there instead.
+        if (!string.IsNullOrWhiteSpace(configuration[RoutingOptions.Section + ":" + nameof(RoutingOptions.SnapshotPath)]))
+        {
+            services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => sp.GetService<IConnectionMultiplexer>() is null
+                ? new RouterStatsSnapshot(sp.GetRequiredService<InMemoryRouterStatsStore>(), sp.GetRequiredService<IOptions<RoutingOptions>>(), sp.GetRequiredService<ILogger<RouterStatsSnapshot>>())
+                : NoSnapshot.Instance);
+        }
+
         return services;
+    }
+
+    /// <summary>Stands in for the snapshot when Redis holds the statistics.</summary>
+    private sealed class NoSnapshot : Microsoft.Extensions.Hosting.IHostedService
+    {
+        public static readonly NoSnapshot Instance = new();
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static partial class Log

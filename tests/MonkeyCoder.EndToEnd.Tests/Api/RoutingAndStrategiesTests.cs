@@ -45,7 +45,10 @@ public sealed class RoutingAndStrategiesTests(ServiceFixture fixture)
         var request = Task();
         request.Objective = RoutingObjective.Cost;
         var plan = (await fixture.Router.RouteAsync(request, deadline: Deadline())).Plan;
-        Assert.Equal("sim-fast", plan.Candidates[0].Model);
+        // The cheapest scores best; it goes first unless the exploration floor sent this one call to
+        // a model the shared fixture's earlier calls starved (the plan then says so).
+        Assert.Equal("sim-fast", plan.Candidates.MaxBy(c => c.Score)!.Model);
+        Assert.True(plan.Candidates[0].Model == "sim-fast" || plan.Reasons.Any(r => r.Contains("exploration floor", StringComparison.Ordinal)), string.Join("; ", plan.Reasons));
         Assert.Contains(plan.Candidates[0].Reasons, r => r.Contains("cost objective", StringComparison.Ordinal));
     }
 

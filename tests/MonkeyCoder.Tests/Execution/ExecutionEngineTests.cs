@@ -203,13 +203,14 @@ public sealed class ExecutionEngineTests
         await h.ExecuteAsync(Harness.Plan(M1, M2));
 
         var stats = await h.Stats.GetAsync([M1.Key, M2.Key], CancellationToken.None);
-        Assert.Equal(1, stats[M1.Key].Attempts);
-        Assert.Equal(1, stats[M1.Key].Failures);
+        // Counts decay with (fake) time: the 500 ms answer takes a hair off them.
+        Assert.Equal(1, stats[M1.Key].Attempts, 2);
+        Assert.Equal(1, stats[M1.Key].Failures, 2);
         Assert.Equal("overloaded", stats[M1.Key].LastError);
         Assert.Equal(0, stats[M1.Key].Alpha);
-        Assert.Equal(1, stats[M2.Key].Attempts);
+        Assert.Equal(1, stats[M2.Key].Attempts, 2);
         Assert.InRange(stats[M2.Key].LatencyMs, 500, 1000);
-        Assert.True(stats[M2.Key].Alpha > 0.9);
+        Assert.True(stats[M2.Key].Alpha > 0.85);
         Assert.Equal(MonkeyCoder.V1.HealthState.Healthy, h.Health.Get("b").State);
     }
 

@@ -101,10 +101,13 @@ public sealed class RedisStoresTests(RedisFixture redis)
         }
 
         var key = UniqueKey();
-        var options = Options.Create(new RoutingOptions { Decay = 0.9 });
-        var a = new RedisRouterStatsStore(redis.ReplicaA!, options, NullLogger<RedisRouterStatsStore>.Instance);
-        var b = new RedisRouterStatsStore(redis.ReplicaB!, options, NullLogger<RedisRouterStatsStore>.Instance);
-        var local = new InMemoryRouterStatsStore(options, new FakeTimeProvider());
+        var options = Options.Create(new RoutingOptions { Decay = 0.9, DecayHalfLifeSeconds = 60 });
+        // Both replicas and the in-process reference on one clock, which moves between updates: the
+        // time decay (half-life 60 s) must come out the same in Lua as in C#.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var a = new RedisRouterStatsStore(redis.ReplicaA!, options, time, NullLogger<RedisRouterStatsStore>.Instance);
+        var b = new RedisRouterStatsStore(redis.ReplicaB!, options, time, NullLogger<RedisRouterStatsStore>.Instance);
+        var local = new InMemoryRouterStatsStore(options, time);
         var rewards = new RewardModel(options.Value);
         StatsUpdate[] updates =
         [
@@ -115,23 +118,30 @@ public sealed class RedisStoresTests(RedisFixture redis)
         ];
         for (var i = 0; i < updates.Length; i++)
         {
-            await (i % 2 == 0 ? a : b).UpdateAsync(key, updates[i], CancellationToken.None);
-            await local.UpdateAsync(key, updates[i], CancellationToken.None);
+            await (i % 2 == 0 ? a : b).UpdateForTaskAsync(key, "code_generation", updates[i], CancellationToken.None);
+            await local.UpdateForTaskAsync(key, "code_generation", updates[i], CancellationToken.None);
+            time.Advance(TimeSpan.FromSeconds(30));
         }
 
-        var shared = (await b.GetAsync([key], CancellationToken.None))[key];
+        var perTask = LearningKeys.ForTask(key, "code_generation");
+        var read = await b.GetAsync([key, perTask], CancellationToken.None);
+        var shared = read[key];
         var expected = (await local.GetAsync([key], CancellationToken.None))[key];
         Assert.Equal(expected.Alpha, shared.Alpha, 9);
         Assert.Equal(expected.Beta, shared.Beta, 9);
-        Assert.Equal(3, shared.Attempts);
-        Assert.Equal(1, shared.Failures);
+        Assert.Equal(expected.Attempts, shared.Attempts, 9);
+        Assert.Equal(expected.Failures, shared.Failures, 9);
+        // Attempts 120, 90 and 30 s before the read (the third update is a rating), half-life 60 s.
+        Assert.Equal(Math.Pow(2, -2) + Math.Pow(2, -1.5) + Math.Pow(2, -0.5), (await a.GetAsync([key], CancellationToken.None))[key].Attempts, 9);
+        // The per-task statistics saw the same updates; another replica reads them.
+        Assert.Equal(expected.Alpha, read[perTask].Alpha, 9);
         Assert.Equal(expected.LatencyMs, shared.LatencyMs, 9);
         Assert.Equal(300, shared.TimeToFirstTokenMs, 9);
         Assert.Equal(expected.CostUsd, shared.CostUsd, 12);
         Assert.Equal("overloaded", shared.LastError);
 
-        await a.RememberExecutionAsync("exec_" + key, key, "usr_owner", CancellationToken.None);
-        Assert.Equal(new RememberedExecution(key, "usr_owner"), await b.FindExecutionAsync("exec_" + key, CancellationToken.None));
+        await a.RememberExecutionAsync("exec_" + key, key, "usr_owner", "code_generation", CancellationToken.None);
+        Assert.Equal(new RememberedExecution(key, "usr_owner", "code_generation"), await b.FindExecutionAsync("exec_" + key, CancellationToken.None));
         Assert.Null(await b.FindExecutionAsync("exec_unknown_" + key, CancellationToken.None));
 
         // One rating per execution, whichever replica it reaches.

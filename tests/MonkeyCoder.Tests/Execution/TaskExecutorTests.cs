@@ -82,7 +82,7 @@ public sealed class TaskExecutorTests : IDisposable
 
         var outcome = await harness.Drive(executor.ExecuteAsync(Harness.Plan(model), "exec_fb", Caller, CancellationToken.None));
 
-        Assert.Equal(new Core.Routing.Learning.RememberedExecution(model.Key, Caller.PrincipalId), await harness.Stats.FindExecutionAsync(outcome.ExecutionId, CancellationToken.None));
+        Assert.Equal(new Core.Routing.Learning.RememberedExecution(model.Key, Caller.PrincipalId, "code_generation"), await harness.Stats.FindExecutionAsync(outcome.ExecutionId, CancellationToken.None));
     }
 
     [Fact]

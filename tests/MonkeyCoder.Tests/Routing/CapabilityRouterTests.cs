@@ -210,7 +210,7 @@ public sealed class CapabilityRouterTests
 
         var plan = await s.PlanAsync(Task());
         Assert.Equal("steady", plan.Candidates[0].Model.Id);
-        Assert.Contains(plan.Candidates[1].Reasons, r => r.StartsWith("observed reliability 0.50 over 10 attempts", StringComparison.Ordinal));
+        Assert.Contains(plan.Candidates[1].Reasons, r => r.StartsWith("observed reliability 0.50 over 10 recent attempts", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -18,14 +18,17 @@ public sealed class ThompsonSamplingBanditTests
     public async Task Choose_SimulatedArms_ConvergesToBestArm(int seed)
     {
         // Equal priors (the router scored them alike). The best arm is neither the most reliable
-        // (slow) nor the fastest (flaky): reward = success · (1 − 0.2·latency/20 s − 0.1·cost/$0.05).
+        // (slow) nor the fastest (flaky): value = success − 0.2·(1 − fastest/latency) − 0.1·(1 − cheapest/cost).
         Arm[] arms =
         [
             new("p/flaky-fast", 0.60, 500, 0.001),
             new("p/best", 0.90, 2_000, 0.002),
             new("p/reliable-slow", 0.93, 19_000, 0.04),
         ];
-        var options = new RoutingOptions { RandomSeed = seed };
+        // A long memory (≈ 200 outcomes) and no exploration floor: the bandit's own convergence.
+        var options = new RoutingOptions { RandomSeed = seed, Decay = 0.995, ExplorationFloor = 0 };
+        // The router subtracts latency and cost relative to the fastest and cheapest candidate.
+        double Penalty(Arm a) => options.LatencyWeight * (1 - 500 / a.LatencyMs) + options.CostWeight * (1 - 0.001 / a.CostUsd);
         var opts = Options.Create(options);
         var bandit = new ThompsonSamplingBandit(opts, new BanditRandom(seed));
         var stats = new InMemoryRouterStatsStore(opts, new FakeTimeProvider());
@@ -37,7 +40,7 @@ public sealed class ThompsonSamplingBanditTests
         for (var round = 0; round < rounds; round++)
         {
             var learned = await stats.GetAsync(arms.Select(a => a.Key).ToList(), CancellationToken.None);
-            var choice = bandit.Choose(arms.Select(a => new BanditArm(a.Key, 0.9, learned[a.Key])).ToList());
+            var choice = bandit.Choose(arms.Select(a => new BanditArm(a.Key, 0.9, learned[a.Key], Penalty: Penalty(a))).ToList());
             var arm = arms[choice.Index];
             var ok = world.NextDouble() < arm.SuccessRate;
             var observation = new AttemptObservation(ok, ok ? "ok" : "overloaded", arm.LatencyMs, null, arm.CostUsd);
@@ -97,11 +100,26 @@ public sealed class ThompsonSamplingBanditTests
         var s = ModelStats.Empty;
         for (var i = 0; i < 1000; i++)
         {
-            s = s.Apply(new StatsUpdate(1, 1, null), 0.99);
+            s = s.Apply(new StatsUpdate(1, 1, null), 0.99, 1, 3600);
         }
 
         // Geometric series: evidence converges to 1/(1 − 0.99) = 100.
         Assert.InRange(s.Evidence, 99, 100.01);
+    }
+
+    [Fact]
+    public void DecayedTo_OneHalfLife_HalvesEveryCountButKeepsTheAverages()
+    {
+        var s = new ModelStats { Alpha = 8, Beta = 4, Attempts = 12, Failures = 4, LatencyMs = 250, CostUsd = 0.01, UpdatedAtMs = 1_000 };
+        var later = s.DecayedTo(1_000 + 60_000, 60);
+        Assert.Equal(4, later.Alpha, 9);
+        Assert.Equal(2, later.Beta, 9);
+        Assert.Equal(6, later.Attempts, 9);
+        Assert.Equal(2, later.Failures, 9);
+        Assert.Equal(250, later.LatencyMs);
+        // A sample after a long idle time weighs more than the 20 % floor: the average restarts from now.
+        var idle = s.DecayedTo(1_000 + 600_000, 60).Apply(new StatsUpdate(1, 1, new AttemptObservation(true, "ok", 1_000, null, 0.01)), 1, 1_000 + 600_000, 60);
+        Assert.True(idle.LatencyMs > 900, $"latency after idle {idle.LatencyMs}");
     }
 
     [Fact]
@@ -124,7 +142,7 @@ public sealed class ThompsonSamplingBanditTests
         var store = new InMemoryRouterStatsStore(Options.Create(new RoutingOptions { ExecutionMemoryCapacity = 3, ExecutionMemoryHours = 1 }), time);
         for (var i = 0; i < 5; i++)
         {
-            await store.RememberExecutionAsync($"e{i}", $"p/m{i}", "usr_1", CancellationToken.None);
+            await store.RememberExecutionAsync($"e{i}", $"p/m{i}", "usr_1", "", CancellationToken.None);
         }
 
         Assert.Null(await store.FindExecutionAsync("e0", CancellationToken.None));

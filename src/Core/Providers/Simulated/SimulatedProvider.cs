@@ -8,13 +8,15 @@ namespace MonkeyCoder.Core.Providers.Simulated;
 /// <summary>
 /// The built-in provider for demos and load tests: deterministic answers per task type, real token
 /// counts from the tokenizer, a configurable first-token delay and generation speed, and streaming.
-/// Time comes from the injected <see cref="TimeProvider"/>, so tests can run it on fake time.
+/// Time comes from the injected <see cref="TimeProvider"/>, so tests can run it on fake time. With a
+/// market (<see cref="SimulatedMarket"/>) each listed model has its own latency and error rate per task type.
 /// </summary>
 public sealed partial class SimulatedProvider(
     IOptions<SimulatedProviderOptions> options,
     TokenCounter tokens,
     TimeProvider time,
-    ILogger<SimulatedProvider> logger) : IProviderClient
+    ILogger<SimulatedProvider> logger,
+    SimulatedMarket? market = null) : IProviderClient
 {
     public const string Name = "simulated";
 
@@ -31,11 +33,14 @@ public sealed partial class SimulatedProvider(
     public async Task<ProviderResponse> CompleteAsync(ProviderRequest request, CancellationToken cancellationToken)
     {
         var (text, finish, outputTokens) = Answer(request);
-        var delay = TimeSpan.FromMilliseconds(_options.FirstTokenDelayMs) + Generation(outputTokens);
+        var behaviour = market?.Behaviour(request.Model.Id, request.TaskType);
+        var delay = FirstTokenDelay(behaviour) + Generation(outputTokens);
         if (delay > TimeSpan.Zero)
         {
             await Task.Delay(delay, time, cancellationToken);
         }
+
+        ThrowIfMarketFails(request, behaviour);
 
         return new ProviderResponse(text, finish, new TokenUsage(tokens.Count(request.Messages), outputTokens), request.Model.Id);
     }
@@ -48,7 +53,14 @@ public sealed partial class SimulatedProvider(
             ? Math.Max(1, encoded.Count)
             : Math.Max(1, (int)Math.Ceiling(_options.TokensPerSecond / (double)_options.MaxDeltasPerSecond));
         var start = time.GetTimestamp();
-        var firstDelay = TimeSpan.FromMilliseconds(_options.FirstTokenDelayMs);
+        var behaviour = market?.Behaviour(request.Model.Id, request.TaskType);
+        var firstDelay = FirstTokenDelay(behaviour);
+        if (behaviour is { ErrorRate: > 0 })
+        {
+            await Task.Delay(firstDelay, time, cancellationToken);
+            ThrowIfMarketFails(request, behaviour);
+        }
+
         var sent = 0;
         var offset = 0;
 
@@ -99,6 +111,17 @@ public sealed partial class SimulatedProvider(
 
         var cut = encoded[request.MaxTokens].Offset.Start.GetOffset(text.Length);
         return (text[..cut], FinishReason.Length, request.MaxTokens);
+    }
+
+    private TimeSpan FirstTokenDelay(SimulatedBehaviour? behaviour) => TimeSpan.FromMilliseconds(behaviour?.LatencyMs ?? _options.FirstTokenDelayMs);
+
+    /// <summary>A market model fails at its error rate, as an overloaded upstream would (retryable, counts against it).</summary>
+    private void ThrowIfMarketFails(ProviderRequest request, SimulatedBehaviour? behaviour)
+    {
+        if (behaviour is { } b && market!.Fails(b.ErrorRate))
+        {
+            throw new ProviderException(Name, ProviderErrorClass.Overloaded, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Simulated model {request.Model.Id} is overloaded (market error rate {b.ErrorRate:0.##})."));
+        }
     }
 
     private TimeSpan Generation(int tokenCount) =>

@@ -19,6 +19,14 @@ public sealed class SimulatedProviderOptions
     [Range(0, 1_000_000, ErrorMessage = "SIMULATED_TOKENS_PER_SECOND must be between 0 and 1000000.")]
     public int TokensPerSecond { get; set; } = 400;
 
+    /// <summary>
+    /// <c>SIMULATED_MARKET_PATH</c>: a JSON file describing a market of simulated models (prices,
+    /// capabilities, and per task type latency, error rate and the quality a user would rate), read
+    /// again while running when it changes (src/Core/Providers/README.md). Defaults to none: sim-fast
+    /// and sim-pro from the catalog, no errors, the delay and speed above.
+    /// </summary>
+    public string? MarketPath { get; set; }
+
     /// <summary>Most content deltas per second of one stream (tokens are grouped to stay under it). Defaults to 20.</summary>
     [Range(1, 1000, ErrorMessage = "MonkeyCoder:Simulated:MaxDeltasPerSecond must be between 1 and 1000.")]
     public int MaxDeltasPerSecond { get; set; } = 20;

@@ -1,7 +1,7 @@
 namespace MonkeyCoder.Core.Routing.Learning;
 
 /// <summary>
-/// Per-model outcome statistics and the execution → model memory the Feedback RPC needs. Shared
+/// Per-model and per-(model, task type) outcome statistics and the execution → model memory the Feedback RPC needs. Shared
 /// across replicas when Redis is configured (<see cref="RedisRouterStatsStore"/>); otherwise one
 /// process's memory (<see cref="InMemoryRouterStatsStore"/>).
 /// </summary>
@@ -15,8 +15,11 @@ public interface IRouterStatsStore
 
     ValueTask UpdateAsync(string modelKey, StatsUpdate update, CancellationToken cancellationToken);
 
-    /// <summary>Remembers which model answered an execution and for whom, for later feedback. Bounded in size and age.</summary>
-    ValueTask RememberExecutionAsync(string executionId, string modelKey, string ownerId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Remembers which model answered an execution, on which task type (<see cref="LearningKeys.TaskClass(TaskProfile)"/>)
+    /// and for whom, for later feedback. Bounded in size and age.
+    /// </summary>
+    ValueTask RememberExecutionAsync(string executionId, string modelKey, string ownerId, string taskClass, CancellationToken cancellationToken);
 
     /// <summary>The model and owner of <paramref name="executionId"/>, or null when unknown or expired.</summary>
     ValueTask<RememberedExecution?> FindExecutionAsync(string executionId, CancellationToken cancellationToken);
@@ -28,5 +31,9 @@ public interface IRouterStatsStore
     ValueTask<bool> TryMarkRatedAsync(string executionId, CancellationToken cancellationToken);
 }
 
-/// <summary>An execution as the Feedback RPC sees it: the model that answered and the principal it answered.</summary>
-public readonly record struct RememberedExecution(string ModelKey, string OwnerId);
+/// <summary>
+/// An execution as the Feedback RPC sees it: the model that answered, the principal it answered and
+/// the task type its rating teaches (empty when unknown: the rating then updates the model's shared
+/// statistics only).
+/// </summary>
+public readonly record struct RememberedExecution(string ModelKey, string OwnerId, string TaskClass = "");

@@ -4,7 +4,9 @@ using Microsoft.Extensions.Options;
 namespace MonkeyCoder.Core.Routing.Learning;
 
 /// <summary>
-/// Router statistics in this process only (the embedded default without REDIS_URL). Updates are
+/// Router statistics in this process only (the embedded default without REDIS_URL); saved to and
+/// loaded from a file only when the operator opts in (<see cref="RoutingOptions.SnapshotPath"/>,
+/// <see cref="RouterStatsSnapshot"/>). Updates are
 /// atomic per model (compare-and-swap of immutable snapshots). The execution memory keeps at most
 /// <see cref="RoutingOptions.ExecutionMemoryCapacity"/> entries, evicting the oldest first.
 /// </summary>
@@ -21,9 +23,10 @@ public sealed class InMemoryRouterStatsStore(IOptions<RoutingOptions> options, T
     public ValueTask<IReadOnlyDictionary<string, ModelStats>> GetAsync(IReadOnlyCollection<string> modelKeys, CancellationToken cancellationToken)
     {
         var result = new Dictionary<string, ModelStats>(modelKeys.Count, StringComparer.OrdinalIgnoreCase);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var key in modelKeys)
         {
-            result[key] = _stats.GetValueOrDefault(key) ?? ModelStats.Empty;
+            result[key] = (_stats.GetValueOrDefault(key) ?? ModelStats.Empty).DecayedTo(now, _options.DecayHalfLifeSeconds);
         }
 
         return ValueTask.FromResult<IReadOnlyDictionary<string, ModelStats>>(result);
@@ -31,13 +34,29 @@ public sealed class InMemoryRouterStatsStore(IOptions<RoutingOptions> options, T
 
     public ValueTask UpdateAsync(string modelKey, StatsUpdate update, CancellationToken cancellationToken)
     {
-        _stats.AddOrUpdate(modelKey, static (_, a) => ModelStats.Empty.Apply(a.update, a.decay), static (_, current, a) => current.Apply(a.update, a.decay), (update, decay: _options.Decay));
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        _stats.AddOrUpdate(modelKey,
+            static (_, a) => ModelStats.Empty.Apply(a.update, a.decay, a.now, a.halfLife),
+            static (_, current, a) => current.Apply(a.update, a.decay, a.now, a.halfLife),
+            (update, decay: _options.Decay, now, halfLife: _options.DecayHalfLifeSeconds));
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask RememberExecutionAsync(string executionId, string modelKey, string ownerId, CancellationToken cancellationToken)
+    /// <summary>Every statistic as stored (not decayed to now: each carries its own update time), for the snapshot file.</summary>
+    public IReadOnlyDictionary<string, ModelStats> Export() => new Dictionary<string, ModelStats>(_stats, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Loads statistics saved by <see cref="Export"/>; a key already learned in this process keeps what it has.</summary>
+    public void Import(IReadOnlyDictionary<string, ModelStats> saved)
     {
-        _executions[executionId] = (new RememberedExecution(modelKey, ownerId), time.GetUtcNow().AddHours(_options.ExecutionMemoryHours));
+        foreach (var (key, value) in saved)
+        {
+            _stats.TryAdd(key, value);
+        }
+    }
+
+    public ValueTask RememberExecutionAsync(string executionId, string modelKey, string ownerId, string taskClass, CancellationToken cancellationToken)
+    {
+        _executions[executionId] = (new RememberedExecution(modelKey, ownerId, taskClass), time.GetUtcNow().AddHours(_options.ExecutionMemoryHours));
         _executionOrder.Enqueue(executionId);
         while (_executions.Count > _options.ExecutionMemoryCapacity && _executionOrder.TryDequeue(out var oldest))
         {

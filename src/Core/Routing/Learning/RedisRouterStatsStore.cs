@@ -14,6 +14,7 @@ namespace MonkeyCoder.Core.Routing.Learning;
 public sealed partial class RedisRouterStatsStore(
     IConnectionMultiplexer redis,
     IOptions<RoutingOptions> options,
+    TimeProvider time,
     ILogger<RedisRouterStatsStore> logger) : IRouterStatsStore
 {
     public const string StatsPrefix = "monkeycoder:router:stats:";
@@ -25,11 +26,13 @@ public sealed partial class RedisRouterStatsStore(
     /// <summary>Statistics of a model nobody has used for this long expire. 30 days.</summary>
     private static readonly TimeSpan StatsTtl = TimeSpan.FromDays(30);
 
+    // Same arithmetic as ModelStats.Apply: time decay since the stored update time, then the
+    // per-observation decay of the evidence, then the attempt. Times are the caller's clock (ms).
     private const string UpdateScript = """
         local d = tonumber(ARGV[1])
         local r = tonumber(ARGV[2])
         local w = tonumber(ARGV[3])
-        local v = redis.call('HMGET', KEYS[1], 'a', 'b', 'n', 'f', 'lat', 'ttft', 'cost')
+        local v = redis.call('HMGET', KEYS[1], 'a', 'b', 'n', 'f', 'lat', 'ttft', 'cost', 't')
         local a = tonumber(v[1]) or 0
         local b = tonumber(v[2]) or 0
         local n = tonumber(v[3]) or 0
@@ -37,8 +40,23 @@ public sealed partial class RedisRouterStatsStore(
         local lat = tonumber(v[5]) or 0
         local ttft = tonumber(v[6]) or 0
         local cost = tonumber(v[7]) or 0
+        local t = tonumber(v[8]) or 0
+        local now = tonumber(ARGV[12])
+        local half = tonumber(ARGV[13])
+        if t > 0 and now > t and half > 0 then
+          local k = 0.5 ^ ((now - t) / 1000.0 / half)
+          a = a * k
+          b = b * k
+          n = n * k
+          f = f * k
+        end
+        if now > t then t = now end
         local ew = tonumber(ARGV[10])
-        local function ewma(cur, s) if cur <= 0 then return s end return cur + ew * (s - cur) end
+        local s = n - f
+        if s < 0 then s = 0 end
+        local sw = 1 / (s + 1)
+        if sw < ew then sw = ew end
+        local function avg(cur, x) if cur <= 0 then return x end return cur + sw * (x - cur) end
         if w > 0 then
           a = a * d + w * r
           b = b * d + w * (1 - r)
@@ -46,17 +64,17 @@ public sealed partial class RedisRouterStatsStore(
         if ARGV[4] == '1' then
           n = n + 1
           if ARGV[5] == '1' then
-            lat = ewma(lat, tonumber(ARGV[6]))
-            local t = tonumber(ARGV[7])
-            if t >= 0 then ttft = ewma(ttft, t) end
-            cost = ewma(cost, tonumber(ARGV[8]))
+            lat = avg(lat, tonumber(ARGV[6]))
+            local tt = tonumber(ARGV[7])
+            if tt >= 0 then ttft = avg(ttft, tt) end
+            cost = avg(cost, tonumber(ARGV[8]))
           else
             f = f + 1
             redis.call('HSET', KEYS[1], 'err', ARGV[9])
           end
         end
-        redis.call('HSET', KEYS[1], 'a', string.format('%.17g', a), 'b', string.format('%.17g', b), 'n', n, 'f', f,
-          'lat', string.format('%.17g', lat), 'ttft', string.format('%.17g', ttft), 'cost', string.format('%.17g', cost))
+        redis.call('HSET', KEYS[1], 'a', string.format('%.17g', a), 'b', string.format('%.17g', b), 'n', string.format('%.17g', n), 'f', string.format('%.17g', f),
+          'lat', string.format('%.17g', lat), 'ttft', string.format('%.17g', ttft), 'cost', string.format('%.17g', cost), 't', string.format('%d', t))
         redis.call('EXPIRE', KEYS[1], tonumber(ARGV[11]))
         return 1
         """;
@@ -74,9 +92,10 @@ public sealed partial class RedisRouterStatsStore(
             // Issued together: the multiplexer pipelines them into one round trip.
             var reads = modelKeys.Select(k => (Key: k, Task: db.HashGetAllAsync(StatsPrefix + k))).ToList();
             await Task.WhenAll(reads.Select(r => r.Task)).WaitAsync(cancellationToken);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             foreach (var (key, task) in reads)
             {
-                result[key] = Parse(task.Result);
+                result[key] = Parse(task.Result).DecayedTo(now, _options.DecayHalfLifeSeconds);
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -105,6 +124,8 @@ public sealed partial class RedisRouterStatsStore(
             attempt?.ErrorClass ?? "",
             Num(ModelStats.EwmaWeight),
             (long)StatsTtl.TotalSeconds,
+            time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Num(_options.DecayHalfLifeSeconds),
         ];
         try
         {
@@ -116,12 +137,12 @@ public sealed partial class RedisRouterStatsStore(
         }
     }
 
-    public async ValueTask RememberExecutionAsync(string executionId, string modelKey, string ownerId, CancellationToken cancellationToken)
+    public async ValueTask RememberExecutionAsync(string executionId, string modelKey, string ownerId, string taskClass, CancellationToken cancellationToken)
     {
         try
         {
-            // "owner\nmodel": neither a principal id nor a model key holds a newline.
-            await redis.GetDatabase().StringSetAsync(ExecutionPrefix + executionId, ownerId + "\n" + modelKey, TimeSpan.FromHours(_options.ExecutionMemoryHours)).WaitAsync(cancellationToken);
+            // "owner\nmodel\ntask": neither a principal id, a model key nor a task class holds a newline.
+            await redis.GetDatabase().StringSetAsync(ExecutionPrefix + executionId, ownerId + "\n" + modelKey + (taskClass.Length > 0 ? "\n" + taskClass : ""), TimeSpan.FromHours(_options.ExecutionMemoryHours)).WaitAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -137,9 +158,8 @@ public sealed partial class RedisRouterStatsStore(
             return null;
         }
 
-        var text = value.ToString();
-        var newline = text.IndexOf('\n', StringComparison.Ordinal);
-        return newline > 0 ? new RememberedExecution(text[(newline + 1)..], text[..newline]) : null;
+        var parts = value.ToString().Split('\n');
+        return parts.Length >= 2 && parts[0].Length > 0 ? new RememberedExecution(parts[1], parts[0], parts.Length > 2 ? parts[2] : "") : null;
     }
 
     public async ValueTask<bool> TryMarkRatedAsync(string executionId, CancellationToken cancellationToken) =>
@@ -158,12 +178,13 @@ public sealed partial class RedisRouterStatsStore(
         {
             Alpha = D("a"),
             Beta = D("b"),
-            Attempts = (long)D("n"),
-            Failures = (long)D("f"),
+            Attempts = D("n"),
+            Failures = D("f"),
             LatencyMs = D("lat"),
             TimeToFirstTokenMs = D("ttft"),
             CostUsd = D("cost"),
             LastError = map.GetValueOrDefault("err") ?? "",
+            UpdatedAtMs = (long)D("t"),
         };
     }
 

@@ -2,18 +2,29 @@ using Microsoft.Extensions.Options;
 
 namespace MonkeyCoder.Core.Routing.Learning;
 
-/// <summary>One model the bandit may choose: its prior mean (from the static score) and what was observed.</summary>
-public readonly record struct BanditArm(string Key, double PriorMean, ModelStats Stats);
+/// <summary>
+/// One model the bandit may choose: its prior mean (from the static score), what was observed for
+/// it on this task type (<paramref name="Stats"/>) and over every task type (<paramref name="Shared"/>,
+/// the prior it backs off to), and the penalty the router subtracts from its draw for latency and
+/// cost relative to the other candidates.
+/// </summary>
+public readonly record struct BanditArm(string Key, double PriorMean, ModelStats Stats, ModelStats? Shared = null, double Penalty = 0);
 
-/// <summary>The bandit's pick and the numbers behind it, for the plan's reasons.</summary>
-public sealed record BanditChoice(int Index, IReadOnlyList<double> Draws, IReadOnlyList<double> PosteriorMeans);
+/// <summary>
+/// The bandit's pick and the numbers behind it, for the plan's reasons. <paramref name="Forced"/> is
+/// set when the pick was the exploration floor's (a starved model), not the highest draw.
+/// </summary>
+public sealed record BanditChoice(int Index, IReadOnlyList<double> Draws, IReadOnlyList<double> PosteriorMeans, bool Forced = false);
 
 /// <summary>
 /// Thompson sampling over Beta posteriors (see src/Core/Routing/README.md). Each arm's posterior is
-/// Beta(PriorStrength·m + α, PriorStrength·(1 − m) + β), where m is the prior mean from the static
-/// score and α/β the decayed reward evidence. One draw per arm; the highest draw wins. The
-/// exploration rate r shrinks a draw towards its posterior mean: θ = mean + r·(draw − mean), so
-/// r = 0 exploits the mean and r = 1 is plain Thompson sampling.
+/// Beta(PriorStrength·m + k·μ + α, PriorStrength·(1 − m) + k·(1 − μ) + β), where m is the prior mean
+/// from the static score, μ the model's mean reward on other task types backed by k ≤
+/// SharedPriorWeight pseudo-observations, and α/β the decayed reward evidence on this task type.
+/// One draw per arm minus the arm's latency/cost penalty; the highest wins. The exploration rate r
+/// shrinks a draw towards its posterior mean: θ = mean + r·(draw − mean), so r = 0 exploits the
+/// mean and r = 1 is plain Thompson sampling. Before any draw, the exploration floor sends the call
+/// to the arm furthest below its share (ExplorationFloor / arms) of the recent attempts.
 /// </summary>
 public sealed class ThompsonSamplingBandit(IOptions<RoutingOptions> options, BanditRandom random)
 {
@@ -32,21 +43,68 @@ public sealed class ThompsonSamplingBandit(IOptions<RoutingOptions> options, Ban
             var (a, b) = Posterior(arms[i]);
             means[i] = a / (a + b);
             var draw = _options.ExplorationRate > 0 ? random.NextBeta(a, b) : means[i];
-            draws[i] = means[i] + _options.ExplorationRate * (draw - means[i]);
+            draws[i] = means[i] + _options.ExplorationRate * (draw - means[i]) - arms[i].Penalty;
             if (draws[i] > draws[best])
             {
                 best = i;
             }
         }
 
-        return new BanditChoice(best, draws, means);
+        return Starved(arms) is { } starved ? new BanditChoice(starved, draws, means, Forced: true) : new BanditChoice(best, draws, means);
+    }
+
+    /// <summary>
+    /// The arm furthest below its floor share of the recent (time-decayed) attempts of this task type,
+    /// or null when every arm has its share, the floor is off, or there is too little history to judge.
+    /// </summary>
+    private int? Starved(IReadOnlyList<BanditArm> arms)
+    {
+        if (_options.ExplorationFloor <= 0 || arms.Count < 2)
+        {
+            return null;
+        }
+
+        var total = arms.Sum(a => a.Stats.Attempts);
+        var floor = _options.ExplorationFloor / arms.Count * total;
+        // Until each arm could have had one attempt of its share, the prior and the draws explore.
+        if (floor < 1)
+        {
+            return null;
+        }
+
+        int? starved = null;
+        for (var i = 0; i < arms.Count; i++)
+        {
+            if (arms[i].Stats.Attempts < floor && (starved is null || arms[i].Stats.Attempts < arms[starved.Value].Stats.Attempts))
+            {
+                starved = i;
+            }
+        }
+
+        return starved;
     }
 
     /// <summary>Beta parameters of an arm's posterior.</summary>
     public (double Alpha, double Beta) Posterior(BanditArm arm)
     {
         var m = Math.Clamp(arm.PriorMean, 0.01, 0.99);
-        return (_options.PriorStrength * m + arm.Stats.Alpha, _options.PriorStrength * (1 - m) + arm.Stats.Beta);
+        var alpha = _options.PriorStrength * m;
+        var beta = _options.PriorStrength * (1 - m);
+        if (arm.Shared is { } shared && _options.SharedPriorWeight > 0)
+        {
+            // The model's evidence on other task types (its shared statistics hold this task's too).
+            var otherAlpha = Math.Max(0, shared.Alpha - arm.Stats.Alpha);
+            var otherBeta = Math.Max(0, shared.Beta - arm.Stats.Beta);
+            var other = otherAlpha + otherBeta;
+            if (other > 0)
+            {
+                var k = Math.Min(other, _options.SharedPriorWeight);
+                alpha += k * otherAlpha / other;
+                beta += k * otherBeta / other;
+            }
+        }
+
+        return (alpha + arm.Stats.Alpha, beta + arm.Stats.Beta);
     }
 }
 
