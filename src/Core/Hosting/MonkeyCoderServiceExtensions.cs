@@ -75,6 +75,11 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
         services.AddMonkeyCoderObservability(configuration);
+        // After the telemetry interceptor (registered just above), before the error mapping: calls
+        // still running at the drain bound end with UNAVAILABLE + RetryInfo.
+        services.AddSingleton<DrainDeadline>();
+        services.AddSingleton<DrainInterceptor>();
+        services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<DrainInterceptor>());
         services.AddMonkeyCoderAuth(configuration);
         services.AddMonkeyCoderShutdown();
 

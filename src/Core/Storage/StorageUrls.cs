@@ -59,6 +59,7 @@ public static class StorageUrls
         {
             var parsed = ConfigurationOptions.Parse(url);
             parsed.AbortOnConnectFail = false;
+            parsed.BacklogPolicy = BacklogPolicy.FailFast;
             return parsed;
         }
 
@@ -68,6 +69,10 @@ public static class StorageUrls
             Ssl = uri.Scheme.Equals("rediss", StringComparison.OrdinalIgnoreCase),
             // Start even if Redis is briefly away; readiness reports it and the client reconnects.
             AbortOnConnectFail = false,
+            // While Redis is away a command fails at once and its caller falls back in-process
+            // (limits, breakers, cache, sessions), instead of queueing for the 5 s timeout: a
+            // call makes several Redis commands, so queueing made calls outlast their deadlines.
+            BacklogPolicy = BacklogPolicy.FailFast,
         };
         options.EndPoints.Add(uri.Host, uri.IsDefaultPort || uri.Port <= 0 ? 6379 : uri.Port);
         if (uri.UserInfo.Length > 0)

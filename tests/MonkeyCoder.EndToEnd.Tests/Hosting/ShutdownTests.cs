@@ -81,7 +81,7 @@ public sealed class ShutdownTests
     }
 
     [Fact]
-    public async Task StreamExecute_StreamLongerThanDrainPeriod_EndsWithoutFinalAndProcessExitsInTime()
+    public async Task StreamExecute_StreamLongerThanDrainPeriod_EndsUnavailableRetryableWithoutFinalAndProcessExitsInTime()
     {
         await using var host = await HostProcess.StartServiceAsync(SlowStream(drainSeconds: 1));
         using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
@@ -102,9 +102,13 @@ public sealed class ShutdownTests
             }
         });
 
-        // Cut off: the caller sees an error status, never a truncated answer presented as complete.
+        // Cut off at the drain bound: a retryable status (UNAVAILABLE, SHUTTING_DOWN, RetryInfo),
+        // never a truncated answer presented as complete.
         Assert.DoesNotContain(events, e => e.EventCase == StreamExecuteResponse.EventOneofCase.Final);
-        Assert.NotEqual(StatusCode.OK, ended.StatusCode);
+        Assert.True(ended.StatusCode == StatusCode.Unavailable, ended.ToString());
+        Assert.True(ended.GetRpcStatus() is not null, ended.ToString());
+        Assert.Equal("SHUTTING_DOWN", ended.GetRpcStatus()!.GetDetail<Google.Rpc.ErrorInfo>().Reason);
+        Assert.NotNull(ended.GetRpcStatus()!.GetDetail<Google.Rpc.RetryInfo>());
         var exitCode = await host.WaitForExitAsync(TimeSpan.FromSeconds(15));
         Assert.NotNull(exitCode);
         Assert.True(signalled.Elapsed < TimeSpan.FromSeconds(8), $"exit took {signalled.Elapsed} with a 1 s drain period");
