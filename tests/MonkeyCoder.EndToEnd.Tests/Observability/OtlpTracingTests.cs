@@ -25,9 +25,9 @@ public sealed class OtlpTracingTests
         ["OPENAI_BASE_URL"] = openai.BaseUrl.ToString(),
         ["MonkeyCoder__Execution__RetryBaseDelayMs"] = "20",
         ["MonkeyCoder__Execution__RetryMaxDelayMs"] = "50",
-        // JSON lines with scopes: the trace id of the call's lines is then visible.
-        ["Logging__Console__FormatterName"] = "json",
-        ["Logging__Console__FormatterOptions__IncludeScopes"] = "true",
+        // Production logs are JSON lines with their scopes: the trace id of the call's lines is visible.
+        ["ENVIRONMENT"] = "production",
+        ["JWT_SECRET_KEY"] = "e2e-production-signing-key-0123456789abcdef",
     };
 
     [Fact]
