@@ -6,6 +6,13 @@
 // real Deployments, envFrom names exist, config keys are known settings, secrets are placeholders,
 // the grace period covers the drain period, the migration Job runs `migrate`, the Service's
 // liveness/startup probes ask gRPC health "" (no dependency) and readiness asks RouterService.
+// Production rules (issue 21): no Secret in the kustomization (the example Secret beside it is
+// placeholders only), every image pinned (a tag other than latest, or a digest), memory limits at
+// least the measured peak RSS of docs/performance.md plus the stated headroom, the usage spill on
+// a PersistentVolumeClaim (not a pod-local emptyDir), autoscaling on the in-flight custom metric
+// that the Prometheus adapter rules define, a NetworkPolicy that opens the Service's metrics port
+// to the monitoring namespace only, a drain bound covered by the grace period, and no simulated
+// provider switched on in the production ConfigMap.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -19,7 +26,8 @@ const fail = (where, message) => errors.push(`${where}: ${message}`);
 // .NET's own hierarchical keys (MonkeyCoder__…, Logging__…, DOTNET_…, ASPNETCORE_…).
 const knownVariables = new Set([...readFileSync(path.join(root, 'src/Core/Configuration/EnvironmentVariables.cs'), 'utf8')
   .matchAll(/\("([A-Z0-9_]+)", "MonkeyCoder:/g)].map((m) => m[1]));
-const isKnownSetting = (key) => knownVariables.has(key) || /^(MonkeyCoder|Logging)__\w+/.test(key) || /^(DOTNET|ASPNETCORE)_\w+$/.test(key);
+// OTEL_*: the OpenTelemetry SDK's standard variables (OTEL_EXPORTER_OTLP_ENDPOINT, …).
+const isKnownSetting = (key) => knownVariables.has(key) || /^(MonkeyCoder|Logging)__\w+/.test(key) || /^(DOTNET|ASPNETCORE|OTEL)_\w+$/.test(key);
 
 // Schema lookup: apiVersion "apps/v1" → models["apps"]? The package exports one module per group.
 async function modelFor(apiVersion, kind) {
@@ -63,7 +71,14 @@ for (const { where, obj } of objects) {
 }
 
 const config = find('ConfigMap', 'monkey-coder-config');
-const secret = find('Secret', 'monkey-coder-secrets');
+// The Secret is created out of band; deploy/secret.example.yaml (beside deploy/k8s) lists its keys.
+if (kustomization?.secretGenerator) fail('kustomization.yaml', 'secretGenerator would overwrite the real Secret on every apply');
+for (const { where } of named('Secret')) fail(where, 'a Secret in the kustomization would overwrite the real one on every apply: keep it out (deploy/secret.example.yaml)');
+const examplePath = path.join(dir, '..', 'secret.example.yaml');
+let secret = null;
+try {
+  secret = parseAllDocuments(readFileSync(examplePath, 'utf8')).map((d) => d.toJS()).find((o) => o?.kind === 'Secret') ?? null;
+} catch { fail('secret.example.yaml', `missing beside ${dir}`); }
 for (const [kind, o, values] of [['ConfigMap', config, config?.data], ['Secret', secret, secret?.stringData]]) {
   if (!o) { fail(kind, 'monkey-coder-* is missing'); continue; }
   for (const key of Object.keys(values ?? {})) if (!isKnownSetting(key)) fail(kind, `${key} is not a known setting (docs/configuration.md)`);
@@ -87,7 +102,7 @@ const podChecks = (where, podSpec, { job = false } = {}) => {
     if (!(c.volumeMounts ?? []).some((m) => m.mountPath === '/tmp')) fail(cw, 'needs a writable /tmp (emptyDir) with a read-only root');
     for (const ref of c.envFrom ?? []) {
       if (ref.configMapRef && !find('ConfigMap', ref.configMapRef.name)) fail(cw, `envFrom ConfigMap ${ref.configMapRef.name} does not exist`);
-      if (ref.secretRef && !find('Secret', ref.secretRef.name)) fail(cw, `envFrom Secret ${ref.secretRef.name} does not exist`);
+      if (ref.secretRef && ref.secretRef.name !== secret?.metadata?.name) fail(cw, `envFrom Secret ${ref.secretRef.name} is not the documented Secret (secret.example.yaml)`);
     }
     for (const e of c.env ?? []) if (!isKnownSetting(e.name)) fail(cw, `env ${e.name} is not a known setting`);
     if (job) continue;
@@ -154,8 +169,106 @@ if (service?.readinessProbe?.grpc?.service !== 'monkeycoder.v1.RouterService') f
 if (!(service?.ports ?? []).some((p) => p.containerPort === 9464)) fail('monkey-coder-service', 'containerPort 9464 (METRICS_PORT: /metrics, /healthz, /readyz) not declared');
 if (gateway?.livenessProbe?.httpGet?.path !== '/healthz' || gateway?.readinessProbe?.httpGet?.path !== '/readyz') fail('monkey-coder-gateway', 'liveness /healthz and readiness /readyz');
 
+// --- Production rules -------------------------------------------------------------------------
+const checked = [];
+const rule = (name) => checked.push(name);
+
+// The simulated provider answers with made-up text: never switched on by the production ConfigMap.
+rule('simulated provider off in production');
+if (config?.data?.ENVIRONMENT === 'production' && String(config?.data?.SIMULATED_ENABLED ?? '').toLowerCase() === 'true') {
+  fail('ConfigMap', 'SIMULATED_ENABLED "true" with ENVIRONMENT production: real users would get simulated answers');
+}
+
+// Pinned images: a tag other than latest, or a digest; the kustomization's images too.
+rule('images pinned');
+const pinned = (image) => /@sha256:[0-9a-f]{64}$/.test(image) || (/:[^:/@]+$/.test(image) && !/:latest$/.test(image));
+for (const { where, obj } of [...named('Deployment'), ...named('Job')]) {
+  for (const c of obj.spec.template.spec.containers ?? []) if (!pinned(c.image ?? '')) fail(where, `image ${c.image} is not pinned (a tag other than latest, or @sha256 digest)`);
+}
+for (const i of kustomization?.images ?? []) {
+  if (!i.digest && (!i.newTag || i.newTag === 'latest')) fail('kustomization.yaml', `images ${i.name}: pin newTag (not latest) or a digest`);
+}
+
+// Sizing: memory limit >= measured peak RSS x (1 + headroom), from docs/performance.md's marker.
+rule('memory sized from docs/performance.md');
+const mib = (q) => {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi)?$/.exec(String(q ?? ''));
+  if (!m) return NaN;
+  return Number(m[1]) * ({ Ki: 1 / 1024, Mi: 1, Gi: 1024 }[m[2]] ?? 1 / (1024 * 1024));
+};
+const perf = readFileSync(path.join(root, 'docs', 'performance.md'), 'utf8');
+const sizing = /<!-- k8s-sizing: service-peak-rss-mib=(\d+) gateway-peak-rss-mib=(\d+) headroom=(\d+(?:\.\d+)?) -->/.exec(perf);
+if (!sizing) fail('docs/performance.md', 'the k8s-sizing marker (measured peak RSS and headroom) is missing');
+else {
+  const headroom = Number(sizing[3]);
+  for (const [name, peak] of [['monkey-coder-service', Number(sizing[1])], ['monkey-coder-gateway', Number(sizing[2])]]) {
+    const c = find('Deployment', name)?.spec.template.spec.containers[0];
+    const limit = mib(c?.resources?.limits?.memory);
+    const request = mib(c?.resources?.requests?.memory);
+    if (!(limit >= peak * (1 + headroom))) fail(name, `memory limit ${c?.resources?.limits?.memory} < measured peak ${peak} MiB + ${headroom * 100}% headroom (docs/performance.md)`);
+    if (!(request <= limit)) fail(name, 'memory request above its limit');
+  }
+}
+
+// Usage spill on a volume that outlives the pod: USAGE_SPILL_PATH mounted from a PVC that exists.
+rule('usage spill on a PersistentVolumeClaim');
+const spillPath = config?.data?.USAGE_SPILL_PATH;
+if (!spillPath) fail('ConfigMap', 'USAGE_SPILL_PATH is not set: the spill would go to /tmp (emptyDir), lost with the pod');
+for (const { where, obj } of named('Deployment')) {
+  const pod = obj.spec.template.spec;
+  for (const c of pod.containers ?? []) {
+    const mount = (c.volumeMounts ?? []).find((m) => spillPath && (spillPath === m.mountPath || spillPath.startsWith(m.mountPath + '/')));
+    const volume = (pod.volumes ?? []).find((v) => v.name === mount?.name);
+    if (!volume?.persistentVolumeClaim) { fail(where, `USAGE_SPILL_PATH ${spillPath} is not on a persistentVolumeClaim volume (an emptyDir dies with the pod)`); continue; }
+    const claim = find('PersistentVolumeClaim', volume.persistentVolumeClaim.claimName);
+    if (!claim) fail(where, `PersistentVolumeClaim ${volume.persistentVolumeClaim.claimName} does not exist`);
+    else if (!(claim.spec?.accessModes ?? []).includes('ReadWriteMany')) fail(where, `PersistentVolumeClaim ${claim.metadata.name} must be ReadWriteMany (every replica mounts it)`);
+  }
+}
+
+// Autoscaling on in-flight calls / open streams through the Prometheus adapter.
+rule('autoscaling on the in-flight custom metric');
+let adapterNames = [];
+try {
+  const rules = parseAllDocuments(readFileSync(path.join(dir, '..', 'prometheus-adapter', 'rules.yaml'), 'utf8'))[0].toJS();
+  adapterNames = (rules?.rules?.custom ?? []).map((r) => r.name?.as).filter(Boolean);
+} catch { fail('prometheus-adapter/rules.yaml', 'missing or unreadable'); }
+for (const { where, obj } of named('HorizontalPodAutoscaler')) {
+  const custom = (obj.spec.metrics ?? []).filter((m) => m.type === 'Pods' || m.type === 'Object' || m.type === 'External');
+  if (custom.length === 0) fail(where, 'scales on CPU/memory only: scale on in-flight calls (custom metric)');
+  for (const m of custom) {
+    const name = m.pods?.metric?.name ?? m.object?.metric?.name ?? m.external?.metric?.name;
+    if (!adapterNames.includes(name)) fail(where, `custom metric ${name} is not defined by prometheus-adapter/rules.yaml`);
+  }
+}
+
+// NetworkPolicy: the Service's metrics port from the monitoring namespace only.
+rule('metrics port reachable from the monitoring namespace only');
+const metricsPort = 9464;
+const servicePods = find('Deployment', 'monkey-coder-service')?.spec.template.metadata.labels;
+const policies = named('NetworkPolicy').filter((o) => matches(o.obj.spec?.podSelector?.matchLabels, servicePods));
+if (policies.length === 0) fail('NetworkPolicy', 'none selects the Service pods');
+let metricsAllowed = false;
+for (const { where, obj } of policies) {
+  if (!(obj.spec.policyTypes ?? ['Ingress']).includes('Ingress')) fail(where, 'must restrict Ingress');
+  for (const r of obj.spec.ingress ?? []) {
+    const ports = r.ports ?? [];
+    const opensMetrics = ports.length === 0 || ports.some((p) => p.port === metricsPort || p.port === 'metrics');
+    if (!opensMetrics) continue;
+    const onlyMonitoring = (r.from ?? []).length > 0 && r.from.every((f) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring' && !f.ipBlock);
+    if (!onlyMonitoring) fail(where, `an ingress rule opens port ${metricsPort} (metrics) beyond the monitoring namespace`);
+    else metricsAllowed = true;
+  }
+}
+if (policies.length && !metricsAllowed) fail('NetworkPolicy', `port ${metricsPort} is not opened to the monitoring namespace (Prometheus cannot scrape)`);
+
+// Drain bound: DRAIN_SECONDS set, and the grace period covers preStop + the bound (podChecks above).
+rule('drain bound covered by the grace period');
+if (!(Number(config?.data?.DRAIN_SECONDS) >= 1)) fail('ConfigMap', 'DRAIN_SECONDS (the documented bound for in-flight streams) is not set');
+
 if (errors.length) {
   for (const e of errors) console.error(`deploy/k8s: ${e}`);
   process.exit(1);
 }
 console.log(`deploy/k8s: ${objects.length} objects in ${files.length} files: schema and structure ok`);
+for (const name of checked) console.log(`deploy/k8s: ok: ${name}`);

@@ -14,25 +14,33 @@ if (HttpHealthProbe.IsCommand(args))
 // Content root = the binary's folder: its appsettings.json applies whatever the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddMonkeyCoderEnvironment();
-builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 8080, HttpProtocols.Http1);
-builder.Services.AddMonkeyCoder(builder.Configuration).AddJsonTranscoding(o => o.TypeRegistry = RpcErrors.DetailTypes);
-builder.Services.AddMonkeyCoderEdge(builder.Configuration);
-var docs = builder.Configuration.GetValue(EdgeOptions.Section + ":DocsEnabled", true);
-if (docs)
+// A bad setting: one line per setting (variable, key, value, what is allowed), exit 2, no stack trace.
+try
 {
-    builder.Services.AddMonkeyCoderApiDocs();
-}
+    builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 8080, HttpProtocols.Http1);
+    builder.Services.AddMonkeyCoder(builder.Configuration).AddJsonTranscoding(o => o.TypeRegistry = RpcErrors.DetailTypes);
+    builder.Services.AddMonkeyCoderEdge(builder.Configuration);
+    var docs = builder.Configuration.GetValue(EdgeOptions.Section + ":DocsEnabled", true);
+    if (docs)
+    {
+        builder.Services.AddMonkeyCoderApiDocs();
+    }
 
-var app = builder.Build();
-app.UseMonkeyCoderEdge();
-if (docs)
+    var app = builder.Build();
+    app.UseMonkeyCoderEdge();
+    if (docs)
+    {
+        app.MapMonkeyCoderApiDocs();
+    }
+
+    app.MapMonkeyCoderHttpHealth();
+    app.MapMonkeyCoder();
+    app.MapMonkeyCoderObservability();
+    app.MapMonkeyCoderOpenAi();
+    app.MapMonkeyCoderDevicePage();
+    return await app.RunMonkeyCoderAsync();
+}
+catch (Exception ex) when (ConfigurationErrors.IsConfigurationError(ex))
 {
-    app.MapMonkeyCoderApiDocs();
+    return ConfigurationErrors.Report(ex, builder.Configuration, Console.Error);
 }
-
-app.MapMonkeyCoderHttpHealth();
-app.MapMonkeyCoder();
-app.MapMonkeyCoderObservability();
-app.MapMonkeyCoderOpenAi();
-app.MapMonkeyCoderDevicePage();
-return await app.RunMonkeyCoderAsync();

@@ -17,11 +17,19 @@ if (args is ["migrate", ..])
     return await MonkeyCoder.Core.Storage.StorageServiceExtensions.RunMigrateCommandAsync(builder.Configuration, Console.Out);
 }
 
-builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 50051, HttpProtocols.Http2);
-builder.WebHost.UseMonkeyCoderMetricsListener(builder.Configuration);
-builder.Services.AddMonkeyCoder(builder.Configuration);
+// A bad setting: one line per setting (variable, key, value, what is allowed), exit 2, no stack trace.
+try
+{
+    builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 50051, HttpProtocols.Http2);
+    builder.WebHost.UseMonkeyCoderMetricsListener(builder.Configuration);
+    builder.Services.AddMonkeyCoder(builder.Configuration);
 
-var app = builder.Build();
-app.MapMonkeyCoder();
-app.MapMonkeyCoderObservability();
-return await app.RunMonkeyCoderAsync();
+    var app = builder.Build();
+    app.MapMonkeyCoder();
+    app.MapMonkeyCoderObservability();
+    return await app.RunMonkeyCoderAsync();
+}
+catch (Exception ex) when (ConfigurationErrors.IsConfigurationError(ex))
+{
+    return ConfigurationErrors.Report(ex, builder.Configuration, Console.Error);
+}

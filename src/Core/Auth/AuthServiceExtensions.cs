@@ -88,7 +88,7 @@ public static class AuthServiceExtensions
         services.AddHostedService<LimitsStartup>();
 
         services.AddHealthChecks()
-            .AddCheck<IdentityStoreHealthCheck>("identity", tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
+            .AddCheck<IdentityStoreHealthCheck>("identity", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
 
         // PostConfigure runs after AddGrpc's own configuration: ErrorInterceptor first (outermost), then auth, then limits.
         services.PostConfigure<GrpcServiceOptions>(options =>

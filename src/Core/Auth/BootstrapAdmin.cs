@@ -137,7 +137,7 @@ public sealed class IdentityStoreHealthCheck(IIdentityStore store, TimeProvider 
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            return HealthCheckResult.Unhealthy("identity store " + store.Kind + " unreachable: " + ex.GetType().Name);
+            return new HealthCheckResult(context.Registration.FailureStatus, "identity store " + store.Kind + " unreachable: " + ex.GetType().Name + "; API keys seen within their stale window keep working");
         }
     }
 }

@@ -59,6 +59,7 @@ public static class EnvironmentVariables
         ("SENTRY_SAMPLE_RATE", "MonkeyCoder:Sentry:SampleRate"),
         ("SENTRY_TRACES_SAMPLE_RATE", "MonkeyCoder:Sentry:TracesSampleRate"),
         ("METRICS_PORT", "MonkeyCoder:Metrics:Port"),
+        ("TRACE_PROPAGATE_TO_PROVIDERS", "MonkeyCoder:Tracing:PropagateToProviders"),
         ("ALERT_WEBHOOK_URL", "MonkeyCoder:Alerts:WebhookUrl"),
         ("PROBE_INTERVAL_SECONDS", "MonkeyCoder:Probes:IntervalSeconds"),
         ("ROUTER_EXPLORATION_RATE", "MonkeyCoder:Routing:ExplorationRate"),

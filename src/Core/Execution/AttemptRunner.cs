@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Execution.Resilience;
+using MonkeyCoder.Core.Observability;
 using MonkeyCoder.Core.Providers;
 using MonkeyCoder.Core.Routing;
 
@@ -51,6 +53,8 @@ public sealed partial class AttemptRunner(
             }
 
             var start = time.GetTimestamp();
+            // Current while the provider request is sent: its traceparent names this attempt.
+            using var span = MonkeyCoderTracing.StartAttempt(model);
             using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.AttemptTimeoutMs), time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
             ProviderException failure;
@@ -87,6 +91,7 @@ public sealed partial class AttemptRunner(
             }
 
             var decision = await FailedAsync(scope, model, failure, time.GetElapsedTime(start), null, default, retries);
+            span?.Stop();
             if (decision.Action != FailureAction.Retry)
             {
                 return new CandidateResult(null, null, failure, decision.Action);
@@ -117,6 +122,9 @@ public sealed partial class AttemptRunner(
             var whole = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.AttemptTimeoutMs), time);
             var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, due.Token, whole.Token);
             var stream = new OpenedStream(candidate, request, start, due, whole, linked);
+            // Current while the provider request is sent (its traceparent names this attempt); a
+            // committed stream takes it over and stops it when disposed.
+            var span = MonkeyCoderTracing.StartAttempt(model);
             ProviderException failure;
             try
             {
@@ -137,6 +145,7 @@ public sealed partial class AttemptRunner(
                         due.CancelAfter(TimeSpan.FromMilliseconds(_options.StallTimeoutMs));
                         // Committed: if the consumer walks away before the stream settles, the attempt is recorded "cancelled".
                         stream.Abandoned = () => recorder.Cancelled(scope, model, time.GetElapsedTime(start), stream.TimeToFirstToken, PartialUsage(stream), DeliveredTokens(stream));
+                        stream.Span = span;
                         return (stream, default);
                     }
                 }
@@ -145,6 +154,7 @@ public sealed partial class AttemptRunner(
             {
                 await stream.DisposeAsync();
                 recorder.Cancelled(scope, model, time.GetElapsedTime(start), null, new TokenUsage(tokens.Count(request.Messages), 0, Estimated: true));
+                span?.Stop();
                 throw;
             }
             catch (OperationCanceledException) when (due.IsCancellationRequested || whole.IsCancellationRequested)
@@ -168,6 +178,7 @@ public sealed partial class AttemptRunner(
 
             await stream.DisposeAsync();
             var decision = await FailedAsync(scope, model, failure, time.GetElapsedTime(start), null, default, retries);
+            span?.Stop();
             if (decision.Action != FailureAction.Retry)
             {
                 return (null, new CandidateResult(null, null, failure, decision.Action));
@@ -186,6 +197,7 @@ public sealed partial class AttemptRunner(
     public async ValueTask<(ProviderStreamEvent Event, ProviderException? Failure)> ReadNextAsync(ExecutionScope scope, OpenedStream stream, CancellationToken cancellationToken)
     {
         var model = stream.Candidate.Model;
+        stream.EnterSpan();
         ProviderException failure;
         try
         {
@@ -235,6 +247,7 @@ public sealed partial class AttemptRunner(
     /// <summary>Records a stream that reached its final event; returns the attempt.</summary>
     public async ValueTask<AttemptRecord> CompleteStreamAsync(ExecutionScope scope, OpenedStream stream, ProviderStreamEvent final)
     {
+        stream.EnterSpan();
         stream.Settle();
         var usage = final.Usage ?? PartialUsage(stream);
         var attempt = new AttemptRecord(stream.Candidate.Model, AttemptOutcomes.Ok, time.GetElapsedTime(stream.Start), stream.TimeToFirstToken, usage,
@@ -340,6 +353,21 @@ public sealed class OpenedStream(RouteCandidate candidate, ProviderRequest reque
     /// <summary>Records the attempt as cancelled; armed once committed, run by <see cref="DisposeAsync"/> unless the attempt settled first.</summary>
     internal Action? Abandoned { get; set; }
 
+    /// <summary>The attempt's span (null when tracing is off); stopped by <see cref="DisposeAsync"/>.</summary>
+    internal Activity? Span { get; set; }
+
+    /// <summary>
+    /// Makes the attempt's span current for the rest of the calling async method (the change does
+    /// not flow back to its caller), so the attempt observers record on it.
+    /// </summary>
+    internal void EnterSpan()
+    {
+        if (Span is not null)
+        {
+            Activity.Current = Span;
+        }
+    }
+
     /// <summary>The attempt's outcome is recorded (completed, failed or cancelled): disposal records nothing more.</summary>
     internal void Settle() => Abandoned = null;
 
@@ -371,7 +399,9 @@ public sealed class OpenedStream(RouteCandidate candidate, ProviderRequest reque
         // The tokens streamed so far are billed by the provider, so the attempt is usage too.
         var abandoned = Abandoned;
         Abandoned = null;
+        EnterSpan();
         abandoned?.Invoke();
+        Span?.Stop();
 
         linked.Dispose();
         due.Dispose();

@@ -39,8 +39,9 @@ public static class MonkeyCoderHostingExtensions
     }
 
     /// <summary>
-    /// <c>/healthz</c>: liveness, the process is up (no dependency is checked). <c>/readyz</c>: every
-    /// readiness check passes (503 otherwise).
+    /// <c>/healthz</c>: liveness, the process is up (no dependency is checked). <c>/readyz</c>: the pod
+    /// can serve (200 while healthy or degraded, 503 when a check it cannot serve through fails),
+    /// with each check's status and description as JSON.
     /// </summary>
     public static IEndpointRouteBuilder MapMonkeyCoderHttpHealth(this IEndpointRouteBuilder endpoints)
     {
@@ -48,6 +49,7 @@ public static class MonkeyCoderHostingExtensions
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = r => r.Tags.Contains(MonkeyCoderServiceExtensions.ReadyTag),
+            ResponseWriter = ReadinessResponse.WriteAsync,
             ResultStatusCodes =
             {
                 [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy] = StatusCodes.Status200OK,
@@ -65,6 +67,10 @@ public static class MonkeyCoderHostingExtensions
     /// </summary>
     public static async Task<int> RunMonkeyCoderAsync(this WebApplication app)
     {
+        // Every option is validated here, before the host starts: a bad setting then reaches the
+        // host's ConfigurationErrors.Report (one line per setting, exit 2) instead of the host's
+        // "Hosting failed to start" log with a stack trace.
+        app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         try
         {
             await app.RunAsync();

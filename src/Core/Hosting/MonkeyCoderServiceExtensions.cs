@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Auth;
@@ -40,8 +41,11 @@ public static class MonkeyCoderServiceExtensions
         // Each options type: bound by the configuration source generator, validated at start.
         services.AddSingleton<IValidateOptions<HostingOptions>, HostingOptionsValidator>();
         services.AddOptions<HostingOptions>().Bind(configuration.GetSection(HostingOptions.Section)).ValidateOnStart();
+        // Production refusals (no provider that can answer, …) are reported with the options errors.
+        services.AddSingleton<IValidateOptions<HostingOptions>>(new DeploymentPolicyValidator(configuration));
         services.AddSingleton<IValidateOptions<SimulatedProviderOptions>, SimulatedProviderOptionsValidator>();
-        services.AddOptions<SimulatedProviderOptions>().Bind(configuration.GetSection(SimulatedProviderOptions.Section)).ValidateOnStart();
+        services.AddOptions<SimulatedProviderOptions>().Bind(configuration.GetSection(SimulatedProviderOptions.Section)).ValidateOnStart()
+            .PostConfigure(o => o.Enabled = DeploymentPolicy.SimulatedEnabled(configuration));
         services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section));
 
         services.TryAddSingleton(TimeProvider.System);
@@ -53,9 +57,16 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<SimulatedMarket>();
         services.AddSingleton<IConfigureOptions<CatalogOptions>, ConfigureCatalogFromMarket>();
         services.AddSingleton<SimulatedProvider>();
-        if (configuration.GetValue(SimulatedProviderOptions.Section + ":Enabled", true))
+        // On by default only in development and test; staging and production need SIMULATED_ENABLED=true.
+        if (DeploymentPolicy.SimulatedEnabled(configuration))
         {
             services.AddSingleton<IProviderClient>(sp => sp.GetRequiredService<SimulatedProvider>());
+        }
+
+        if (DeploymentPolicy.SimulatedInProduction(configuration))
+        {
+            services.AddSingleton<SimulatedInProductionWarning>();
+            services.AddHostedService(sp => sp.GetRequiredService<SimulatedInProductionWarning>());
         }
 
         services.AddMonkeyCoderProviders(configuration);
@@ -66,6 +77,11 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
         services.AddMonkeyCoderObservability(configuration);
+        // After the telemetry interceptor (registered just above), before the error mapping: calls
+        // still running at the drain bound end with UNAVAILABLE + RetryInfo.
+        services.AddSingleton<DrainDeadline>();
+        services.AddSingleton<DrainInterceptor>();
+        services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<DrainInterceptor>());
         services.AddMonkeyCoderAuth(configuration);
         services.AddMonkeyCoderShutdown();
 
@@ -84,6 +100,19 @@ public static class MonkeyCoderServiceExtensions
             .AddCheck("process", () => HealthCheckResult.Healthy("the process answers"), tags: [LiveTag])
             .AddCheck<CatalogHealthCheck>("catalog", tags: [ReadyTag])
             .AddCheck<ProvidersHealthCheck>("providers", HealthStatus.Degraded, tags: [ReadyTag]);
+        if (DeploymentPolicy.SimulatedInProduction(configuration))
+        {
+            health.AddCheck<SimulatedInProductionWarning>("simulated", HealthStatus.Degraded, tags: [ReadyTag]);
+        }
+
+        // Readiness between probes: transitions logged once (ReadinessMonitor), not each check run at warning level.
+        services.AddSingleton<IHealthCheckPublisher, ReadinessMonitor>();
+        services.Configure<HealthCheckPublisherOptions>(o =>
+        {
+            o.Delay = TimeSpan.FromSeconds(2);
+            o.Period = TimeSpan.FromSeconds(10);
+        });
+        services.AddLogging(b => b.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Error));
         services.AddMonkeyCoderUsage(configuration, health);
 
         return services.AddGrpc(options =>

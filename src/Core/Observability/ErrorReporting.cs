@@ -86,6 +86,12 @@ public sealed partial class SentryErrorReporter : IErrorReporter, IDisposable
             evt.SetTag("request_id", telemetry.RequestId);
         }
 
+        // The OpenTelemetry trace of the call, so an error links to its spans.
+        if ((telemetry?.Span?.TraceId.ToHexString() ?? MonkeyCoderTracing.CurrentTraceId()) is { } traceId)
+        {
+            evt.SetTag("trace_id", traceId);
+        }
+
         evt.Fingerprint = ["internal", rpc, type, telemetry?.Provider ?? "-"];
         var hint = new SentryHint();
         hint.Items[SensitiveHintKey] = telemetry?.SensitiveValues ?? [];

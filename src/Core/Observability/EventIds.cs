@@ -17,6 +17,12 @@ public static class EventIds
     public const int ShutdownHookTimedOut = 1053;
     public const int ShutdownHookFailed = 1054;
 
+    // 1060–1069 deployment and readiness (Hosting/ReadinessMonitor.cs, SimulatedInProductionWarning.cs)
+    public const int SimulatedInProduction = 1060;
+    public const int ReadinessDegraded = 1061;
+    public const int ReadinessRecovered = 1062;
+    public const int ReadinessFailed = 1063;
+
     // 1100–1199 API and errors
     public const int UnhandledException = 1100;
     public const int RequestFailed = 1101;

@@ -17,6 +17,7 @@ using MonkeyCoder.Core.Hosting;
 using MonkeyCoder.Core.Providers;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace MonkeyCoder.Core.Observability;
 
@@ -52,9 +53,24 @@ public static class ObservabilityExtensions
             .ConfigureResource(r => r.AddService("monkey-coder"))
             .WithMetrics(m => m
                 .AddMeter(MonkeyCoderMetrics.MeterName)
+                // http.server.active_requests: in-flight calls and open streams, the autoscaling signal (deploy/k8s).
+                .AddMeter("Microsoft.AspNetCore.Hosting")
                 .AddRuntimeInstrumentation()
                 .AddProcessInstrumentation()
                 .AddPrometheusExporter());
+
+        // Traces: a span per call and per provider attempt, exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+        services.AddOptions<TracingOptions>().Bind(configuration.GetSection(TracingOptions.Section));
+        services.AddSingleton<IAttemptObserver, AttemptTracingObserver>();
+        if (!string.IsNullOrWhiteSpace(configuration[TracingOptions.EndpointVariable]) || !string.IsNullOrWhiteSpace(System.Environment.GetEnvironmentVariable(TracingOptions.EndpointVariable)))
+        {
+            services.AddOpenTelemetry().WithTracing(t => t
+                .AddSource(MonkeyCoderTracing.SourceName)
+                .AddOtlpExporter());
+        }
+
+        // Every log line written inside a span carries its trace and span ids (a logging scope).
+        services.Configure<LoggerFactoryOptions>(o => o.ActivityTrackingOptions |= ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
 
         // Errors: Sentry when SENTRY_DSN is set.
         if (!string.IsNullOrWhiteSpace(configuration[SentrySettings.Section + ":Dsn"]))

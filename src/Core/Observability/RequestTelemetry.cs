@@ -48,6 +48,9 @@ public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object
     /// </summary>
     public IReadOnlyList<string> SensitiveValues { get; set; } = [];
 
+    /// <summary>The call's OpenTelemetry server span (null when tracing is off or the caller's trace is not sampled).</summary>
+    public System.Diagnostics.Activity? Span { get; internal set; }
+
     /// <summary>Time spent waiting on providers, all attempts together.</summary>
     public TimeSpan ProviderTime => TimeSpan.FromTicks(Interlocked.Read(ref _providerTicks));
 

@@ -19,6 +19,11 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
     public const string OverheadHeader = "x-monkey-overhead-ms";
     public const string RequestIdHeader = "x-request-id";
 
+    /// <summary>W3C trace context from the caller (gRPC metadata or HTTP header): the call span's parent.</summary>
+    public const string TraceParentHeader = "traceparent";
+
+    public const string TraceStateHeader = "tracestate";
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -92,7 +97,8 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
 
     private static RequestTelemetry Begin<TRequest>(TRequest request, ServerCallContext context)
     {
-        var telemetry = Begin(context.RequestHeaders.GetValue(RequestIdHeader), RpcName(context.Method));
+        var telemetry = Begin(context.RequestHeaders.GetValue(RequestIdHeader), RpcName(context.Method),
+            context.RequestHeaders.GetValue(TraceParentHeader), context.RequestHeaders.GetValue(TraceStateHeader));
         if (request is not null)
         {
             telemetry.SensitiveValues = SensitiveValues(request);
@@ -104,13 +110,16 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
     /// <summary>
     /// Starts the telemetry of one call on this async flow; the HTTP edge calls it for its
     /// endpoints too. <paramref name="requestId"/> is the caller's <c>x-request-id</c>, kept when it
-    /// is a sane token (≤ 64 chars of [A-Za-z0-9._-]), else replaced by a new one.
+    /// is a sane token (≤ 64 chars of [A-Za-z0-9._-]), else replaced by a new one. The call's span
+    /// (when tracing is on) continues the caller's <paramref name="traceparent"/>, if valid.
     /// </summary>
-    public static RequestTelemetry Begin(string? requestId, string rpc)
+    public static RequestTelemetry Begin(string? requestId, string rpc, string? traceparent = null, string? tracestate = null)
     {
         var sane = requestId is { Length: > 0 and <= 64 } && requestId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
         var telemetry = new RequestTelemetry(sane ? requestId! : Guid.CreateVersion7().ToString("N"), rpc);
         RequestTelemetry.Current = telemetry;
+        telemetry.Span = MonkeyCoderTracing.StartCall(rpc, traceparent, tracestate);
+        telemetry.Span?.SetTag("monkeycoder.request_id", telemetry.RequestId);
         return telemetry;
     }
 
@@ -161,6 +170,7 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
     public void End(RequestTelemetry telemetry, StatusCode status, TimeSpan elapsed, ITransactionTracer? trace)
     {
         var code = Code(status);
+        MonkeyCoderTracing.EndCall(telemetry.Span, code, telemetry.Provider, telemetry.Model);
         metrics.RecordRpc(telemetry.Rpc, code, elapsed);
         var overhead = Overhead(telemetry, elapsed);
         metrics.RecordOverhead(telemetry.Rpc, overhead);

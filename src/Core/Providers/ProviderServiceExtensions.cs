@@ -70,7 +70,8 @@ public sealed partial class ProviderClientFactory(
     ModelCatalog catalog,
     TokenCounter tokens,
     TimeProvider time,
-    ILoggerFactory loggers)
+    ILoggerFactory loggers,
+    IOptions<Observability.TracingOptions>? tracing = null)
 {
     public IProviderClient Create(string name)
     {
@@ -95,6 +96,7 @@ public sealed partial class ProviderClientFactory(
             StreamIdleTimeout = TimeSpan.FromSeconds(endpoint.StreamIdleTimeoutSeconds),
             ConnectTimeout = TimeSpan.FromSeconds(endpoint.ConnectTimeoutSeconds),
             AnthropicVersion = endpoint.AnthropicVersion,
+            PropagateTraceContext = tracing?.Value.PropagateToProviders ?? true,
         };
 
         Log.Enabled(loggers.CreateLogger<ProviderClientFactory>(), canonical, protocol, settings.PublicBaseUrl.ToString(), settings.ApiKey is not null);

@@ -4,7 +4,11 @@ using StackExchange.Redis;
 
 namespace MonkeyCoder.Core.Storage;
 
-/// <summary>Ready only while PostgreSQL answers (registered when DATABASE_URL is set).</summary>
+/// <summary>
+/// Whether PostgreSQL answers (registered when DATABASE_URL is set). A failure reports the
+/// registration's failure status: Degraded, because the service serves through an outage (keys
+/// within their stale window, usage spilled); see docs/operations.md.
+/// </summary>
 public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -19,12 +23,16 @@ public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCh
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy("postgresql unreachable: " + ex.GetType().Name);
+            return new HealthCheckResult(context.Registration.FailureStatus, "postgresql unreachable: " + ex.GetType().Name + "; serving through it (usage spilled, known API keys within their stale window)");
         }
     }
 }
 
-/// <summary>Ready only while Redis answers PING (registered when REDIS_URL is set).</summary>
+/// <summary>
+/// Whether Redis answers PING (registered when REDIS_URL is set). A failure reports the
+/// registration's failure status: Degraded, because limits, breakers and the cache fall back to
+/// this process while Redis is away.
+/// </summary>
 public sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -36,7 +44,7 @@ public sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthChec
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
         {
-            return HealthCheckResult.Unhealthy("redis unreachable: " + ex.GetType().Name);
+            return new HealthCheckResult(context.Registration.FailureStatus, "redis unreachable: " + ex.GetType().Name + "; serving through it (limits, breakers and cache in-process)");
         }
     }
 }

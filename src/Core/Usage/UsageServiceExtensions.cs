@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Caching;
 using MonkeyCoder.Core.Execution;
@@ -29,7 +30,8 @@ public static class UsageServiceExtensions
             // The data source and the usage_events migration come from the storage feature.
             services.AddMonkeyCoderStorage(configuration);
             services.AddSingleton<IUsageStore, PostgresUsageStore>();
-            health.AddCheck<PostgresHealthCheck>("postgresql", tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
+            // Degraded, not unready, while PostgreSQL is down: the service serves through the outage.
+            health.AddCheck<PostgresHealthCheck>("postgresql", HealthStatus.Degraded, tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
         }
         else
         {
@@ -40,7 +42,7 @@ public static class UsageServiceExtensions
         {
             services.AddSingleton<IResponseCache, RedisResponseCache>();
             services.AddSingleton<ISessionStore, RedisSessionStore>();
-            health.AddCheck<RedisHealthCheck>("redis", tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
+            health.AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
         }
         else
         {

@@ -11,7 +11,7 @@ public sealed class LoggingTests
     [Fact]
     public async Task Production_FailedCall_OneJsonLineWithRequestScopeAndNoPrompt()
     {
-        await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string> { ["ENVIRONMENT"] = "production", ["JWT_SECRET_KEY"] = "e2e-production-signing-key-0123456789abcdef" });
+        await using var host = await HostProcess.StartServiceAsync(new Dictionary<string, string> { ["ENVIRONMENT"] = "production", ["JWT_SECRET_KEY"] = "e2e-production-signing-key-0123456789abcdef", ["SIMULATED_ENABLED"] = "true" });
         using var channel = ServiceFixture.AuthenticatedChannel(host.Address, ServiceFixture.AdminKey);
         var router = new RouterService.RouterServiceClient(channel);
         var principalId = (await new AuthService.AuthServiceClient(channel).WhoAmIAsync(new WhoAmIRequest(), deadline: DateTime.UtcNow.AddSeconds(10))).Principal.Id;

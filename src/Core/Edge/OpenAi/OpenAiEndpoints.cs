@@ -272,7 +272,8 @@ public sealed partial class OpenAiEndpoints(
     private async Task GuardAsync(HttpContext context, string rpc, Func<Task> handler)
     {
         var started = time.GetTimestamp();
-        var telemetry = Observability.TelemetryInterceptor.Begin(context.Request.Headers[Observability.TelemetryInterceptor.RequestIdHeader].ToString(), rpc);
+        var telemetry = Observability.TelemetryInterceptor.Begin(context.Request.Headers[Observability.TelemetryInterceptor.RequestIdHeader].ToString(), rpc,
+            context.Request.Headers[Observability.TelemetryInterceptor.TraceParentHeader].ToString(), context.Request.Headers[Observability.TelemetryInterceptor.TraceStateHeader].ToString());
         using var scope = logger.BeginScope(telemetry);
         var trace = telemetryEnd?.StartTrace(rpc);
         context.Response.OnStarting(() =>

@@ -79,6 +79,8 @@ public abstract partial class HttpProviderClient : IProviderClient, Observabilit
         AllowAutoRedirect = false,
         UseCookies = false,
         MaxConnectionsPerServer = 256,
+        // The current span (the provider attempt) goes out as traceparent/tracestate, unless turned off.
+        ActivityHeadersPropagator = settings.PropagateTraceContext ? AttemptTraceContextPropagator.Instance : System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
     };
 
     /// <summary>Builds a POST with a JSON body written by <paramref name="write"/>.</summary>

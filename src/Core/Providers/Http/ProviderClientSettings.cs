@@ -12,6 +12,9 @@ public sealed record ProviderClientSettings
     /// <summary>Base URL as the provider's SDKs take it: OpenAI-compatible with "/v1", Anthropic and Gemini without a version.</summary>
     public required Uri BaseUrl { get; init; }
 
+    /// <summary>Send the attempt's W3C trace context (<c>traceparent</c>) to the provider. Defaults to true (TRACE_PROPAGATE_TO_PROVIDERS).</summary>
+    public bool PropagateTraceContext { get; init; } = true;
+
     /// <summary>Null for servers that take no key (a local vLLM or Ollama).</summary>
     public string? ApiKey { get; init; }
 

@@ -8,15 +8,18 @@ public sealed class SimulatedProviderOptions
 {
     public const string Section = "MonkeyCoder:Simulated";
 
-    /// <summary><c>SIMULATED_ENABLED</c>. Defaults to true.</summary>
+    /// <summary>
+    /// <c>SIMULATED_ENABLED</c>. Defaults to true in development and test, false in staging and
+    /// production (<see cref="Configuration.DeploymentPolicy.SimulatedEnabled"/> resolves it).
+    /// </summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary><c>SIMULATED_FIRST_TOKEN_DELAY_MS</c>: time before the first token, in ms. Defaults to 150 ms.</summary>
-    [Range(0, 600_000, ErrorMessage = "SIMULATED_FIRST_TOKEN_DELAY_MS must be between 0 and 600000.")]
+    [Range(0, 600_000, ErrorMessage = "SIMULATED_FIRST_TOKEN_DELAY_MS (MonkeyCoder:Simulated:FirstTokenDelayMs) must be between 0 and 600000.")]
     public int FirstTokenDelayMs { get; set; } = 150;
 
     /// <summary><c>SIMULATED_TOKENS_PER_SECOND</c>: generation speed after the first token; 0 = instant. Defaults to 400.</summary>
-    [Range(0, 1_000_000, ErrorMessage = "SIMULATED_TOKENS_PER_SECOND must be between 0 and 1000000.")]
+    [Range(0, 1_000_000, ErrorMessage = "SIMULATED_TOKENS_PER_SECOND (MonkeyCoder:Simulated:TokensPerSecond) must be between 0 and 1000000.")]
     public int TokensPerSecond { get; set; } = 400;
 
     /// <summary>
