@@ -17,6 +17,12 @@ if (args is ["migrate", ..])
     return await MonkeyCoder.Core.Storage.StorageServiceExtensions.RunMigrateCommandAsync(builder.Configuration, Console.Out);
 }
 
+if (MonkeyCoder.Core.Usage.UsageSpillCommand.IsCommand(args))
+{
+    // `monkey-coder-service usage spill list|replay`: inspect or replay spilled usage for DATABASE_URL.
+    return await MonkeyCoder.Core.Usage.UsageSpillCommand.RunAsync(args, builder.Configuration, Console.Out);
+}
+
 builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 50051, HttpProtocols.Http2);
 builder.WebHost.UseMonkeyCoderMetricsListener(builder.Configuration);
 builder.Services.AddMonkeyCoder(builder.Configuration);

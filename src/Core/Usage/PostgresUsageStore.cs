@@ -16,6 +16,15 @@ public sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabilit
         "execution_id, created_at, principal_id, api_key_id, task_type, strategy, provider, model, status, error_class, " +
         "input_tokens, output_tokens, cost_usd, latency_ms, ttft_ms, cache_hit, attempts";
 
+    public async Task<UsageStoreIdentity> GetIdentityAsync(CancellationToken cancellationToken)
+    {
+        // pg_control_system() is readable by any role; system_identifier is fixed when the cluster is created.
+        await using var command = dataSource.CreateCommand("SELECT system_identifier::text, current_database() FROM pg_control_system()");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new UsageStoreIdentity(reader.GetString(0), reader.GetString(1));
+    }
+
     public async Task WriteAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)

@@ -58,4 +58,5 @@ public sealed record UsageAttempt(
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(UsageEvent))]
 [JsonSerializable(typeof(IReadOnlyList<UsageAttempt>))]
+[JsonSerializable(typeof(UsageSpillHeader))]
 internal sealed partial class UsageJsonContext : JsonSerializerContext;

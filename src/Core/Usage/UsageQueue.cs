@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 
@@ -7,29 +6,36 @@ namespace MonkeyCoder.Core.Usage;
 /// <summary>
 /// Where executions report usage, off the request path. A bounded in-memory queue drained by
 /// <see cref="UsageWriter"/>; when it is full (the database is away for long) or the writer has
-/// stopped, events go to an append-only spill file on disk, which the writer replays later.
-/// Nothing is dropped: an event is either queued, on disk, or written.
+/// stopped, events go to an append-only spill file on disk labelled with their database, which the
+/// writer replays later. Nothing is dropped: an event is either queued, on disk, or written. An
+/// in-process store (the embedded default) takes overflow directly instead: it never spills.
 /// </summary>
 public sealed class UsageQueue
 {
     private readonly Channel<UsageEvent> _channel;
-    private readonly string _spillDirectory;
-    private readonly string _spillFile;
+    private readonly IUsageStore _store;
+    private readonly UsageSpillFolder _folder;
     private readonly Lock _spillGate = new();
     private volatile bool _writerStopped;
+    private UsageStoreIdentity? _identity;
+    private string? _spillFile;
     private long _spilled;
 
-    public UsageQueue(IOptions<UsageOptions> options, Observability.MonkeyCoderMetrics? metrics = null)
+    public UsageQueue(IOptions<UsageOptions> options, IUsageStore store, Observability.MonkeyCoderMetrics? metrics = null)
     {
         var o = options.Value;
+        _store = store;
         _channel = Channel.CreateBounded<UsageEvent>(new BoundedChannelOptions(o.QueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _spillDirectory = o.ResolvedSpillPath;
-        _spillFile = Path.Combine(_spillDirectory, $"usage-{Environment.ProcessId}-{Guid.NewGuid():N}.jsonl");
+        _folder = new UsageSpillFolder(o.ResolvedSpillPath);
         metrics?.RegisterQueueDepth("usage", () => Depth);
+        if (!store.InProcess)
+        {
+            metrics?.RegisterSpillBacklog(SpillBacklog);
+        }
     }
 
     /// <summary>Events waiting in memory.</summary>
@@ -38,7 +44,12 @@ public sealed class UsageQueue
     /// <summary>Events written to the spill file by this process since start.</summary>
     public long Spilled => Interlocked.Read(ref _spilled);
 
-    public string SpillDirectory => _spillDirectory;
+    public string SpillDirectory => _folder.Directory;
+
+    /// <summary>The database this process's events are for; null until the writer has asked the store (and always for an in-process store).</summary>
+    public UsageStoreIdentity? Identity => _identity;
+
+    internal UsageSpillFolder Folder => _folder;
 
     internal ChannelReader<UsageEvent> Reader => _channel.Reader;
 
@@ -51,35 +62,36 @@ public sealed class UsageQueue
         }
     }
 
-    /// <summary>Called by the writer when it stops: later events go straight to disk.</summary>
-    internal void MarkWriterStopped() => _writerStopped = true;
-
-    /// <summary>Appends events to this process's spill file (fsync'd: they must survive a crash).</summary>
-    internal void Spill(IReadOnlyList<UsageEvent> events)
+    /// <summary>Called by the writer at start, before any call is served: spill files are for this database.</summary>
+    internal void Label(UsageStoreIdentity identity)
     {
         lock (_spillGate)
         {
-            Directory.CreateDirectory(_spillDirectory);
-            using var stream = new FileStream(_spillFile, FileMode.Append, FileAccess.Write, FileShare.Read);
-            foreach (var e in events)
-            {
-                JsonSerializer.Serialize(stream, e, UsageJsonContext.Default.UsageEvent);
-                stream.WriteByte((byte)'\n');
-            }
-
-            stream.Flush(flushToDisk: true);
-            Interlocked.Add(ref _spilled, events.Count);
+            _identity = identity;
+            _spillFile = _folder.NewFileFor(identity);
         }
     }
 
-    /// <summary>Spill files waiting to be replayed (this process's and any left by earlier ones).</summary>
-    internal IReadOnlyList<string> SpillFiles()
+    /// <summary>Called by the writer when it stops: later events go straight to disk.</summary>
+    internal void MarkWriterStopped() => _writerStopped = true;
+
+    /// <summary>Appends events to this process's spill file; an in-process store takes them directly.</summary>
+    internal void Spill(IReadOnlyList<UsageEvent> events)
     {
+        if (_store.InProcess)
+        {
+            // Completes synchronously (the contract of an in-process store): nothing to wait out.
+            _store.WriteAsync(events, CancellationToken.None).GetAwaiter().GetResult();
+            return;
+        }
+
         lock (_spillGate)
         {
-            return Directory.Exists(_spillDirectory)
-                ? Directory.GetFiles(_spillDirectory, "usage-*.jsonl").Order(StringComparer.Ordinal).ToList()
-                : [];
+            // Unlabelled only if the writer never started (the host failed before serving): an
+            // operator replays such a file with --include-unlabelled.
+            _spillFile ??= Path.Combine(_folder.Directory, $"usage-{Environment.ProcessId}-{Guid.NewGuid():N}.jsonl");
+            _folder.Append(_spillFile, _identity, events);
+            Interlocked.Add(ref _spilled, events.Count);
         }
     }
 
@@ -87,46 +99,31 @@ public sealed class UsageQueue
     /// Takes a spill file for replay: renames it first so that events spilled meanwhile start a new
     /// file rather than being deleted with this one.
     /// </summary>
-    internal string? Claim(string file)
+    internal string? Claim(UsageSpillFile file)
     {
         lock (_spillGate)
         {
-            var claimed = file + ".replaying";
-            try
-            {
-                File.Move(file, claimed);
-                return claimed;
-            }
-            catch (IOException)
-            {
-                return null;
-            }
+            return UsageSpillFolder.Claim(file);
         }
     }
 
-    internal static List<UsageEvent> Read(string file)
+    private (long Own, long Other) SpillBacklog()
     {
-        var events = new List<UsageEvent>();
-        foreach (var line in File.ReadLines(file))
+        long own = 0;
+        long other = 0;
+        var tag = _identity?.Tag;
+        foreach (var file in _folder.List())
         {
-            if (line.Length == 0)
+            if (tag is not null && file.Tag == tag)
             {
-                continue;
+                own += file.Bytes;
             }
-
-            try
+            else
             {
-                if (JsonSerializer.Deserialize(line, UsageJsonContext.Default.UsageEvent) is { } e)
-                {
-                    events.Add(e);
-                }
-            }
-            catch (JsonException)
-            {
-                // A torn last line from a crash mid-write: everything before it is intact.
+                other += file.Bytes;
             }
         }
 
-        return events;
+        return (own, other);
     }
 }

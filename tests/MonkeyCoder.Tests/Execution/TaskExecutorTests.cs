@@ -22,7 +22,7 @@ public sealed class TaskExecutorTests : IDisposable
 
     public TaskExecutorTests()
     {
-        _usage = new UsageQueue(Options.Create(new UsageOptions { SpillPath = _spill }));
+        _usage = new UsageQueue(Options.Create(new UsageOptions { SpillPath = _spill }), new InMemoryUsageStore());
     }
 
     public void Dispose()
