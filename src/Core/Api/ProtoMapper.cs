@@ -94,10 +94,19 @@ public static class ProtoMapper
             Timing = ToProto(total, outcome),
             CacheHit = outcome.CacheHit,
             SessionId = task.SessionId,
+            Billed = ToProto(outcome.Billed),
         };
         response.Attempts.AddRange(ToProto(outcome.Attempts));
         return response;
     }
+
+    public static V1.Usage ToProto(Usage.BilledUsage billed) => new()
+    {
+        InputTokens = billed.InputTokens,
+        OutputTokens = billed.OutputTokens,
+        TotalTokens = billed.TotalTokens,
+        CostUsd = billed.CostUsd,
+    };
 
     public static StreamFinal ToFinal(ExecutionOutcome outcome, TimeSpan total)
     {
@@ -111,6 +120,7 @@ public static class ProtoMapper
             Usage = ToProto(outcome.Usage, outcome.CacheHit ? 0 : outcome.CostUsd),
             Timing = ToProto(total, outcome),
             CacheHit = outcome.CacheHit,
+            Billed = ToProto(outcome.Billed),
         };
         final.Attempts.AddRange(ToProto(outcome.Attempts));
         return final;

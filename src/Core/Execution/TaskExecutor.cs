@@ -290,6 +290,9 @@ public sealed partial class TaskExecutor(
             InputTokens = outcome.Usage.InputTokens,
             OutputTokens = outcome.Usage.OutputTokens,
             CostUsd = outcome.CacheHit ? 0 : outcome.CostUsd,
+            BilledInputTokens = outcome.Billed.InputTokens,
+            BilledOutputTokens = outcome.Billed.OutputTokens,
+            BilledCostUsd = outcome.Billed.CostUsd,
             LatencyMs = latency.TotalMilliseconds,
             TimeToFirstTokenMs = outcome.TimeToFirstToken?.TotalMilliseconds,
             CacheHit = outcome.CacheHit,
@@ -318,6 +321,7 @@ public sealed partial class TaskExecutor(
     private void RecordEnded(RoutePlan plan, CallerIdentity caller, string executionId, IReadOnlyList<AttemptRecord> attempts, ExecutionStatus status, string errorClass, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge)
     {
         var last = attempts.Count > 0 ? attempts[^1].Model : null;
+        var billed = AttemptRecord.Bill(attempts);
         Enqueue(charge, new UsageEvent
         {
             ExecutionId = executionId,
@@ -328,9 +332,13 @@ public sealed partial class TaskExecutor(
             Strategy = (int)plan.Strategy,
             Provider = last?.Provider ?? "",
             Model = last?.Id ?? "",
-            InputTokens = attempts.Sum(a => a.Usage.InputTokens),
-            OutputTokens = attempts.Sum(a => a.Usage.OutputTokens),
-            CostUsd = attempts.Sum(a => a.Model.CostOf(a.Usage)),
+            // No answer: its usage is what the attempts consumed, which is also what is billed.
+            InputTokens = billed.InputTokens,
+            OutputTokens = billed.OutputTokens,
+            CostUsd = billed.CostUsd,
+            BilledInputTokens = billed.InputTokens,
+            BilledOutputTokens = billed.OutputTokens,
+            BilledCostUsd = billed.CostUsd,
             Attempts = Attempts(attempts),
             Status = (int)status,
             ErrorClass = errorClass,

@@ -17,6 +17,9 @@ public sealed record UsageAggregate(
 {
     public static readonly UsageAggregate Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0);
 
+    /// <summary>What the providers charged (<see cref="BilledUsage"/>); the token and cost fields above are the answers' usage.</summary>
+    public BilledUsage Billed { get; init; }
+
     public double ErrorRate => Executions == 0 ? 0 : Failed / (double)Executions;
 }
 

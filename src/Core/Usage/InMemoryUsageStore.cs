@@ -119,7 +119,10 @@ internal static class UsageAggregation
             events.Sum(e => e.OutputTokens),
             events.Sum(e => e.CostUsd),
             Percentile(latencies, 0.5),
-            Percentile(latencies, 0.95));
+            Percentile(latencies, 0.95))
+        {
+            Billed = new BilledUsage(events.Sum(e => e.BilledInputTokens), events.Sum(e => e.BilledOutputTokens), events.Sum(e => e.BilledCostUsd)),
+        };
     }
 
     /// <summary>Linear interpolation between ranks, as PostgreSQL's percentile_cont.</summary>

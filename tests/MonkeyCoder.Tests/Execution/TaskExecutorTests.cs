@@ -130,6 +130,54 @@ public sealed class TaskExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_QuantumLoserConsumedTokens_BilledTotalUsageRecordAndChargeCarryBothUsageTheAnswers()
+    {
+        var a = TestCatalog.Model("ma", "a");
+        var b = TestCatalog.Model("mb", "b");
+        var harness = new HarnessBuilder(null)
+            .Add("a", [Step.Text("best model answer", TimeSpan.FromSeconds(3))])
+            .Add("b", [Step.Text("second answer", TimeSpan.FromSeconds(1))])
+            .Build(out _);
+        var executor = Executor(harness, a, b);
+        var charge = new UsageCharge();
+        var plan = Harness.Plan(Strategy.Quantum, a, b) with { CollapseStrategy = CollapseStrategy.BestScore };
+
+        var outcome = await harness.Drive(executor.ExecuteAsync(plan, "exec_billed", Caller, CancellationToken.None, charge: charge));
+
+        var winner = Assert.Single(outcome.Attempts, x => x.Outcome == AttemptOutcomes.Ok);
+        var loser = Assert.Single(outcome.Attempts, x => x.Outcome == AttemptOutcomes.Discarded);
+        Assert.True(loser.Usage.OutputTokens > 0, "the losing variant's answer was generated, so billed by its provider");
+        var billedTokens = winner.Usage.TotalTokens + loser.Usage.TotalTokens;
+        var billedCost = winner.CostUsd + loser.CostUsd;
+        // usage: the answer's; billed: both attempts'.
+        Assert.Equal(winner.Usage, outcome.Usage);
+        Assert.Equal(billedTokens, outcome.Billed.TotalTokens);
+        Assert.Equal(billedCost, outcome.Billed.CostUsd, 12);
+        var record = Assert.Single(Recorded());
+        Assert.Equal(winner.Usage.InputTokens, record.InputTokens);
+        Assert.Equal(winner.Usage.OutputTokens, record.OutputTokens);
+        Assert.Equal(winner.CostUsd, record.CostUsd, 12);
+        Assert.Equal(outcome.Billed, record.Billed);
+        // The limits settle with the billed total.
+        Assert.Equal(billedTokens, charge.Tokens);
+        Assert.Equal(billedCost, charge.CostUsd, 12);
+    }
+
+    [Fact]
+    public async Task StreamAsync_StreamBreaksAfterContent_BilledEqualsTheAttemptsUsage()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.BreakAfter(["one ", "two"], ProviderErrorClass.StreamCut)]).Build(out _);
+        var executor = Executor(harness, model);
+
+        await Assert.ThrowsAsync<ProviderException>(() => harness.Drive(ReadAll(executor, Harness.Plan(model))));
+
+        var record = Assert.Single(Recorded());
+        Assert.True(record.BilledOutputTokens > 0);
+        Assert.Equal(new BilledUsage(record.InputTokens, record.OutputTokens, record.CostUsd), record.Billed);
+    }
+
+    [Fact]
     public async Task ExecuteAsync_SharedFlightFails_LeaderRecordsTheAttemptsJoinerRecordsNone()
     {
         var model = TestCatalog.Model("m1", "p1");
