@@ -202,6 +202,41 @@ public sealed class TaskExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_LeaderCallerLeavesFlightAnswersJoiner_UpstreamCostRecordedOnceToTheLeader()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [Step.Text("the shared answer", TimeSpan.FromSeconds(3))]).Build(out _);
+        var executor = Executor(harness, model);
+        var plan = Cacheable(model);
+        using var leaderGone = new CancellationTokenSource();
+        var leaderCharge = new UsageCharge();
+        var joinerCharge = new UsageCharge();
+        var leaderCaller = new CallerIdentity("leader", "key_l", false);
+        var joinerCaller = new CallerIdentity("joiner", "key_j", false);
+
+        var leader = executor.ExecuteAsync(plan, "exec_leader", leaderCaller, leaderGone.Token, charge: leaderCharge);
+        await WaitUntilAsync(() => executor.InFlight == 1);
+        var joiner = executor.ExecuteAsync(plan, "exec_joiner", joinerCaller, CancellationToken.None, charge: joinerCharge);
+        await leaderGone.CancelAsync();
+        await harness.Drive(Task.WhenAll(leader, joiner).ContinueWith(_ => 0, TaskScheduler.Default));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leader);
+        var answer = await joiner;
+        Assert.Equal("the shared answer", answer.Content);
+        var events = Recorded().ToDictionary(e => e.ExecutionId);
+        Assert.Equal(2, events.Count);
+        var led = events["exec_leader"];
+        Assert.Equal("leader", led.PrincipalId);
+        Assert.Equal((int)ExecutionStatus.Cancelled, led.Status);
+        Assert.Equal(AttemptOutcomes.Ok, Assert.Single(led.Attempts).Outcome);
+        Assert.True(led.BilledCostUsd > 0 && led.BilledOutputTokens > 0, "the upstream answer was generated and billed");
+        Assert.Equal(led.BilledCostUsd, leaderCharge.CostUsd, 12);
+        Assert.Equal(led.Billed.TotalTokens, leaderCharge.Tokens);
+        Assert.Equal(0, events["exec_joiner"].BilledCostUsd);
+        Assert.Equal(0, joinerCharge.CostUsd);
+    }
+
+    [Fact]
     public async Task StreamAsync_SharedFlightBreaksAfterContent_LeaderBilledOnceJoinerNotBilled()
     {
         var model = TestCatalog.Model("m1", "p1");
