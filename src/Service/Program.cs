@@ -17,6 +17,12 @@ if (args is ["migrate", ..])
     return await MonkeyCoder.Core.Storage.StorageServiceExtensions.RunMigrateCommandAsync(builder.Configuration, Console.Out);
 }
 
+if (MonkeyCoder.Core.Usage.UsageSpillCommand.IsCommand(args))
+{
+    // `monkey-coder-service usage spill list|replay`: inspect or replay spilled usage for DATABASE_URL.
+    return await MonkeyCoder.Core.Usage.UsageSpillCommand.RunAsync(args, builder.Configuration, Console.Out);
+}
+
 // A bad setting: one line per setting (variable, key, value, what is allowed), exit 2, no stack trace.
 try
 {

@@ -96,10 +96,19 @@ public static class ProtoMapper
             CacheHit = outcome.CacheHit,
             SessionId = task.SessionId,
             Recovered = outcome.Recovered,
+            Billed = ToProto(outcome.Billed),
         };
         response.Attempts.AddRange(ToProto(outcome.Attempts));
         return response;
     }
+
+    public static V1.Usage ToProto(Usage.BilledUsage billed) => new()
+    {
+        InputTokens = billed.InputTokens,
+        OutputTokens = billed.OutputTokens,
+        TotalTokens = billed.TotalTokens,
+        CostUsd = billed.CostUsd,
+    };
 
     public static StreamFinal ToFinal(ExecutionOutcome outcome, TimeSpan total)
     {
@@ -114,6 +123,7 @@ public static class ProtoMapper
             Timing = ToProto(total, outcome),
             CacheHit = outcome.CacheHit,
             Recovered = outcome.Recovered,
+            Billed = ToProto(outcome.Billed),
         };
         final.Attempts.AddRange(ToProto(outcome.Attempts));
         return final;

@@ -79,6 +79,7 @@ public sealed class UsageApi(IUsageStore store, ICallerAccessor callers, TimePro
                 Latency = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(e.LatencyMs)),
                 TimeToFirstToken = e.TimeToFirstTokenMs is { } t ? Duration.FromTimeSpan(TimeSpan.FromMilliseconds(t)) : null,
                 CacheHit = e.CacheHit,
+                Billed = ProtoMapper.ToProto(e.Billed),
             };
             record.Attempts.AddRange(e.Attempts.Select(a => new Attempt
             {
@@ -141,5 +142,8 @@ public sealed class UsageApi(IUsageStore store, ICallerAccessor callers, TimePro
         ErrorRate = Math.Round(a.ErrorRate, 6),
         LatencyP50 = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(a.LatencyP50Ms)),
         LatencyP95 = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(a.LatencyP95Ms)),
+        BilledInputTokens = a.Billed.InputTokens,
+        BilledOutputTokens = a.Billed.OutputTokens,
+        BilledCostUsd = Math.Round(a.Billed.CostUsd, 8),
     };
 }

@@ -18,6 +18,21 @@ public sealed record AttemptRecord(
     long DeliveredTokens = 0)
 {
     public bool Succeeded => Outcome == "ok";
+
+    /// <summary>What this attempt cost at the catalog's prices (nothing when it consumed no tokens).</summary>
+    public double CostUsd => Model.CostOf(Usage);
+
+    /// <summary>The billed total of a set of attempts.</summary>
+    public static Usage.BilledUsage Bill(IEnumerable<AttemptRecord> attempts)
+    {
+        var total = default(Usage.BilledUsage);
+        foreach (var a in attempts)
+        {
+            total += new Usage.BilledUsage(a.Usage.InputTokens, a.Usage.OutputTokens, a.CostUsd);
+        }
+
+        return total;
+    }
 }
 
 /// <summary>The result of running a plan: the answer, the model that gave it, usage and every attempt.</summary>
@@ -32,12 +47,21 @@ public sealed record ExecutionOutcome
     /// <summary>The model that actually answered.</summary>
     public required CatalogModel Model { get; init; }
 
-    /// <summary>Usage of the answering attempt(s): what is billed.</summary>
+    /// <summary>Usage of the answering attempt(s): the answer's tokens, as OpenAI reports usage.</summary>
     public required TokenUsage Usage { get; init; }
 
+    /// <summary>Cost of <see cref="Usage"/>.</summary>
     public required double CostUsd { get; init; }
 
     public required IReadOnlyList<AttemptRecord> Attempts { get; init; }
+
+    /// <summary>
+    /// What the providers charged: every attempt's tokens and cost (failed attempts before a
+    /// fail-over, cancelled or cut streams, quantum losers, the answer). Zero for a cache hit or a
+    /// joined flight, whose outcome carries no attempts. The one source for usage records, limits
+    /// and budgets.
+    /// </summary>
+    public Usage.BilledUsage Billed => AttemptRecord.Bill(Attempts);
 
     /// <summary>Time spent waiting on providers, all attempts together.</summary>
     public TimeSpan ProviderTime { get; init; }

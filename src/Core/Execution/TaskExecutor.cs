@@ -61,6 +61,9 @@ public sealed partial class TaskExecutor(
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
         var run = new Run();
+        // How the flight this caller leads ended: its upstream cost is this caller's, also when the
+        // caller left before the flight ended (the flight runs on for the callers who joined it).
+        var flightEnded = new TaskCompletionSource<(ExecutionOutcome? Answer, Exception? Failure)>(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
             ExecutionOutcome outcome;
@@ -79,7 +82,18 @@ public sealed partial class TaskExecutor(
                     var (shared, joined) = await _flights.RunAsync(key, async ct =>
                     {
                         run.Led = true;
-                        var answer = await engine.ExecuteAsync(plan, executionId, ct, deadline);
+                        ExecutionOutcome answer;
+                        try
+                        {
+                            answer = await engine.ExecuteAsync(plan, executionId, ct, deadline);
+                        }
+                        catch (Exception ex)
+                        {
+                            flightEnded.TrySetResult((null, ex));
+                            throw;
+                        }
+
+                        flightEnded.TrySetResult((answer, null));
                         await StoreAsync(key, answer, ct);
                         return answer;
                     }, cancellationToken);
@@ -101,6 +115,17 @@ public sealed partial class TaskExecutor(
 
             await CompletedAsync(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge, cancellationToken);
             return outcome;
+        }
+        catch (OperationCanceledException) when (run.Led && cancellationToken.IsCancellationRequested)
+        {
+            // The leader's caller left mid-flight. Its wait ended, not the flight: that runs on for
+            // those who joined it (or stops now that nobody waits). The upstream cost is recorded
+            // once, charged to this caller, when the flight ends — bounded by the flight's own
+            // deadline and attempt timeouts. The caller is gone, so waiting costs it nothing.
+            var (answer, failure) = await flightEnded.Task;
+            var attempts = answer?.Attempts ?? (failure is null ? [] : ExecutionEngine.AttemptsOf(failure));
+            RecordEnded(plan, caller, executionId, attempts, ExecutionStatus.Cancelled, "cancelled", createdAt, time.GetElapsedTime(started), charge);
+            throw;
         }
         catch (Exception ex)
         {
@@ -290,6 +315,9 @@ public sealed partial class TaskExecutor(
             InputTokens = outcome.Usage.InputTokens,
             OutputTokens = outcome.Usage.OutputTokens,
             CostUsd = outcome.CacheHit ? 0 : outcome.CostUsd,
+            BilledInputTokens = outcome.Billed.InputTokens,
+            BilledOutputTokens = outcome.Billed.OutputTokens,
+            BilledCostUsd = outcome.Billed.CostUsd,
             LatencyMs = latency.TotalMilliseconds,
             TimeToFirstTokenMs = outcome.TimeToFirstToken?.TotalMilliseconds,
             CacheHit = outcome.CacheHit,
@@ -318,6 +346,7 @@ public sealed partial class TaskExecutor(
     private void RecordEnded(RoutePlan plan, CallerIdentity caller, string executionId, IReadOnlyList<AttemptRecord> attempts, ExecutionStatus status, string errorClass, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge)
     {
         var last = attempts.Count > 0 ? attempts[^1].Model : null;
+        var billed = AttemptRecord.Bill(attempts);
         Enqueue(charge, new UsageEvent
         {
             ExecutionId = executionId,
@@ -328,9 +357,13 @@ public sealed partial class TaskExecutor(
             Strategy = (int)plan.Strategy,
             Provider = last?.Provider ?? "",
             Model = last?.Id ?? "",
-            InputTokens = attempts.Sum(a => a.Usage.InputTokens),
-            OutputTokens = attempts.Sum(a => a.Usage.OutputTokens),
-            CostUsd = attempts.Sum(a => a.Model.CostOf(a.Usage)),
+            // No answer: its usage is what the attempts consumed, which is also what is billed.
+            InputTokens = billed.InputTokens,
+            OutputTokens = billed.OutputTokens,
+            CostUsd = billed.CostUsd,
+            BilledInputTokens = billed.InputTokens,
+            BilledOutputTokens = billed.OutputTokens,
+            BilledCostUsd = billed.CostUsd,
             Attempts = Attempts(attempts),
             Status = (int)status,
             ErrorClass = errorClass,

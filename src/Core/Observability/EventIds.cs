@@ -106,6 +106,9 @@ public static class EventIds
     public const int UsagePurgeFailed = 2306;
     public const int UsageSpillFailed = 2310;
     public const int UsageLostOnShutdown = 2311;
+    public const int UsageSpillLeftAlone = 2370;
+    public const int UsageStoreIdentified = 2371;
+    public const int UsageNotDurable = 2372;
     public const int CacheFailed = 2320;
     public const int SessionStoreFailed = 2340;
 }

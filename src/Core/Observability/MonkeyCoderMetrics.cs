@@ -36,6 +36,7 @@ public sealed class MonkeyCoderMetrics
     private readonly Histogram<double> _dependency;
     private readonly ConcurrentDictionary<string, Func<long>> _queueDepths = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Provider, string Model), int> _breakers = new();
+    private Func<(long Own, long Other)>? _spillBacklog;
     private readonly TimeProvider _time;
 
     public MonkeyCoderMetrics(IMeterFactory meters, ProviderHealthMonitor health, TimeProvider? time = null)
@@ -65,6 +66,8 @@ public sealed class MonkeyCoderMetrics
             description: "Provider health: 2 healthy, 1 degraded, 0 unhealthy.");
         meter.CreateObservableGauge("monkeycoder.queue.depth", QueueMeasurements,
             description: "Items waiting in an internal queue (e.g. the usage writer).");
+        meter.CreateObservableGauge("monkeycoder.usage.spill.backlog_bytes", SpillBacklogMeasurements,
+            description: "Usage events on disk waiting for their database, in bytes: database=\"this\" (this process's database; replayed as soon as it answers), \"other\" (files of other databases or unlabelled: replay with `usage spill replay`).");
         meter.CreateObservableGauge("monkeycoder.breaker.state", BreakerMeasurements,
             description: "Circuit breaker per provider and model: 0 closed, 1 half-open, 2 open. No series until a breaker reports.");
     }
@@ -147,6 +150,9 @@ public sealed class MonkeyCoderMetrics
     /// <summary>Hook for queues (e.g. the usage writer, name "usage"): the depth is read at each scrape.</summary>
     public void RegisterQueueDepth(string queue, Func<long> depth) => _queueDepths[queue] = depth;
 
+    /// <summary>Hook for the usage spill folder: bytes waiting for this process's database and for others, read at each scrape.</summary>
+    public void RegisterSpillBacklog(Func<(long Own, long Other)> backlog) => _spillBacklog = backlog;
+
     /// <summary>Hook for the execution feature's circuit breakers (one per provider and model): 0 closed, 1 half-open, 2 open.</summary>
     public void SetBreakerState(string provider, string model, int state) => _breakers[(provider, model)] = state;
 
@@ -162,6 +168,33 @@ public sealed class MonkeyCoderMetrics
             };
             yield return new Measurement<int>(value, new KeyValuePair<string, object?>("provider", provider));
         }
+    }
+
+    private IEnumerable<Measurement<long>> SpillBacklogMeasurements()
+    {
+        if (_spillBacklog is not { } backlog)
+        {
+            yield break;
+        }
+
+        (long Own, long Other)? measured;
+        try
+        {
+            measured = backlog();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            measured = null; // The folder vanished mid-scan: no sample this scrape.
+        }
+
+        if (measured is not { } values)
+        {
+            yield break;
+        }
+
+        var (own, other) = values;
+        yield return new Measurement<long>(own, new KeyValuePair<string, object?>("database", "this"));
+        yield return new Measurement<long>(other, new KeyValuePair<string, object?>("database", "other"));
     }
 
     private IEnumerable<Measurement<long>> QueueMeasurements()

@@ -17,6 +17,9 @@ public sealed record UsageAggregate(
 {
     public static readonly UsageAggregate Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0);
 
+    /// <summary>What the providers charged (<see cref="BilledUsage"/>); the token and cost fields above are the answers' usage.</summary>
+    public BilledUsage Billed { get; init; }
+
     public double ErrorRate => Executions == 0 ? 0 : Failed / (double)Executions;
 }
 
@@ -30,6 +33,15 @@ public sealed record UsageReport(
 /// <summary>Durable usage: batched writes, aggregate reads, keyset-paged listing, retention.</summary>
 public interface IUsageStore
 {
+    /// <summary>
+    /// True for a store inside this process (the embedded default): its writes complete at once and
+    /// a restart loses it anyway, so its events are never spilled to disk or replayed.
+    /// </summary>
+    bool InProcess => false;
+
+    /// <summary>The database written to, which labels spill files. Not asked of an in-process store.</summary>
+    Task<UsageStoreIdentity> GetIdentityAsync(CancellationToken cancellationToken);
+
     /// <summary>Writes a batch. Idempotent by execution id: a retried batch never double-counts.</summary>
     Task WriteAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken);
 

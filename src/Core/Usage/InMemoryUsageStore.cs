@@ -2,12 +2,18 @@ namespace MonkeyCoder.Core.Usage;
 
 /// <summary>
 /// Usage for the embedded defaults (no DATABASE_URL): one process, kept in memory, lost on restart.
-/// Bounded at <see cref="MaxEvents"/>; the oldest events go first, as retention would purge them.
+/// Bounded at <see cref="MaxEvents"/>, sized for a laptop; the oldest events go first, as retention
+/// would purge them. Never spills to disk: a restart loses it anyway.
 /// </summary>
 public sealed class InMemoryUsageStore : IUsageStore
 {
-    /// <summary>Events kept at most. Defaults to 1,000,000 (≈ 1 GB at worst).</summary>
-    public const int MaxEvents = 1_000_000;
+    /// <summary>Events kept at most: 50,000 (≈ 25–50 MB with their attempts).</summary>
+    public const int MaxEvents = 50_000;
+
+    public bool InProcess => true;
+
+    public Task<UsageStoreIdentity> GetIdentityAsync(CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The in-process usage store has no database identity: it never spills.");
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, UsageEvent> _byId = new(StringComparer.Ordinal);
@@ -113,7 +119,10 @@ internal static class UsageAggregation
             events.Sum(e => e.OutputTokens),
             events.Sum(e => e.CostUsd),
             Percentile(latencies, 0.5),
-            Percentile(latencies, 0.95));
+            Percentile(latencies, 0.95))
+        {
+            Billed = new BilledUsage(events.Sum(e => e.BilledInputTokens), events.Sum(e => e.BilledOutputTokens), events.Sum(e => e.BilledCostUsd)),
+        };
     }
 
     /// <summary>Linear interpolation between ranks, as PostgreSQL's percentile_cont.</summary>

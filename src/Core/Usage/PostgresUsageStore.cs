@@ -14,7 +14,17 @@ public sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabilit
 {
     private const string Columns =
         "execution_id, created_at, principal_id, api_key_id, task_type, strategy, provider, model, status, error_class, " +
-        "input_tokens, output_tokens, cost_usd, latency_ms, ttft_ms, cache_hit, attempts";
+        "input_tokens, output_tokens, cost_usd, latency_ms, ttft_ms, cache_hit, attempts, " +
+        "billed_input_tokens, billed_output_tokens, billed_cost_usd";
+
+    public async Task<UsageStoreIdentity> GetIdentityAsync(CancellationToken cancellationToken)
+    {
+        // pg_control_system() is readable by any role; system_identifier is fixed when the cluster is created.
+        await using var command = dataSource.CreateCommand("SELECT system_identifier::text, current_database() FROM pg_control_system()");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new UsageStoreIdentity(reader.GetString(0), reader.GetString(1));
+    }
 
     public async Task WriteAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken)
     {
@@ -83,6 +93,9 @@ public sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabilit
 
                 await importer.WriteAsync(e.CacheHit, NpgsqlDbType.Boolean, cancellationToken);
                 await importer.WriteAsync(JsonSerializer.Serialize(e.Attempts, UsageJsonContext.Default.IReadOnlyListUsageAttempt), NpgsqlDbType.Jsonb, cancellationToken);
+                await importer.WriteAsync(e.BilledInputTokens, NpgsqlDbType.Bigint, cancellationToken);
+                await importer.WriteAsync(e.BilledOutputTokens, NpgsqlDbType.Bigint, cancellationToken);
+                await importer.WriteAsync(e.BilledCostUsd, NpgsqlDbType.Double, cancellationToken);
             }
 
             await importer.CompleteAsync(cancellationToken);
@@ -105,7 +118,8 @@ public sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabilit
                    count(*), count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2), count(*) FILTER (WHERE cache_hit),
                    coalesce(sum(input_tokens), 0)::bigint, coalesce(sum(output_tokens), 0)::bigint, coalesce(sum(cost_usd), 0),
                    coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms), 0),
-                   coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms), 0)
+                   coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms), 0),
+                   coalesce(sum(billed_input_tokens), 0)::bigint, coalesce(sum(billed_output_tokens), 0)::bigint, coalesce(sum(billed_cost_usd), 0)
             FROM (SELECT date_trunc(@unit, created_at AT TIME ZONE 'UTC') AS bucket, * FROM usage_events
                   WHERE created_at >= @start AND created_at < @end AND (@principal::text IS NULL OR principal_id = @principal)) e
             GROUP BY GROUPING SETS ((), (bucket), (provider), (provider, model), (task_type))
@@ -126,7 +140,10 @@ public sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabilit
         {
             var aggregate = new UsageAggregate(
                 reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11),
-                reader.GetInt64(12), reader.GetInt64(13), reader.GetDouble(14), reader.GetDouble(15), reader.GetDouble(16));
+                reader.GetInt64(12), reader.GetInt64(13), reader.GetDouble(14), reader.GetDouble(15), reader.GetDouble(16))
+            {
+                Billed = new BilledUsage(reader.GetInt64(17), reader.GetInt64(18), reader.GetDouble(19)),
+            };
             var (gBucket, gProvider, gModel, gTask) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
             if (gBucket == 1 && gProvider == 1 && gModel == 1 && gTask == 1)
             {
@@ -202,6 +219,9 @@ public sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabilit
                 TimeToFirstTokenMs = reader.IsDBNull(14) ? null : reader.GetDouble(14),
                 CacheHit = reader.GetBoolean(15),
                 Attempts = JsonSerializer.Deserialize(reader.GetString(16), UsageJsonContext.Default.IReadOnlyListUsageAttempt) ?? [],
+                BilledInputTokens = reader.GetInt64(17),
+                BilledOutputTokens = reader.GetInt64(18),
+                BilledCostUsd = reader.GetDouble(19),
             });
         }
 

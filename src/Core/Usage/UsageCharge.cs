@@ -3,10 +3,11 @@ using Grpc.Core;
 namespace MonkeyCoder.Core.Usage;
 
 /// <summary>
-/// What one call's executions recorded as usage (tokens, and cost), for the limits' settlement:
-/// the rate limiter attaches one to the call, the executor adds each usage event it records to it,
-/// so token windows and budgets see exactly what usage bills, failed and cancelled attempts
-/// included, and a caller that joined another's flight adds only what its own event records.
+/// What one call's executions were billed (tokens, and cost: <see cref="UsageEvent.Billed"/>), for
+/// the limits' settlement: the rate limiter attaches one to the call, the executor adds each usage
+/// event it records to it, so token windows and budgets see exactly what the providers charged —
+/// failed attempts before a fail-over, cancelled streams and quantum losers included — and a caller
+/// that joined another's flight adds only what its own event records (nothing).
 /// </summary>
 public sealed class UsageCharge
 {
@@ -42,8 +43,8 @@ public sealed class UsageCharge
     {
         lock (_gate)
         {
-            _tokens += usage.InputTokens + usage.OutputTokens;
-            _costUsd += usage.CostUsd;
+            _tokens += usage.Billed.TotalTokens;
+            _costUsd += usage.Billed.CostUsd;
         }
     }
 

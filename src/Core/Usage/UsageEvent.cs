@@ -35,6 +35,16 @@ public sealed record UsageEvent
 
     public double CostUsd { get; init; }
 
+    /// <summary>Tokens and cost summed over every attempt that consumed provider tokens (<see cref="BilledUsage"/>).</summary>
+    public long BilledInputTokens { get; init; }
+
+    public long BilledOutputTokens { get; init; }
+
+    public double BilledCostUsd { get; init; }
+
+    [JsonIgnore]
+    public BilledUsage Billed => new(BilledInputTokens, BilledOutputTokens, BilledCostUsd);
+
     public double LatencyMs { get; init; }
 
     public double? TimeToFirstTokenMs { get; init; }
@@ -58,4 +68,5 @@ public sealed record UsageAttempt(
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(UsageEvent))]
 [JsonSerializable(typeof(IReadOnlyList<UsageAttempt>))]
+[JsonSerializable(typeof(UsageSpillHeader))]
 internal sealed partial class UsageJsonContext : JsonSerializerContext;

@@ -20,7 +20,7 @@ public sealed class UsageOptions
     [Range(1, 60_000, ErrorMessage = "MonkeyCoder:Usage:BatchDelayMs must be between 1 and 60000.")]
     public int BatchDelayMs { get; set; } = 200;
 
-    /// <summary><c>USAGE_SPILL_PATH</c>: folder for events that wait out a database outage. Defaults to $TMPDIR/monkey-coder-usage-spill.</summary>
+    /// <summary><c>USAGE_SPILL_PATH</c>: folder for events that wait out a database outage. Defaults to $TMPDIR/monkey-coder-usage-spill-$USER. Files are labelled with their database, so processes of different databases may share it.</summary>
     public string? SpillPath { get; set; }
 
     /// <summary><c>USAGE_RETENTION_DAYS</c>: events older than this are purged. Defaults to 90 days; 0 keeps everything.</summary>
@@ -32,7 +32,7 @@ public sealed class UsageOptions
     public int PurgeIntervalMinutes { get; set; } = 60;
 
     public string ResolvedSpillPath => string.IsNullOrWhiteSpace(SpillPath)
-        ? Path.Combine(Path.GetTempPath(), "monkey-coder-usage-spill")
+        ? UsageSpillFolder.DefaultPath()
         : SpillPath;
 }
 

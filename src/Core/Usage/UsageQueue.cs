@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -9,37 +8,44 @@ namespace MonkeyCoder.Core.Usage;
 /// <summary>
 /// Where executions report usage, off the request path. A bounded in-memory queue drained by
 /// <see cref="UsageWriter"/>; when it is full (the database is away for long) or the writer has
-/// stopped, events go to an append-only spill file on disk, which the writer replays later.
-/// Nothing is dropped: an event is either queued, on disk, or written. When the spill disk refuses
-/// a write too (full, read-only), the event is held in memory instead — a degraded state that is
-/// logged, shown as queue depth "usage_spill_failed" and alerted on — and written once the
-/// database is back; only a shutdown while both are away loses it (logged with the count).
+/// stopped, events go to an append-only spill file on disk labelled with their database, which the
+/// writer replays later. Nothing is dropped: an event is either queued, on disk, or written. An
+/// in-process store (the embedded default) takes overflow directly instead: it never spills. When
+/// the spill disk refuses a write too (full, read-only), the event is held in memory instead — a
+/// degraded state that is logged, shown as queue depth "usage_spill_failed" and alerted on — and
+/// written once the database is back; only a shutdown while both are away loses it (logged with the count).
 /// </summary>
 public sealed partial class UsageQueue
 {
     private readonly Channel<UsageEvent> _channel;
-    private readonly string _spillDirectory;
-    private readonly string _spillFile;
+    private readonly IUsageStore _store;
+    private readonly UsageSpillFolder _folder;
     private readonly Lock _spillGate = new();
     private readonly ConcurrentQueue<UsageEvent> _held = new();
     private readonly ILogger _logger;
     private volatile bool _writerStopped;
+    private UsageStoreIdentity? _identity;
+    private string? _spillFile;
     private long _spilled;
     private long _spillFailures;
 
-    public UsageQueue(IOptions<UsageOptions> options, Observability.MonkeyCoderMetrics? metrics = null, ILogger<UsageQueue>? logger = null)
+    public UsageQueue(IOptions<UsageOptions> options, IUsageStore store, Observability.MonkeyCoderMetrics? metrics = null, ILogger<UsageQueue>? logger = null)
     {
         _logger = logger ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var o = options.Value;
+        _store = store;
         _channel = Channel.CreateBounded<UsageEvent>(new BoundedChannelOptions(o.QueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _spillDirectory = o.ResolvedSpillPath;
-        _spillFile = Path.Combine(_spillDirectory, $"usage-{Environment.ProcessId}-{Guid.NewGuid():N}.jsonl");
+        _folder = new UsageSpillFolder(o.ResolvedSpillPath);
         metrics?.RegisterQueueDepth("usage", () => Depth);
         metrics?.RegisterQueueDepth("usage_spill_failed", () => Held);
+        if (!store.InProcess)
+        {
+            metrics?.RegisterSpillBacklog(SpillBacklog);
+        }
     }
 
     /// <summary>Events the spill disk refused, held in memory until the writer stores them.</summary>
@@ -54,7 +60,12 @@ public sealed partial class UsageQueue
     /// <summary>Events written to the spill file by this process since start.</summary>
     public long Spilled => Interlocked.Read(ref _spilled);
 
-    public string SpillDirectory => _spillDirectory;
+    public string SpillDirectory => _folder.Directory;
+
+    /// <summary>The database this process's events are for; null until the writer has asked the store (and always for an in-process store).</summary>
+    public UsageStoreIdentity? Identity => _identity;
+
+    internal UsageSpillFolder Folder => _folder;
 
     internal ChannelReader<UsageEvent> Reader => _channel.Reader;
 
@@ -85,7 +96,7 @@ public sealed partial class UsageQueue
             // Once, then every 1,000th: a full disk under load must not flood the log.
             if (failures == 1 || failures % 1_000 == 0)
             {
-                Log.SpillFailed(_logger, ex, _spillDirectory, _held.Count, failures);
+                Log.SpillFailed(_logger, ex, _folder.Directory, _held.Count, failures);
             }
         }
     }
@@ -102,57 +113,36 @@ public sealed partial class UsageQueue
         return taken;
     }
 
-    /// <summary>Called by the writer when it stops: later events go straight to disk.</summary>
-    internal void MarkWriterStopped() => _writerStopped = true;
-
-    /// <summary>Appends events to this process's spill file (fsync'd: they must survive a crash).</summary>
-    internal void Spill(IReadOnlyList<UsageEvent> events)
+    /// <summary>Called by the writer at start, before any call is served: spill files are for this database.</summary>
+    internal void Label(UsageStoreIdentity identity)
     {
         lock (_spillGate)
         {
-            Directory.CreateDirectory(_spillDirectory);
-            using var lines = new MemoryStream();
-            foreach (var e in events)
-            {
-                JsonSerializer.Serialize(lines, e, UsageJsonContext.Default.UsageEvent);
-                lines.WriteByte((byte)'\n');
-            }
-
-            // Unbuffered, one write: a failed write (disk full) is cut back to where it began, so a
-            // later append never joins a torn line and no event is half on disk.
-            using var stream = new FileStream(_spillFile, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
-            var start = stream.Length;
-            try
-            {
-                stream.Write(lines.GetBuffer().AsSpan(0, (int)lines.Length));
-                stream.Flush(flushToDisk: true);
-            }
-            catch (IOException)
-            {
-                try
-                {
-                    stream.SetLength(start);
-                }
-                catch (IOException)
-                {
-                    // Replay skips a torn line; nothing more to do here.
-                }
-
-                throw;
-            }
-
-            Interlocked.Add(ref _spilled, events.Count);
+            _identity = identity;
+            _spillFile = _folder.NewFileFor(identity);
         }
     }
 
-    /// <summary>Spill files waiting to be replayed (this process's and any left by earlier ones).</summary>
-    internal IReadOnlyList<string> SpillFiles()
+    /// <summary>Called by the writer when it stops: later events go straight to disk.</summary>
+    internal void MarkWriterStopped() => _writerStopped = true;
+
+    /// <summary>Appends events to this process's spill file; an in-process store takes them directly.</summary>
+    internal void Spill(IReadOnlyList<UsageEvent> events)
     {
+        if (_store.InProcess)
+        {
+            // Completes synchronously (the contract of an in-process store): nothing to wait out.
+            _store.WriteAsync(events, CancellationToken.None).GetAwaiter().GetResult();
+            return;
+        }
+
         lock (_spillGate)
         {
-            return Directory.Exists(_spillDirectory)
-                ? Directory.GetFiles(_spillDirectory, "usage-*.jsonl").Order(StringComparer.Ordinal).ToList()
-                : [];
+            // Unlabelled only if the writer never started (the host failed before serving): an
+            // operator replays such a file with --include-unlabelled.
+            _spillFile ??= Path.Combine(_folder.Directory, $"usage-{Environment.ProcessId}-{Guid.NewGuid():N}.jsonl");
+            _folder.Append(_spillFile, _identity, events);
+            Interlocked.Add(ref _spilled, events.Count);
         }
     }
 
@@ -160,47 +150,32 @@ public sealed partial class UsageQueue
     /// Takes a spill file for replay: renames it first so that events spilled meanwhile start a new
     /// file rather than being deleted with this one.
     /// </summary>
-    internal string? Claim(string file)
+    internal string? Claim(UsageSpillFile file)
     {
         lock (_spillGate)
         {
-            var claimed = file + ".replaying";
-            try
-            {
-                File.Move(file, claimed);
-                return claimed;
-            }
-            catch (IOException)
-            {
-                return null;
-            }
+            return UsageSpillFolder.Claim(file);
         }
     }
 
-    internal static List<UsageEvent> Read(string file)
+    private (long Own, long Other) SpillBacklog()
     {
-        var events = new List<UsageEvent>();
-        foreach (var line in File.ReadLines(file))
+        long own = 0;
+        long other = 0;
+        var tag = _identity?.Tag;
+        foreach (var file in _folder.List())
         {
-            if (line.Length == 0)
+            if (tag is not null && file.Tag == tag)
             {
-                continue;
+                own += file.Bytes;
             }
-
-            try
+            else
             {
-                if (JsonSerializer.Deserialize(line, UsageJsonContext.Default.UsageEvent) is { } e)
-                {
-                    events.Add(e);
-                }
-            }
-            catch (JsonException)
-            {
-                // A torn last line from a crash mid-write: everything before it is intact.
+                other += file.Bytes;
             }
         }
 
-        return events;
+        return (own, other);
     }
 
     private static partial class Log

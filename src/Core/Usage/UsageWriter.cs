@@ -7,7 +7,8 @@ namespace MonkeyCoder.Core.Usage;
 /// <summary>
 /// Drains <see cref="UsageQueue"/> into the store in batches (up to BatchSize events, or whatever
 /// arrived within BatchDelayMs). A failed write is retried with capped exponential backoff while
-/// new events wait in the queue (then on disk). After a successful write, spill files are replayed.
+/// new events wait in the queue (then on disk). After a successful write, spill files of this
+/// database are replayed; other databases' files are left alone.
 /// On shutdown it drains what is queued; what cannot be written in time goes to disk.
 /// </summary>
 public sealed partial class UsageWriter(
@@ -31,6 +32,45 @@ public sealed partial class UsageWriter(
 
     /// <summary>The batch being written when the writer was stopped: part of the final drain.</summary>
     private List<UsageEvent> _inHand = [];
+
+    /// <summary>Spill files of other databases at the last "left alone" log line.</summary>
+    private int _othersLogged;
+
+    /// <summary>
+    /// Before the host serves calls: learns which database the store writes to, so spill files are
+    /// labelled (retried while PostgreSQL is starting; the host does not start without it), or says
+    /// that an in-process store is not durable.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (store.InProcess)
+        {
+            Log.NotDurable(logger, InMemoryUsageStore.MaxEvents);
+        }
+        else
+        {
+            queue.Label(await IdentifyAsync(cancellationToken));
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
+    private async Task<UsageStoreIdentity> IdentifyAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var identity = await store.GetIdentityAsync(cancellationToken);
+                Log.Identified(logger, identity.Database, identity.SystemIdentifier, queue.SpillDirectory);
+                return identity;
+            }
+            catch (Exception ex) when (attempt < 10 && ex is not OperationCanceledException)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(300 * attempt), time, cancellationToken);
+            }
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -116,6 +156,11 @@ public sealed partial class UsageWriter(
         }
     }
 
+    /// <summary>
+    /// Replays spill files of this process's database (its own at once; another running process's
+    /// once idle); files of other databases, and unlabelled ones, are left alone and said so in one
+    /// log line whenever their number changes.
+    /// </summary>
     private async Task ReplaySpillAsync(CancellationToken cancellationToken)
     {
         // Events the spill disk refused (held in memory) first: nothing else keeps them.
@@ -124,35 +169,52 @@ public sealed partial class UsageWriter(
             await WriteWithRetryAsync(held, cancellationToken);
         }
 
-        foreach (var file in queue.SpillFiles())
+        if (queue.Identity is not { } identity)
         {
-            if (queue.Claim(file) is not { } claimed)
+            return;
+        }
+
+        var others = 0;
+        var now = time.GetUtcNow();
+        foreach (var file in queue.Folder.List())
+        {
+            if (file.Tag != identity.Tag)
+            {
+                others++;
+                continue;
+            }
+
+            if (!UsageSpillFolder.MayAdopt(file, now) || queue.Claim(file) is not { } claimed)
             {
                 continue;
             }
 
-            var events = UsageQueue.Read(claimed);
+            // A file replayed twice (a crash mid-replay left it claimed) is harmless: writes are idempotent.
+            List<UsageEvent> events;
+            try
+            {
+                events = UsageSpillFolder.Read(claimed);
+            }
+            catch (IOException)
+            {
+                continue; // Replayed and deleted by another process of this database meanwhile.
+            }
+
             foreach (var chunk in events.Chunk(_options.BatchSize))
             {
                 await WriteWithRetryAsync([.. chunk], cancellationToken);
             }
 
             File.Delete(claimed);
-            Log.Replayed(logger, events.Count);
+            Log.Replayed(logger, events.Count, file.Name);
         }
 
-        // A claimed file left by a crash mid-replay: replay it too (writes are idempotent).
-        if (Directory.Exists(queue.SpillDirectory))
+        if (others != _othersLogged)
         {
-            foreach (var stale in Directory.GetFiles(queue.SpillDirectory, "usage-*.jsonl.replaying"))
+            _othersLogged = others;
+            if (others > 0)
             {
-                var events = UsageQueue.Read(stale);
-                foreach (var chunk in events.Chunk(_options.BatchSize))
-                {
-                    await WriteWithRetryAsync([.. chunk], cancellationToken);
-                }
-
-                File.Delete(stale);
+                Log.LeftAlone(logger, others, queue.SpillDirectory, identity.ToString());
             }
         }
     }
@@ -210,8 +272,20 @@ public sealed partial class UsageWriter(
         public static partial void Recovered(ILogger logger, int count, int failures);
 
         [LoggerMessage(EventId = Observability.EventIds.UsageSpillReplayed, Level = LogLevel.Information,
-            Message = "Replayed {Count} spilled usage events")]
-        public static partial void Replayed(ILogger logger, int count);
+            Message = "Replayed {Count} spilled usage events from {File}")]
+        public static partial void Replayed(ILogger logger, int count, string file);
+
+        [LoggerMessage(EventId = Observability.EventIds.UsageSpillLeftAlone, Level = LogLevel.Warning,
+            Message = "Left {Count} usage spill files alone in {Directory}: they are for other databases than {Database} (or unlabelled); see them with `monkey-coder-service usage spill list`, replay them with `usage spill replay` and their DATABASE_URL")]
+        public static partial void LeftAlone(ILogger logger, int count, string directory, string database);
+
+        [LoggerMessage(EventId = Observability.EventIds.UsageStoreIdentified, Level = LogLevel.Information,
+            Message = "Usage is written to database {Database} (cluster {SystemIdentifier}); spill files for it go to {Directory}")]
+        public static partial void Identified(ILogger logger, string database, string systemIdentifier, string directory);
+
+        [LoggerMessage(EventId = Observability.EventIds.UsageNotDurable, Level = LogLevel.Warning,
+            Message = "Usage is kept in this process's memory only (no DATABASE_URL): not durable, lost on restart, the newest {MaxEvents} events at most")]
+        public static partial void NotDurable(ILogger logger, int maxEvents);
 
         [LoggerMessage(EventId = Observability.EventIds.UsageDrained, Level = LogLevel.Information,
             Message = "Drained {Count} queued usage events on shutdown")]

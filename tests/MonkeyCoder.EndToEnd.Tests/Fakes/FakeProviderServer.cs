@@ -373,6 +373,13 @@ public abstract partial class FakeProviderServer : IAsyncDisposable
         }
         finally
         {
+            // Decided here too, not only in the RequestAborted callback: the handler's own wait on
+            // that token may end (and release a test waiting on Ended) before the callback has run.
+            if (context.RequestAborted.IsCancellationRequested && !Volatile.Read(ref serverAborted))
+            {
+                request.MarkDisconnected();
+            }
+
             request.MarkEnded();
         }
     }

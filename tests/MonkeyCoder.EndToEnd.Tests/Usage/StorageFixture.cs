@@ -19,6 +19,13 @@ public class StorageFixture : ServiceFixture
         _redisDatabase = redisDatabase;
     }
 
+    /// <summary>A fixture whose spill folder is <paramref name="spillPath"/> (shared with other hosts).</summary>
+    protected StorageFixture(int redisDatabase, string spillPath)
+        : this(redisDatabase)
+    {
+        SpillPath = spillPath;
+    }
+
     public string DatabaseUrl { get; private set; } = "";
 
     public V1.UsageService.UsageServiceClient Usage => new(Channel);

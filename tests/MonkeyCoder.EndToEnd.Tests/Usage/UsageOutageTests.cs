@@ -20,7 +20,7 @@ public sealed class OutageFixture() : StorageFixture(4)
 
     /// <summary>Spill files waiting for replay (or being replayed).</summary>
     public IReadOnlyList<string> SpillFiles() =>
-        Directory.Exists(SpillPath) ? Directory.GetFiles(SpillPath, "usage-*.jsonl*") : [];
+        Directory.Exists(SpillPath) ? Directory.GetFiles(SpillPath) : [];
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -22,7 +22,7 @@ public sealed class TaskExecutorTests : IDisposable
 
     public TaskExecutorTests()
     {
-        _usage = new UsageQueue(Options.Create(new UsageOptions { SpillPath = _spill }));
+        _usage = new UsageQueue(Options.Create(new UsageOptions { SpillPath = _spill }), new InMemoryUsageStore());
     }
 
     public void Dispose()
@@ -130,6 +130,54 @@ public sealed class TaskExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task ExecuteAsync_QuantumLoserConsumedTokens_BilledTotalUsageRecordAndChargeCarryBothUsageTheAnswers()
+    {
+        var a = TestCatalog.Model("ma", "a");
+        var b = TestCatalog.Model("mb", "b");
+        var harness = new HarnessBuilder(null)
+            .Add("a", [Step.Text("best model answer", TimeSpan.FromSeconds(3))])
+            .Add("b", [Step.Text("second answer", TimeSpan.FromSeconds(1))])
+            .Build(out _);
+        var executor = Executor(harness, a, b);
+        var charge = new UsageCharge();
+        var plan = Harness.Plan(Strategy.Quantum, a, b) with { CollapseStrategy = CollapseStrategy.BestScore };
+
+        var outcome = await harness.Drive(executor.ExecuteAsync(plan, "exec_billed", Caller, CancellationToken.None, charge: charge));
+
+        var winner = Assert.Single(outcome.Attempts, x => x.Outcome == AttemptOutcomes.Ok);
+        var loser = Assert.Single(outcome.Attempts, x => x.Outcome == AttemptOutcomes.Discarded);
+        Assert.True(loser.Usage.OutputTokens > 0, "the losing variant's answer was generated, so billed by its provider");
+        var billedTokens = winner.Usage.TotalTokens + loser.Usage.TotalTokens;
+        var billedCost = winner.CostUsd + loser.CostUsd;
+        // usage: the answer's; billed: both attempts'.
+        Assert.Equal(winner.Usage, outcome.Usage);
+        Assert.Equal(billedTokens, outcome.Billed.TotalTokens);
+        Assert.Equal(billedCost, outcome.Billed.CostUsd, 12);
+        var record = Assert.Single(Recorded());
+        Assert.Equal(winner.Usage.InputTokens, record.InputTokens);
+        Assert.Equal(winner.Usage.OutputTokens, record.OutputTokens);
+        Assert.Equal(winner.CostUsd, record.CostUsd, 12);
+        Assert.Equal(outcome.Billed, record.Billed);
+        // The limits settle with the billed total.
+        Assert.Equal(billedTokens, charge.Tokens);
+        Assert.Equal(billedCost, charge.CostUsd, 12);
+    }
+
+    [Fact]
+    public async Task StreamAsync_StreamBreaksAfterContent_BilledEqualsTheAttemptsUsage()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [new Step.BreakAfter(["one ", "two"], ProviderErrorClass.StreamCut)]).Build(out _);
+        var executor = Executor(harness, model);
+
+        await Assert.ThrowsAsync<ProviderException>(() => harness.Drive(ReadAll(executor, Harness.Plan(model))));
+
+        var record = Assert.Single(Recorded());
+        Assert.True(record.BilledOutputTokens > 0);
+        Assert.Equal(new BilledUsage(record.InputTokens, record.OutputTokens, record.CostUsd), record.Billed);
+    }
+
+    [Fact]
     public async Task ExecuteAsync_SharedFlightFails_LeaderRecordsTheAttemptsJoinerRecordsNone()
     {
         var model = TestCatalog.Model("m1", "p1");
@@ -151,6 +199,41 @@ public sealed class TaskExecutorTests : IDisposable
         Assert.Equal((int)ExecutionStatus.Failed, events["exec_joiner"].Status);
         Assert.Empty(events["exec_joiner"].Attempts);
         Assert.Equal(0, events["exec_joiner"].CostUsd);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_LeaderCallerLeavesFlightAnswersJoiner_UpstreamCostRecordedOnceToTheLeader()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var harness = new HarnessBuilder(null).Add("p1", [Step.Text("the shared answer", TimeSpan.FromSeconds(3))]).Build(out _);
+        var executor = Executor(harness, model);
+        var plan = Cacheable(model);
+        using var leaderGone = new CancellationTokenSource();
+        var leaderCharge = new UsageCharge();
+        var joinerCharge = new UsageCharge();
+        var leaderCaller = new CallerIdentity("leader", "key_l", false);
+        var joinerCaller = new CallerIdentity("joiner", "key_j", false);
+
+        var leader = executor.ExecuteAsync(plan, "exec_leader", leaderCaller, leaderGone.Token, charge: leaderCharge);
+        await WaitUntilAsync(() => executor.InFlight == 1);
+        var joiner = executor.ExecuteAsync(plan, "exec_joiner", joinerCaller, CancellationToken.None, charge: joinerCharge);
+        await leaderGone.CancelAsync();
+        await harness.Drive(Task.WhenAll(leader, joiner).ContinueWith(_ => 0, TaskScheduler.Default));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leader);
+        var answer = await joiner;
+        Assert.Equal("the shared answer", answer.Content);
+        var events = Recorded().ToDictionary(e => e.ExecutionId);
+        Assert.Equal(2, events.Count);
+        var led = events["exec_leader"];
+        Assert.Equal("leader", led.PrincipalId);
+        Assert.Equal((int)ExecutionStatus.Cancelled, led.Status);
+        Assert.Equal(AttemptOutcomes.Ok, Assert.Single(led.Attempts).Outcome);
+        Assert.True(led.BilledCostUsd > 0 && led.BilledOutputTokens > 0, "the upstream answer was generated and billed");
+        Assert.Equal(led.BilledCostUsd, leaderCharge.CostUsd, 12);
+        Assert.Equal(led.Billed.TotalTokens, leaderCharge.Tokens);
+        Assert.Equal(0, events["exec_joiner"].BilledCostUsd);
+        Assert.Equal(0, joinerCharge.CostUsd);
     }
 
     [Fact]

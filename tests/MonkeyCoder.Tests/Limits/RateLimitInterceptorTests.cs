@@ -32,7 +32,12 @@ public sealed class RateLimitInterceptorTests
         }
     }
 
-    private static readonly UsageEvent FailedAttempts = new() { ExecutionId = "exec_1", CreatedAt = DateTimeOffset.UnixEpoch, PrincipalId = "u1", InputTokens = 100, OutputTokens = 20, CostUsd = 0.25 };
+    // An execution that failed after spending: its usage and its billed total are the attempts'.
+    private static readonly UsageEvent FailedAttempts = new()
+    {
+        ExecutionId = "exec_1", CreatedAt = DateTimeOffset.UnixEpoch, PrincipalId = "u1", InputTokens = 100, OutputTokens = 20, CostUsd = 0.25,
+        BilledInputTokens = 100, BilledOutputTokens = 20, BilledCostUsd = 0.25,
+    };
 
     /// <summary>A Redis that cannot be reached while <see cref="Down"/> is set; otherwise admits everything.</summary>
     private sealed class UnreachableRedis : IRateLimiter

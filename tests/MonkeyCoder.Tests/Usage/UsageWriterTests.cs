@@ -16,6 +16,10 @@ public sealed class UsageWriterTests : IDisposable
 
         public volatile bool Down;
 
+        public UsageStoreIdentity Identity { get; init; } = new("7000000000000000001", "flaky");
+
+        public Task<UsageStoreIdentity> GetIdentityAsync(CancellationToken cancellationToken) => Task.FromResult(Identity);
+
         public Task WriteAsync(IReadOnlyList<UsageEvent> batch, CancellationToken cancellationToken) =>
             Down ? Task.FromException(new IOException("database away")) : Inner.WriteAsync(batch, cancellationToken);
 
@@ -47,7 +51,7 @@ public sealed class UsageWriterTests : IDisposable
     public async Task Writer_StoreDownThenBack_QueueOverflowSpillsAndEveryEventIsWritten()
     {
         var store = new FlakyStore { Down = true };
-        var queue = new UsageQueue(Options(capacity: 100));
+        var queue = new UsageQueue(Options(capacity: 100), store);
         var writer = new UsageWriter(queue, store, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
         await writer.StartAsync(CancellationToken.None);
 
@@ -72,7 +76,7 @@ public sealed class UsageWriterTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(_spill)!);
         await File.WriteAllTextAsync(_spill, "not a folder");
         var store = new FlakyStore { Down = true };
-        var queue = new UsageQueue(Options(capacity: 100));
+        var queue = new UsageQueue(Options(capacity: 100), store);
         var writer = new UsageWriter(queue, store, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
         await writer.StartAsync(CancellationToken.None);
 
@@ -97,7 +101,7 @@ public sealed class UsageWriterTests : IDisposable
     public async Task Writer_StopWhileStoreDown_SpillsAndNextWriterReplays()
     {
         var store = new FlakyStore { Down = true };
-        var queue = new UsageQueue(Options());
+        var queue = new UsageQueue(Options(), store);
         var writer = new UsageWriter(queue, store, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
         await writer.StartAsync(CancellationToken.None);
         for (var i = 0; i < 50; i++)
@@ -109,16 +113,82 @@ public sealed class UsageWriterTests : IDisposable
         queue.Enqueue(Event(999)); // after stop: straight to disk
         Assert.Equal(0, await CountAsync(store));
         Assert.NotEmpty(Directory.GetFiles(_spill));
-        Assert.Equal(51, Directory.GetFiles(_spill).Sum(f => File.ReadLines(f).Count()));
+        Assert.Equal(51, Directory.GetFiles(_spill).Sum(f => UsageSpillFolder.Read(f).Count));
 
         // "Restart": a new queue and writer over the same spill folder, database back.
         store.Down = false;
-        var next = new UsageWriter(new UsageQueue(Options()), store, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
+        var next = new UsageWriter(new UsageQueue(Options(), store), store, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
         await next.StartAsync(CancellationToken.None);
         await WaitForAsync(async () => await CountAsync(store) == 51);
         await next.StopAsync(CancellationToken.None);
         Assert.Equal(51, await CountAsync(store));
     }
+
+    [Fact]
+    public async Task Writer_SpillFilesOfAnotherDatabase_LeftAloneAndReplayedOnlyByTheirOwn()
+    {
+        // Database A is away while its process stops: its events go to the shared folder.
+        var a = new FlakyStore { Down = true, Identity = new("7000000000000000001", "a") };
+        var queueA = new UsageQueue(Options(), a);
+        var writerA = new UsageWriter(queueA, a, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
+        await writerA.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 30; i++)
+        {
+            queueA.Enqueue(Event(i) with { ExecutionId = $"a{i}" });
+        }
+
+        await writerA.StopAsync(CancellationToken.None);
+        var spilled = Assert.Single(Directory.GetFiles(_spill));
+        Assert.Equal(new UsageStoreIdentity("7000000000000000001", "a"), UsageSpillFolder.ReadIdentity(spilled));
+
+        // Database B's process (same cluster, other database), busy on the same folder: never takes A's events.
+        var b = new FlakyStore { Identity = new("7000000000000000001", "b") };
+        var queueB = new UsageQueue(Options(), b);
+        var logB = new MonkeyCoder.Tests.Infrastructure.RecordingLogger<UsageWriter>();
+        var writerB = new UsageWriter(queueB, b, Options(), TimeProvider.System, logB);
+        await writerB.StartAsync(CancellationToken.None);
+        for (var i = 0; i < 20; i++)
+        {
+            queueB.Enqueue(Event(i) with { ExecutionId = $"b{i}" });
+        }
+
+        await WaitForAsync(async () => await CountAsync(b) == 20);
+        await writerB.StopAsync(CancellationToken.None);
+        Assert.Equal(20, await CountAsync(b));
+        Assert.All(await b.ListAsync(null, null, 100, CancellationToken.None), e => Assert.StartsWith("b", e.ExecutionId, StringComparison.Ordinal));
+        Assert.Equal([spilled], Directory.GetFiles(_spill));
+        var leftAlone = Assert.Single(logB.Entries, r => r.EventId == MonkeyCoder.Core.Observability.EventIds.UsageSpillLeftAlone);
+        Assert.Contains("Left 1 usage spill files", leftAlone.Message, StringComparison.Ordinal);
+
+        // A's database back: its next process replays its file.
+        a.Down = false;
+        var writerA2 = new UsageWriter(new UsageQueue(Options(), a), a, Options(), TimeProvider.System, NullLogger<UsageWriter>.Instance);
+        await writerA2.StartAsync(CancellationToken.None);
+        await WaitForAsync(async () => await CountAsync(a) == 30);
+        await writerA2.StopAsync(CancellationToken.None);
+        Assert.Equal(30, await CountAsync(a));
+        Assert.Empty(Directory.GetFiles(_spill));
+    }
+
+    [Fact]
+    public async Task Queue_InProcessStoreAndNoWriter_NeverSpillsAndNothingIsLost()
+    {
+        var store = new InMemoryUsageStore();
+        var queue = new UsageQueue(Options(capacity: 100), store);
+        for (var i = 0; i < 1_000; i++)
+        {
+            queue.Enqueue(Event(i));
+        }
+
+        // 100 wait in the queue; the overflow went straight to the store, not to disk.
+        Assert.Equal(900, await CountAsync(store));
+        Assert.Equal(0, queue.Spilled);
+        Assert.False(Directory.Exists(_spill));
+    }
+
+    [Fact]
+    public void SpillFolder_DefaultPath_IsPerUser() =>
+        Assert.EndsWith("monkey-coder-usage-spill-" + Environment.UserName, UsageSpillFolder.DefaultPath(), StringComparison.Ordinal);
 
     [Fact]
     public void Percentile_InterpolatesLikePostgres()

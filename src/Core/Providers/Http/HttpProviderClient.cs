@@ -81,6 +81,10 @@ public abstract partial class HttpProviderClient : IProviderClient, Observabilit
         MaxConnectionsPerServer = 256,
         // The current span (the provider attempt) goes out as traceparent/tracestate, unless turned off.
         ActivityHeadersPropagator = settings.PropagateTraceContext ? AttemptTraceContextPropagator.Instance : System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
+        // A response abandoned mid-body (the caller cancelled a stream) closes its HTTP/1.1
+        // connection at once. By default the handler first drains it for up to 2 s to reuse the
+        // connection: the provider keeps generating, and billing, for those seconds.
+        MaxResponseDrainSize = 0,
     };
 
     /// <summary>Builds a POST with a JSON body written by <paramref name="write"/>.</summary>
