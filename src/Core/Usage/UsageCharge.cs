@@ -38,14 +38,27 @@ public sealed class UsageCharge
         }
     }
 
+    /// <summary>The budget hold of this call, when a budget applies (set by the limits at admission).</summary>
+    public IBudgetHold? Budget { get; set; }
+
+    /// <summary>Holds the plan's worst-case cost before it runs; no-op when no budget applies.</summary>
+    public ValueTask ReserveAsync(Routing.RoutePlan plan, CancellationToken cancellationToken) =>
+        Budget?.ReserveAsync(plan, cancellationToken) ?? ValueTask.CompletedTask;
+
+    /// <summary>
+    /// The one place settlement reads a usage event's cost. Issue 17 adds a billed total (cost over
+    /// every attempt) to the event; switch <see cref="SettledCostUsd"/> to it at merge.
+    /// </summary>
     public void Add(UsageEvent usage)
     {
         lock (_gate)
         {
             _tokens += usage.InputTokens + usage.OutputTokens;
-            _costUsd += usage.CostUsd;
+            _costUsd += SettledCostUsd(usage);
         }
     }
+
+    private static double SettledCostUsd(UsageEvent usage) => usage.CostUsd;
 
     /// <summary>Starts the charge of an admitted call.</summary>
     public static UsageCharge Attach(ServerCallContext context)

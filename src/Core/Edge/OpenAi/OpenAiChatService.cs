@@ -16,6 +16,7 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
     public async Task<ChatCompletion> CompleteAsync(ChatCall call, CallerIdentity caller, CancellationToken cancellationToken)
     {
         var plan = await planner.PlanAsync(call, cancellationToken);
+        await call.Charge.ReserveAsync(plan, cancellationToken);
         var executionId = Api.RouterApi.NewExecutionId();
         var outcome = await executor.ExecuteAsync(plan, executionId, caller, cancellationToken, charge: call.Charge);
         return new ChatCompletion
@@ -39,6 +40,7 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
     public async IAsyncEnumerable<ChatCompletionChunk> StreamAsync(ChatCall call, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var plan = await planner.PlanAsync(call, cancellationToken);
+        await call.Charge.ReserveAsync(plan, cancellationToken);
         var executionId = Api.RouterApi.NewExecutionId();
         var id = CompletionId(executionId);
         var created = time.GetUtcNow().ToUnixTimeSeconds();
