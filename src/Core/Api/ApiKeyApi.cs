@@ -39,7 +39,13 @@ public sealed class ApiKeyApi(ApiKeys keys) : ApiKeyService.ApiKeyServiceBase
             Prefix = key.Prefix,
             CreateTime = Timestamp.FromDateTimeOffset(key.CreatedAt),
             UserId = key.UserId,
+            ParentKeyId = key.ParentKeyId ?? "",
         };
+        if (key.AllowedModels is { } allowed)
+        {
+            proto.AllowedModels.AddRange(allowed);
+        }
+
         proto.Scopes.AddRange(key.Scopes);
         if (key.ExpiresAt is { } expires)
         {

@@ -113,6 +113,7 @@ public static class AuthServiceExtensions
     {
         endpoints.MapGrpcService<AuthApi>();
         endpoints.MapGrpcService<ApiKeyApi>();
+        endpoints.MapGrpcService<UserApi>();
         return endpoints;
     }
 }

@@ -106,6 +106,9 @@ public interface IIdentityStore
     /// <summary>Revokes every still-active key created, directly or not, by <paramref name="keyId"/>; returns them.</summary>
     Task<IReadOnlyList<ApiKeyRecord>> RevokeDescendantKeysAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Users, newest first.</summary>
+    Task<IReadOnlyList<UserRecord>> ListUsersAsync(int limit, CancellationToken cancellationToken);
+
     /// <summary>Applies an admin's change to a user; null when no such user.</summary>
     Task<UserRecord?> UpdateUserAsync(string userId, UserUpdate update, CancellationToken cancellationToken);
 

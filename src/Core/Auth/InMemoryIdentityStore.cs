@@ -135,6 +135,15 @@ public sealed class InMemoryIdentityStore : IIdentityStore
         }
     }
 
+    public Task<IReadOnlyList<UserRecord>> ListUsersAsync(int limit, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<UserRecord> users = _users.Values.OrderByDescending(u => u.CreatedAt).ThenByDescending(u => u.Id, StringComparer.Ordinal).Take(limit).ToList();
+            return Task.FromResult(users);
+        }
+    }
+
     public Task<UserRecord?> UpdateUserAsync(string userId, UserUpdate update, CancellationToken cancellationToken)
     {
         lock (_gate)

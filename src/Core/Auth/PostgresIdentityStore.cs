@@ -73,6 +73,9 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
             RETURNING {KeyColumns}
             """, ReadKey, cancellationToken, keyId, now);
 
+    public Task<IReadOnlyList<UserRecord>> ListUsersAsync(int limit, CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {UserColumns} FROM users ORDER BY created_at DESC, id DESC LIMIT $1", ReadUser, cancellationToken, limit);
+
     public Task<UserRecord?> UpdateUserAsync(string userId, UserUpdate update, CancellationToken cancellationToken) =>
         QuerySingleAsync($"""
             UPDATE users SET

@@ -192,22 +192,7 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
             return null;
         }
 
-        var limits = principal.Limits;
-        // The user's budget (an admin's value, else MONTHLY_BUDGET_USD) holds across every key of the
-        // user, so more keys buy nothing; a key's own budget can only narrow it.
-        var keyBudget = principal.ApiKeyId is null ? null : limits.KeyMonthlyBudgetUsd;
-        var userBudget = limits.UserMonthlyBudgetUsd ?? _options.MonthlyBudgetUsd;
-        var ask = new LimitRequest(
-            principal.LimitKey,
-            method,
-            principal.Id,
-            principal.ApiKeyId,
-            limits.RequestsPerMinute ?? _options.RequestsPerMinute,
-            limits.TokensPerMinute ?? _options.TokensPerMinute,
-            estimate,
-            estimate > 0 && keyBudget is { } kb ? LimitMath.ToMicros(kb) : null,
-            estimate > 0 && userBudget is { } ub ? LimitMath.ToMicros(ub) : null);
-
+        var ask = Ask(principal, method, estimate);
         LimitDecision decision;
         try
         {
@@ -254,6 +239,45 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
                 $"The monthly spend budget of this {decision.BudgetScope} is used up; it resets at the start of next month (UTC).", decision.RetryAfter,
                 new Dictionary<string, string> { ["budget_scope"] = decision.BudgetScope ?? "key" }),
         };
+    }
+
+    /// <summary>What <paramref name="principal"/>'s call asks of the limiter: its limits, and its budgets when the call can spend.</summary>
+    private LimitRequest Ask(Auth.Principal principal, string method, long estimate)
+    {
+        var limits = principal.Limits;
+        // The user's budget (an admin's value, else MONTHLY_BUDGET_USD) holds across every key of the
+        // user, so more keys buy nothing; a key's own budget can only narrow it.
+        var keyBudget = principal.ApiKeyId is null ? null : limits.KeyMonthlyBudgetUsd;
+        var userBudget = limits.UserMonthlyBudgetUsd ?? _options.MonthlyBudgetUsd;
+        return new LimitRequest(
+            principal.LimitKey,
+            method,
+            principal.Id,
+            principal.ApiKeyId,
+            limits.RequestsPerMinute ?? _options.RequestsPerMinute,
+            limits.TokensPerMinute ?? _options.TokensPerMinute,
+            estimate,
+            estimate > 0 && keyBudget is { } kb ? LimitMath.ToMicros(kb) : null,
+            estimate > 0 && userBudget is { } ub ? LimitMath.ToMicros(ub) : null);
+    }
+
+    /// <summary>The caller's budgets this month (spend, open holds); null when limits are off.</summary>
+    public async Task<BudgetStatus?> BudgetOfAsync(Auth.Principal principal, CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled)
+        {
+            return null;
+        }
+
+        var ask = Ask(principal, "", 1);
+        try
+        {
+            return await limiter.GetBudgetAsync(ask, cancellationToken);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return await fallback.GetBudgetAsync(ask, cancellationToken);
+        }
     }
 
     /// <summary>
