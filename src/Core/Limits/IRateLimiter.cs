@@ -73,7 +73,7 @@ public interface IRateLimiter
     Task<SpendReservation> ReserveAsync(LimitRequest request, long micros, TimeSpan ttl, CancellationToken cancellationToken);
 
     /// <summary>The month's spend and open reservations of the key (when any) and the user.</summary>
-    Task<BudgetStatus> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken);
+    Task<BudgetSnapshot> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -108,7 +108,7 @@ public sealed record BudgetUse(long? LimitMicros, long SpentMicros, long Reserve
     public long? RemainingMicros => LimitMicros is { } limit ? Math.Max(0, limit - SpentMicros - ReservedMicros) : null;
 }
 
-public sealed record BudgetStatus(BudgetUse? Key, BudgetUse User);
+public sealed record BudgetSnapshot(BudgetUse? Key, BudgetUse User);
 
 internal static class LimitMath
 {

@@ -137,7 +137,7 @@ public sealed class InMemoryRateLimiter(TimeProvider time) : IRateLimiter
         }
     }
 
-    public Task<BudgetStatus> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken)
+    public Task<BudgetSnapshot> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var month = LimitMath.Month(now);
@@ -151,7 +151,7 @@ public sealed class InMemoryRateLimiter(TimeProvider time) : IRateLimiter
             }
 
             var userHeld = Held("user:" + request.UserId, now);
-            return Task.FromResult(new BudgetStatus(key, new BudgetUse(request.UserBudgetMicros, _spend.GetValueOrDefault("user:" + request.UserId + ":" + month), userHeld.Micros, userHeld.Count)));
+            return Task.FromResult(new BudgetSnapshot(key, new BudgetUse(request.UserBudgetMicros, _spend.GetValueOrDefault("user:" + request.UserId + ":" + month), userHeld.Micros, userHeld.Count)));
         }
     }
 

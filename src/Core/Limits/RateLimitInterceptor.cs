@@ -262,7 +262,7 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
     }
 
     /// <summary>The caller's budgets this month (spend, open holds); null when limits are off.</summary>
-    public async Task<BudgetStatus?> BudgetOfAsync(Auth.Principal principal, CancellationToken cancellationToken)
+    public async Task<BudgetSnapshot?> BudgetOfAsync(Auth.Principal principal, CancellationToken cancellationToken)
     {
         if (!_options.Enabled)
         {

@@ -208,13 +208,13 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
         };
     }
 
-    public async Task<BudgetStatus> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken)
+    public async Task<BudgetSnapshot> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken)
     {
         var tag = Tag(request);
         var r = (RedisResult[])(await EvaluateAsync("budget_status", StatusScript,
             [tag + ":spend:" + (request.KeyId ?? "-"), tag + ":spend:user", tag + ":hold:" + (request.KeyId ?? "-"), tag + ":hold:user"],
             [LimitMath.Month(time.GetUtcNow())]))!;
-        return new BudgetStatus(
+        return new BudgetSnapshot(
             request.KeyId is null ? null : new BudgetUse(request.KeyBudgetMicros, (long)r[0], (long)r[1], (int)r[2]),
             new BudgetUse(request.UserBudgetMicros, (long)r[3], (long)r[4], (int)r[5]));
     }
