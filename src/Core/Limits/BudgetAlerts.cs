@@ -7,7 +7,9 @@ namespace MonkeyCoder.Core.Limits;
 /// Alerts through the webhook (<see cref="Observability.ProviderAlertNotifier"/>) when a settlement
 /// takes a key's or user's monthly spend across 80 % or 100 % of its budget. The spend after the
 /// settlement comes from the limiter's atomic increment, so exactly one settlement crosses each
-/// threshold, across every replica: one alert per budget, threshold and month.
+/// threshold, across every replica: one alert per budget, threshold and month. Because holds keep
+/// spend within the budget, spend rarely reaches 100 % exactly: the budget also counts as used up
+/// (the 100 % alert) at its first refusal of the month, flagged once across replicas by the limiter.
 /// </summary>
 public sealed partial class BudgetAlerts(ILogger<BudgetAlerts> logger, Observability.ProviderAlertNotifier? notifier = null)
 {
@@ -29,6 +31,16 @@ public sealed partial class BudgetAlerts(ILogger<BudgetAlerts> logger, Observabi
         {
             Check("user " + request.UserId, userBudget, totals.UserSpentMicros, costMicros);
         }
+    }
+
+    /// <summary>The first refusal of a budget this month: it is used up for calls of this size.</summary>
+    public void Exhausted(LimitRequest request, string scope, long holdMicros, long remainingMicros)
+    {
+        var subject = scope == "key" ? "key " + request.KeyId + " (user " + request.UserId + ")" : "user " + request.UserId;
+        var budget = (scope == "key" ? request.KeyBudgetMicros : request.UserBudgetMicros) ?? 0;
+        Log.Crossed(logger, subject, "100");
+        notifier?.TrySend($":no_entry: budget of {subject} is used up this month (100 %): {Usd(Math.Max(0, remainingMicros))} of {Usd(budget)} left, "
+            + $"a call that may cost {Usd(holdMicros)} was refused.");
     }
 
     private void Check(string subject, long budget, long spent, long cost)

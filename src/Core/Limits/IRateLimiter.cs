@@ -91,6 +91,9 @@ public sealed record SpendReservation(string Id, long Micros, bool Admitted, str
 
     public long UserRemainingMicros { get; init; } = -1;
 
+    /// <summary>The first refusal of this budget this month, across replicas (the 100 % alert goes out once).</summary>
+    public bool FirstRefusal { get; init; }
+
     /// <summary>The member stored in the reservation sets: id and amount, so the set alone sums the holds.</summary>
     public string Member => Id + ":" + Micros.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -10,6 +10,7 @@ public sealed class InMemoryRateLimiter(TimeProvider time) : IRateLimiter
 
     // "key:…" / "user:…" → open holds (id → amount, lapse time).
     private readonly Dictionary<string, Dictionary<string, (long Micros, DateTimeOffset Until)>> _holds = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
 
     public string Kind => "embedded";
 
@@ -114,7 +115,8 @@ public sealed class InMemoryRateLimiter(TimeProvider time) : IRateLimiter
                 keyLeft = kb - _spend.GetValueOrDefault("key:" + request.KeyId + ":" + month) - Held("key:" + request.KeyId, now).Micros;
                 if (keyLeft < micros)
                 {
-                    return Task.FromResult(hold with { Admitted = false, Scope = "key", RemainingMicros = keyLeft, KeyRemainingMicros = keyLeft });
+                    return Task.FromResult(hold with { Admitted = false, Scope = "key", RemainingMicros = keyLeft, KeyRemainingMicros = keyLeft,
+                        FirstRefusal = _refused.Add("key:" + request.KeyId + ":" + month) });
                 }
             }
 
@@ -123,7 +125,8 @@ public sealed class InMemoryRateLimiter(TimeProvider time) : IRateLimiter
                 userLeft = ub - _spend.GetValueOrDefault("user:" + request.UserId + ":" + month) - Held("user:" + request.UserId, now).Micros;
                 if (userLeft < micros)
                 {
-                    return Task.FromResult(hold with { Admitted = false, Scope = "user", RemainingMicros = userLeft, KeyRemainingMicros = keyLeft, UserRemainingMicros = userLeft });
+                    return Task.FromResult(hold with { Admitted = false, Scope = "user", RemainingMicros = userLeft, KeyRemainingMicros = keyLeft, UserRemainingMicros = userLeft,
+                        FirstRefusal = _refused.Add("user:" + request.UserId + ":" + month) });
                 }
             }
 

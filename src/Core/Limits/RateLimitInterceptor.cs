@@ -156,6 +156,11 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
         if (!hold.Admitted)
         {
             metrics?.RecordRateLimitRejected(RpcLabel(ask.Method), "budget");
+            if (hold.FirstRefusal)
+            {
+                alerts?.Exhausted(ask, hold.Scope ?? "key", micros, hold.RemainingMicros);
+            }
+
             var budget = hold.Scope == "key" ? ask.KeyBudgetMicros : ask.UserBudgetMicros;
             // Spend alone leaves room for this call: open holds block it and free up as those calls settle.
             var retry = hold.RemainingMicros >= 0 && budget is { } b && micros <= b ? HeldRetry : LimitMath.UntilNextMonth(DateTimeOffset.UtcNow);

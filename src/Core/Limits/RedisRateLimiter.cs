@@ -75,9 +75,11 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
         return {ks, us}
         """;
 
-    // KEYS: 1 key spend, 2 user spend, 3 key holds (zset member "id:micros", score = lapse time ms), 4 user holds.
+    // KEYS: 1 key spend, 2 user spend, 3 key holds (zset member "id:micros", score = lapse time ms), 4 user holds,
+    //       5 key "exhausted" flag of the month, 6 user flag.
     // ARGV: 1 month, 2 key budget (-1 none), 3 user budget (-1 none), 4 amount, 5 member, 6 ttl ms, 7 key tracked (1/0).
-    // Returns {verdict, key left, user left}: verdict 0 held, 3 key budget, 4 user budget; left = budget - spend - holds before this one (-1 none).
+    // Returns {verdict, key left, user left, first refusal}: verdict 0 held, 3 key budget, 4 user budget; left = budget - spend -
+    // holds before this one (-1 none); first refusal 1 for the first refusal of that budget this month (for the 100 % alert).
     private const string ReserveScript = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -95,12 +97,12 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
         local kb = tonumber(ARGV[2])
         if ARGV[7] == '1' and kb >= 0 then
           kleft = kb - tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') - held(KEYS[3])
-          if kleft < ask then return {3, kleft, -1} end
+          if kleft < ask then return {3, kleft, -1, redis.call('SET', KEYS[5], '1', 'NX', 'EX', 3456000) and 1 or 0} end
         end
         local ub = tonumber(ARGV[3])
         if ub >= 0 then
           uleft = ub - tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') - held(KEYS[4])
-          if uleft < ask then return {4, kleft, uleft} end
+          if uleft < ask then return {4, kleft, uleft, redis.call('SET', KEYS[6], '1', 'NX', 'EX', 3456000) and 1 or 0} end
         end
         if ARGV[7] == '1' then
           redis.call('ZADD', KEYS[3], now + ttl, ARGV[5])
@@ -108,7 +110,7 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
         end
         redis.call('ZADD', KEYS[4], now + ttl, ARGV[5])
         redis.call('PEXPIRE', KEYS[4], ttl)
-        return {0, kleft, uleft}
+        return {0, kleft, uleft, 0}
         """;
 
     // KEYS: 1 key spend, 2 user spend, 3 key holds, 4 user holds. ARGV: 1 month.
@@ -191,9 +193,11 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
         var tag = Tag(request);
         var id = Guid.NewGuid().ToString("N");
         var hold = new SpendReservation(id, micros, true, null, -1);
+        var month = LimitMath.Month(time.GetUtcNow());
         var result = (RedisResult[])(await EvaluateAsync("budget_reserve", ReserveScript,
-            [tag + ":spend:" + (request.KeyId ?? "-"), tag + ":spend:user", tag + ":hold:" + (request.KeyId ?? "-"), tag + ":hold:user"],
-            [LimitMath.Month(time.GetUtcNow()), request.KeyBudgetMicros ?? -1, request.UserBudgetMicros ?? -1, micros, hold.Member,
+            [tag + ":spend:" + (request.KeyId ?? "-"), tag + ":spend:user", tag + ":hold:" + (request.KeyId ?? "-"), tag + ":hold:user",
+                tag + ":exhausted:" + (request.KeyId ?? "-") + ":" + month, tag + ":exhausted:user:" + month],
+            [month, request.KeyBudgetMicros ?? -1, request.UserBudgetMicros ?? -1, micros, hold.Member,
                 (long)ttl.TotalMilliseconds, request.KeyId is null ? "0" : "1"]))!;
         var verdict = (int)result[0];
         var keyLeft = (long)result[1];
@@ -205,6 +209,7 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
             RemainingMicros = verdict == 3 ? keyLeft : verdict == 4 ? userLeft : LimitMath.Tighter(keyLeft, userLeft),
             KeyRemainingMicros = keyLeft,
             UserRemainingMicros = userLeft,
+            FirstRefusal = (long)result[3] == 1,
         };
     }
 
