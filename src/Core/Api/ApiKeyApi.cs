@@ -14,7 +14,8 @@ public sealed class ApiKeyApi(ApiKeys keys) : ApiKeyService.ApiKeyServiceBase
             request.ExpiresIn?.ToTimeSpan(),
             new ApiKeyLimits(request.HasRequestsPerMinute ? request.RequestsPerMinute : null,
                 request.HasTokensPerMinute ? request.TokensPerMinute : null,
-                request.HasMonthlyBudgetUsd ? request.MonthlyBudgetUsd : null),
+                request.HasMonthlyBudgetUsd ? request.MonthlyBudgetUsd : null,
+                request.AllowedModels.Count > 0 ? request.AllowedModels : null),
             context.CancellationToken);
         return new CreateApiKeyResponse { ApiKey = ToProto(created.Key), Secret = created.Secret };
     }

@@ -26,7 +26,7 @@ public sealed class RouterApi(
     {
         var started = Stopwatch.GetTimestamp();
         var caller = callers.Get(context);
-        var task = await executor.WithHistoryAsync(validator.Validate(request), caller, context.CancellationToken);
+        var task = await executor.WithHistoryAsync(validator.Validate(request) with { AllowedModels = caller.AllowedModels }, caller, context.CancellationToken);
         var plan = await router.PlanAsync(task, context.CancellationToken);
         await ReserveAsync(context, plan);
         var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken, DeadlineOf(context), UsageCharge.Of(context));
@@ -37,7 +37,7 @@ public sealed class RouterApi(
     {
         var started = Stopwatch.GetTimestamp();
         var caller = callers.Get(context);
-        var task = await executor.WithHistoryAsync(validator.Validate(request), caller, context.CancellationToken);
+        var task = await executor.WithHistoryAsync(validator.Validate(request) with { AllowedModels = caller.AllowedModels }, caller, context.CancellationToken);
         var plan = await router.PlanAsync(task, context.CancellationToken);
         await ReserveAsync(context, plan);
         var executionId = NewExecutionId();
@@ -68,7 +68,7 @@ public sealed class RouterApi(
 
     public override async Task<RouteResponse> Route(ExecuteRequest request, ServerCallContext context)
     {
-        var task = validator.Validate(request);
+        var task = validator.Validate(request) with { AllowedModels = callers.Get(context).AllowedModels };
         var plan = await router.PlanAsync(task, context.CancellationToken);
         return new RouteResponse { Plan = ProtoMapper.ToProto(plan) };
     }

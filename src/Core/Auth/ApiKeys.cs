@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Auth;
 public sealed record CreatedApiKey(ApiKeyRecord Key, string Secret);
 
 /// <summary>Limits asked for when creating a key; null fields fall back to the configured defaults.</summary>
-public sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, double? MonthlyBudgetUsd);
+public sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, double? MonthlyBudgetUsd, IReadOnlyList<string>? AllowedModels = null);
 
 /// <summary>
 /// API keys: creation (stored as SHA-256 + public prefix), listing, revocation and authentication.
@@ -18,7 +18,7 @@ public sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, 
 /// not hit the database on every call; revocation clears this replica's cache at once.
 /// </summary>
 public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, LastUsedTracker lastUsed, IOptions<AuthOptions> options, TimeProvider time,
-    IOptions<Limits.LimitOptions> limitDefaults, ILogger<ApiKeys>? logger = null)
+    IOptions<Limits.LimitOptions> limitDefaults, ILogger<ApiKeys>? logger = null, Providers.ModelCatalog? catalog = null)
 {
     /// <summary>Highest monthly budget a key or user may have, in USD (1e9), as for MONTHLY_BUDGET_USD.</summary>
     public const double MaxBudgetUsd = 1e9;
@@ -65,9 +65,24 @@ public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, Last
             violations.Add(new() { Field = "monthly_budget_usd", Description = "Must be a finite number from 0 to 1e9." });
         }
 
+        if (limits.AllowedModels is { } models && (models.Count > 100 || models.Any(m => m.Trim().Length is 0 or > 200)))
+        {
+            violations.Add(new() { Field = "allowed_models", Description = "At most 100 entries, each 1 to 200 characters (a provider, provider/model or model name)." });
+        }
+
         if (violations.Count > 0)
         {
             throw RpcErrors.InvalidArgument(violations);
+        }
+
+        var allowedModels = limits.AllowedModels is { Count: > 0 } asked
+            ? asked.Select(m => m.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).ToList()
+            : owner.Limits.AllowedModels;
+        if (owner.Limits.AllowedModels is { Count: > 0 } parentModels && allowedModels is not null
+            && allowedModels.Where(m => !Routing.ModelAllowList.Narrows(parentModels, m, catalog)).ToList() is { Count: > 0 } wider)
+        {
+            throw RpcErrors.PermissionDenied(AuthReasons.LimitAboveCreator,
+                $"A key cannot allow models its creator may not use: {string.Join(", ", wider)} (the creator may use {string.Join(", ", parentModels)}).");
         }
 
         var granted = scopes.Count == 0 ? owner.Scopes.ToList() : scopes.Distinct(StringComparer.Ordinal).ToList();
@@ -96,7 +111,7 @@ public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, Last
         var record = new ApiKeyRecord(Secrets.NewId("key"), owner.Id, name.Trim(), Secrets.LookupPrefix(secret)!, Secrets.Sha256(secret), granted, now,
             ExpiresAt: expiresAt,
             RequestsPerMinute: capped.RequestsPerMinute, TokensPerMinute: capped.TokensPerMinute, MonthlyBudgetUsd: capped.MonthlyBudgetUsd,
-            ParentKeyId: owner.ApiKeyId);
+            ParentKeyId: owner.ApiKeyId, AllowedModels: allowedModels is { Count: > 0 } ? allowedModels : null);
         await store.CreateApiKeyAsync(record, cancellationToken);
         await audit.WriteAsync(AuditKinds.KeyCreated, owner.Id, record.Id,
             $"scopes {string.Join(' ', granted)}" + (owner.ApiKeyId is null ? "" : $"; parent {owner.ApiKeyId}"));

@@ -22,6 +22,9 @@ public sealed class SpendSafetyFixture : IAsyncLifetime
 
     public GrpcChannel Anonymous { get; private set; } = null!;
 
+    /// <summary>The REST host (transcoding, OpenAI-compatible edge) on the same database and Redis.</summary>
+    public HostProcess Gateway { get; private set; } = null!;
+
     public LocalHttpReceiver Webhook { get; } = new();
 
     private readonly List<GrpcChannel> _channels = [];
@@ -43,6 +46,7 @@ public sealed class SpendSafetyFixture : IAsyncLifetime
             ["ALERT_WEBHOOK_URL"] = Webhook.Address.ToString(),
         };
         Hosts.AddRange(await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => HostProcess.StartServiceAsync(environment))));
+        Gateway = await HostProcess.StartGatewayAsync(environment);
         foreach (var host in Hosts)
         {
             Admin.Add(With(host, ServiceFixture.AdminKey));
@@ -103,8 +107,8 @@ public sealed class SpendSafetyFixture : IAsyncLifetime
         }
 
         Webhook.Dispose();
-        var errors = Hosts.SelectMany(h => h.ErrorLines).ToList();
-        foreach (var host in Hosts)
+        var errors = Hosts.Append(Gateway).SelectMany(h => h.ErrorLines).ToList();
+        foreach (var host in Hosts.Append(Gateway))
         {
             await host.DisposeAsync();
         }
@@ -200,7 +204,8 @@ public sealed class SpendSafetyTests(SpendSafetyFixture fixture) : IClassFixture
         Assert.Equal("LIMIT_ABOVE_CREATOR", Reason(longer));
 
         var unset = await keys.CreateApiKeyAsync(new CreateApiKeyRequest { Name = "no expiry asked" }, deadline: Deadline);
-        Assert.Equal(parent.ApiKey.ExpireTime, unset.ApiKey.ExpireTime);
+        // PostgreSQL keeps microseconds; the creation response had the clock's full precision.
+        Assert.InRange((parent.ApiKey.ExpireTime.ToDateTimeOffset() - unset.ApiKey.ExpireTime.ToDateTimeOffset()).Duration(), TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
         var shorter = await keys.CreateApiKeyAsync(new CreateApiKeyRequest { Name = "short", ExpiresIn = Duration.FromTimeSpan(TimeSpan.FromMinutes(5)) }, deadline: Deadline);
         Assert.True(shorter.ApiKey.ExpireTime.ToDateTimeOffset() < parent.ApiKey.ExpireTime.ToDateTimeOffset());
     }
@@ -390,5 +395,81 @@ public sealed class SpendSafetyTests(SpendSafetyFixture fixture) : IClassFixture
         await System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(1));
         Assert.Equal(1, fixture.Webhook.Requests.Count(r => Mine(r, "80 %")));
         Assert.Equal(1, fixture.Webhook.Requests.Count(r => Mine(r, "100 %")));
+    }
+
+    [Fact]
+    public async Task Execute_KeyRestrictedToOneModelNamesAnother_PermissionDeniedOnGrpcAndTheOpenAiEdge()
+    {
+        var key = await new ApiKeyService.ApiKeyServiceClient(fixture.Admin[0]).CreateApiKeyAsync(
+            new CreateApiKeyRequest { Name = "fast only", Scopes = { "execute", "route", "keys:write" }, AllowedModels = { "simulated/sim-fast" } }, deadline: Deadline);
+        Assert.Equal(["simulated/sim-fast"], key.ApiKey.AllowedModels);
+        var channel = fixture.With(fixture.Hosts[1], key.Secret);
+        var router = new RouterService.RouterServiceClient(channel);
+
+        // auto: the router considers only the allowed model.
+        var plan = await router.RouteAsync(new ExecuteRequest { TaskType = TaskType.CodeGeneration, Prompt = "design a distributed cache with sharding", MaxTokens = 64 }, deadline: Deadline);
+        Assert.Equal(["sim-fast"], plan.Plan.Candidates.Select(c => c.Model).Distinct());
+        var answered = await router.ExecuteAsync(Task("allowed"), deadline: Deadline);
+        Assert.Equal("sim-fast", answered.Model);
+
+        // Naming a model outside the list.
+        var named = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(new ExecuteRequest
+        {
+            TaskType = TaskType.Chat, Prompt = "hi", MaxTokens = 8, ModelPreferences = { ["simulated"] = "sim-pro" },
+        }, deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, named.StatusCode);
+        Assert.Equal("MODEL_NOT_ALLOWED", Reason(named));
+        Assert.Contains("sim-fast", named.Status.Detail, StringComparison.Ordinal);
+
+        // A child key cannot widen the list.
+        var wider = await Assert.ThrowsAsync<RpcException>(() => new ApiKeyService.ApiKeyServiceClient(channel).CreateApiKeyAsync(
+            new CreateApiKeyRequest { Name = "wider", AllowedModels = { "simulated" } }, deadline: Deadline).ResponseAsync);
+        Assert.Equal("LIMIT_ABOVE_CREATOR", Reason(wider));
+
+        // The OpenAI-compatible edge: the same refusal in OpenAI's error shape, and the allowed model answers.
+        using var http = new HttpClient { BaseAddress = fixture.Gateway.Address, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key.Secret);
+        using var refused = await http.PostAsync("/openai/v1/chat/completions", new StringContent(
+            """{"model":"simulated/sim-pro","messages":[{"role":"user","content":"hi"}],"max_tokens":8}""", System.Text.Encoding.UTF8, "application/json"));
+        var refusedBody = await refused.Content.ReadAsStringAsync();
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("sim-fast", refusedBody, StringComparison.Ordinal);
+        Assert.Contains("\"error\"", refusedBody, StringComparison.Ordinal);
+        using var ok = await http.PostAsync("/openai/v1/chat/completions", new StringContent(
+            """{"model":"auto","messages":[{"role":"user","content":"hello there"}],"max_tokens":8}""", System.Text.Encoding.UTF8, "application/json"));
+        var okBody = await ok.Content.ReadAsStringAsync();
+        Assert.True(ok.IsSuccessStatusCode, okBody);
+        Assert.Contains("sim-fast", okBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UpdateUser_OverRest_AdminSetsBudgetAndDisablesAUserWhoseKeysThenStop()
+    {
+        var (userId, session) = await SignUpAsync();
+        var key = await new ApiKeyService.ApiKeyServiceClient(session).CreateApiKeyAsync(new CreateApiKeyRequest { Name = "soon off", Scopes = { "models:read" } }, deadline: Deadline);
+
+        using var http = new HttpClient { BaseAddress = fixture.Gateway.Address, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ServiceFixture.AdminKey);
+        using var response = await http.PatchAsync($"/v1/users/{userId}", new StringContent(
+            """{"monthlyBudgetUsd": 2.5, "disabled": true}""", System.Text.Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        Assert.Contains("\"disabled\": true", body.Replace("\"disabled\":true", "\"disabled\": true", StringComparison.Ordinal), StringComparison.Ordinal);
+
+        // A developer's key is refused over REST too.
+        using var asUser = new HttpClient { BaseAddress = fixture.Gateway.Address, Timeout = TimeSpan.FromSeconds(60) };
+        asUser.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key.Secret);
+        using var denied = await asUser.PatchAsync($"/v1/users/{userId}", new StringContent("""{"disabled": false}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(denied.StatusCode is System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.Unauthorized, denied.StatusCode.ToString());
+
+        // A replica that never cached the key refuses it at once; the user cannot sign in again.
+        var refused = await Assert.ThrowsAsync<RpcException>(() => new ModelService.ModelServiceClient(fixture.With(fixture.Hosts[2], key.Secret))
+            .ListModelsAsync(new ListModelsRequest(), deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        Assert.Equal("USER_DISABLED", Reason(refused));
+        var users = await new UserService.UserServiceClient(fixture.Admin[0]).ListUsersAsync(new ListUsersRequest { PageSize = 500 }, deadline: Deadline);
+        var user = users.Users.Single(u => u.UserId == userId);
+        Assert.True(user.Disabled);
+        Assert.Equal(2.5, user.MonthlyBudgetUsd);
     }
 }
