@@ -472,4 +472,25 @@ public sealed class SpendSafetyTests(SpendSafetyFixture fixture) : IClassFixture
         Assert.True(user.Disabled);
         Assert.Equal(2.5, user.MonthlyBudgetUsd);
     }
+
+    [Fact]
+    public async Task CliUsers_AdminRaisesAUsersBudget_ListShowsIt()
+    {
+        var (userId, _) = await SignUpAsync();
+        using var home = new Cli.CliProcess.Home();
+        var admin = new Dictionary<string, string> { ["MONKEY_CODER_API_KEY"] = ServiceFixture.AdminKey };
+
+        var update = await Cli.CliProcess.RunAsync(home, fixture.Hosts[1].Address, ["users", "update", userId, "--monthly-budget", "3", "--requests-per-minute", "100"], environment: admin);
+        Assert.True(update.ExitCode == 0, update.ToString());
+        Assert.Contains("budget 3 USD/month", update.Stderr, StringComparison.Ordinal);
+
+        var list = await Cli.CliProcess.RunAsync(home, fixture.Hosts[2].Address, ["users", "list", "--json"], environment: admin);
+        Assert.True(list.ExitCode == 0, list.ToString());
+        var user = list.StdoutLines().Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).Single(u => u.GetProperty("user_id").GetString() == userId);
+        Assert.Equal(3, user.GetProperty("monthly_budget_usd").GetDouble());
+        Assert.Equal(100, user.GetProperty("requests_per_minute").GetInt32());
+
+        var bad = await Cli.CliProcess.RunAsync(home, fixture.Hosts[0].Address, ["users", "update", userId, "--monthly-budget", "-1"], environment: admin);
+        Assert.NotEqual(0, bad.ExitCode);
+    }
 }
