@@ -26,6 +26,7 @@ root.Subcommands.Add(CatalogCommands.Providers());
 root.Subcommands.Add(CatalogCommands.Health());
 root.Subcommands.Add(AuthCommands.Create());
 root.Subcommands.Add(KeyCommands.Create());
+root.Subcommands.Add(UserCommands.Create());
 root.Subcommands.Add(UsageCommand.Create());
 root.Subcommands.Add(SessionCommands.Create());
 root.Subcommands.Add(ConfigCommands.Create());

@@ -22,11 +22,13 @@ internal static class KeyCommands
         var rpm = new Option<int?>("--requests-per-minute") { Description = "Request rate limit for this key (default: the service's)" };
         var tpm = new Option<int?>("--tokens-per-minute") { Description = "Token rate limit for this key (default: the service's)" };
         var budget = new Option<double?>("--monthly-budget") { Description = "Spending cap in USD per calendar month" };
-        var create = new Command("create", "Create an API key; the secret is shown once") { name, scopes, expires, rpm, tpm, budget };
+        var allow = new Option<string[]>("--allow-model") { Description = "Restrict the key to this model or provider, repeatable (e.g. openai, anthropic/claude-sonnet-5-5)", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+        var create = new Command("create", "Create an API key; the secret is shown once") { name, scopes, expires, rpm, tpm, budget, allow };
         CommandRunner.SetAction(create, "keys create", async (parse, connection, cancellationToken) =>
         {
             var request = new CreateApiKeyRequest { Name = parse.GetValue(name)! };
             request.Scopes.AddRange(parse.GetValue(scopes) ?? []);
+            request.AllowedModels.AddRange(parse.GetValue(allow) ?? []);
             if (parse.GetValue(expires) is { } lifetime)
             {
                 request.ExpiresIn = Duration.FromTimeSpan(ParseLifetime(lifetime));

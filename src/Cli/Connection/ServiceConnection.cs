@@ -59,6 +59,8 @@ internal sealed class ServiceConnection : IDisposable
 
     public ApiKeyService.ApiKeyServiceClient ApiKeys => new(Invoker);
 
+    public UserService.UserServiceClient Users => new(Invoker);
+
     public UsageService.UsageServiceClient Usage => new(Invoker);
 
     public SessionService.SessionServiceClient Sessions => new(Invoker);

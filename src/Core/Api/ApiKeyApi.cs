@@ -14,7 +14,8 @@ public sealed class ApiKeyApi(ApiKeys keys) : ApiKeyService.ApiKeyServiceBase
             request.ExpiresIn?.ToTimeSpan(),
             new ApiKeyLimits(request.HasRequestsPerMinute ? request.RequestsPerMinute : null,
                 request.HasTokensPerMinute ? request.TokensPerMinute : null,
-                request.HasMonthlyBudgetUsd ? request.MonthlyBudgetUsd : null),
+                request.HasMonthlyBudgetUsd ? request.MonthlyBudgetUsd : null,
+                request.AllowedModels.Count > 0 ? request.AllowedModels : null),
             context.CancellationToken);
         return new CreateApiKeyResponse { ApiKey = ToProto(created.Key), Secret = created.Secret };
     }
@@ -39,7 +40,13 @@ public sealed class ApiKeyApi(ApiKeys keys) : ApiKeyService.ApiKeyServiceBase
             Prefix = key.Prefix,
             CreateTime = Timestamp.FromDateTimeOffset(key.CreatedAt),
             UserId = key.UserId,
+            ParentKeyId = key.ParentKeyId ?? "",
         };
+        if (key.AllowedModels is { } allowed)
+        {
+            proto.AllowedModels.AddRange(allowed);
+        }
+
         proto.Scopes.AddRange(key.Scopes);
         if (key.ExpiresAt is { } expires)
         {

@@ -7,7 +7,8 @@ using Principal = MonkeyCoder.Core.Auth.Principal;
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>AuthService: accounts, sessions, the device flow and the audit trail. Logic lives in <see cref="IdentityService"/>.</summary>
-public sealed class AuthApi(IdentityService identity, IIdentityStore store, Microsoft.Extensions.Options.IOptions<AuthOptions> options) : AuthService.AuthServiceBase
+public sealed class AuthApi(IdentityService identity, IIdentityStore store, Microsoft.Extensions.Options.IOptions<AuthOptions> options,
+    Limits.RateLimitInterceptor? limits = null) : AuthService.AuthServiceBase
 {
     public override async Task<SignUpResponse> SignUp(SignUpRequest request, ServerCallContext context)
     {
@@ -69,14 +70,49 @@ public sealed class AuthApi(IdentityService identity, IIdentityStore store, Micr
         return new ApproveDeviceAuthorizationResponse { State = ToState(state) };
     }
 
-    public override Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context) =>
-        Task.FromResult(new WhoAmIResponse
+    public override async Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context)
+    {
+        // With AUTH_ENABLED=false nobody is authenticated: say so instead of asking for a credential.
+        if (!options.Value.Enabled && context.GetPrincipal() is null)
         {
-            // With AUTH_ENABLED=false nobody is authenticated: say so instead of asking for a credential.
-            Principal = !options.Value.Enabled && context.GetPrincipal() is null
-                ? new V1.Principal { Id = MonkeyCoder.Core.Usage.CallerIdentity.Anonymous.PrincipalId, DisplayName = "authentication disabled (AUTH_ENABLED=false)", AuthMethod = "none" }
-                : ToProto(context.RequirePrincipal()),
-        });
+            return new WhoAmIResponse
+            {
+                Principal = new V1.Principal { Id = MonkeyCoder.Core.Usage.CallerIdentity.Anonymous.PrincipalId, DisplayName = "authentication disabled (AUTH_ENABLED=false)", AuthMethod = "none" },
+            };
+        }
+
+        var principal = context.RequirePrincipal();
+        var response = new WhoAmIResponse { Principal = ToProto(principal) };
+        if (limits is not null && await limits.BudgetOfAsync(principal, context.CancellationToken) is { } budgets)
+        {
+            if (budgets.Key is { LimitMicros: not null } key)
+            {
+                response.KeyBudget = ToProto("key", key);
+            }
+
+            response.UserBudget = ToProto("user", budgets.User);
+        }
+
+        return response;
+    }
+
+    private static BudgetStatus ToProto(string scope, Limits.BudgetUse use)
+    {
+        var proto = new BudgetStatus
+        {
+            Scope = scope,
+            SpentUsd = use.SpentMicros / 1_000_000d,
+            ReservedUsd = use.ReservedMicros / 1_000_000d,
+            OpenReservations = use.OpenReservations,
+        };
+        if (use.LimitMicros is { } limit)
+        {
+            proto.LimitUsd = limit / 1_000_000d;
+            proto.RemainingUsd = use.RemainingMicros!.Value / 1_000_000d;
+        }
+
+        return proto;
+    }
 
     public override async Task<ListAuditEventsResponse> ListAuditEvents(ListAuditEventsRequest request, ServerCallContext context)
     {

@@ -26,8 +26,9 @@ public sealed class RouterApi(
     {
         var started = Stopwatch.GetTimestamp();
         var caller = callers.Get(context);
-        var task = await executor.WithHistoryAsync(validator.Validate(request), caller, context.CancellationToken);
+        var task = await executor.WithHistoryAsync(validator.Validate(request) with { AllowedModels = caller.AllowedModels }, caller, context.CancellationToken);
         var plan = await router.PlanAsync(task, context.CancellationToken);
+        await ReserveAsync(context, plan);
         var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken, DeadlineOf(context), UsageCharge.Of(context));
         return ProtoMapper.ToResponse(task, outcome, Stopwatch.GetElapsedTime(started));
     }
@@ -36,8 +37,9 @@ public sealed class RouterApi(
     {
         var started = Stopwatch.GetTimestamp();
         var caller = callers.Get(context);
-        var task = await executor.WithHistoryAsync(validator.Validate(request), caller, context.CancellationToken);
+        var task = await executor.WithHistoryAsync(validator.Validate(request) with { AllowedModels = caller.AllowedModels }, caller, context.CancellationToken);
         var plan = await router.PlanAsync(task, context.CancellationToken);
+        await ReserveAsync(context, plan);
         var executionId = NewExecutionId();
         await responseStream.WriteAsync(new StreamExecuteResponse
         {
@@ -66,7 +68,7 @@ public sealed class RouterApi(
 
     public override async Task<RouteResponse> Route(ExecuteRequest request, ServerCallContext context)
     {
-        var task = validator.Validate(request);
+        var task = validator.Validate(request) with { AllowedModels = callers.Get(context).AllowedModels };
         var plan = await router.PlanAsync(task, context.CancellationToken);
         return new RouteResponse { Plan = ProtoMapper.ToProto(plan) };
     }
@@ -117,6 +119,10 @@ public sealed class RouterApi(
             Model = model?.Id ?? (slash > 0 ? modelKey[(slash + 1)..] : modelKey),
         };
     }
+
+    /// <summary>Holds the plan's worst-case cost against the caller's budgets before anything runs or streams.</summary>
+    private static ValueTask ReserveAsync(ServerCallContext context, RoutePlan plan) =>
+        UsageCharge.Of(context)?.ReserveAsync(plan, context.CancellationToken) ?? ValueTask.CompletedTask;
 
     /// <summary>Time-ordered, unique ids (UUIDv7), so executions sort by creation in storage.</summary>
     public static string NewExecutionId() => "exec_" + Guid.CreateVersion7().ToString("N");

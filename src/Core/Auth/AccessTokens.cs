@@ -7,7 +7,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>The claims an access token carries.</summary>
-public sealed record AccessTokenClaims(string UserId, string Email, string DisplayName, string Role, string SessionFamily, double? UserMonthlyBudgetUsd);
+public sealed record AccessTokenClaims(string UserId, string Email, string DisplayName, string Role, string SessionFamily, double? UserMonthlyBudgetUsd,
+    int? UserRequestsPerMinute = null, int? UserTokensPerMinute = null);
 
 /// <summary>Why a bearer token was refused.</summary>
 public enum AccessTokenFailure
@@ -77,6 +78,16 @@ public sealed class AccessTokens
             values["mk_budget"] = budget;
         }
 
+        if (claims.UserRequestsPerMinute is { } rpm)
+        {
+            values["mk_rpm"] = rpm;
+        }
+
+        if (claims.UserTokensPerMinute is { } tpm)
+        {
+            values["mk_tpm"] = tpm;
+        }
+
         return _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = _options.Issuer,
@@ -105,12 +116,14 @@ public sealed class AccessTokens
         var jwt = (JsonWebToken)result.SecurityToken;
         string Claim(string type) => jwt.TryGetPayloadValue<string>(type, out var value) ? value : "";
         double? budget = jwt.TryGetPayloadValue<double>("mk_budget", out var b) ? b : null;
+        int? rpm = jwt.TryGetPayloadValue<int>("mk_rpm", out var r) ? r : null;
+        int? tpm = jwt.TryGetPayloadValue<int>("mk_tpm", out var t) ? t : null;
         var role = Claim("role");
         if (jwt.Subject is not { Length: > 0 } subject || !Scopes.IsRole(role))
         {
             return (null, AccessTokenFailure.Invalid);
         }
 
-        return (new AccessTokenClaims(subject, Claim("email"), Claim("name"), role, Claim("sid"), budget), AccessTokenFailure.None);
+        return (new AccessTokenClaims(subject, Claim("email"), Claim("name"), role, Claim("sid"), budget, rpm, tpm), AccessTokenFailure.None);
     }
 }

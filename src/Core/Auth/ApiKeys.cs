@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Auth;
 public sealed record CreatedApiKey(ApiKeyRecord Key, string Secret);
 
 /// <summary>Limits asked for when creating a key; null fields fall back to the configured defaults.</summary>
-public sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, double? MonthlyBudgetUsd);
+public sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, double? MonthlyBudgetUsd, IReadOnlyList<string>? AllowedModels = null);
 
 /// <summary>
 /// API keys: creation (stored as SHA-256 + public prefix), listing, revocation and authentication.
@@ -18,8 +18,11 @@ public sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, 
 /// not hit the database on every call; revocation clears this replica's cache at once.
 /// </summary>
 public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, LastUsedTracker lastUsed, IOptions<AuthOptions> options, TimeProvider time,
-    ILogger<ApiKeys>? logger = null)
+    IOptions<Limits.LimitOptions> limitDefaults, ILogger<ApiKeys>? logger = null, Providers.ModelCatalog? catalog = null)
 {
+    /// <summary>Highest monthly budget a key or user may have, in USD (1e9), as for MONTHLY_BUDGET_USD.</summary>
+    public const double MaxBudgetUsd = 1e9;
+
     private static readonly ILogger NullLogger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
     private readonly ConcurrentDictionary<string, (ApiKeyRecord Key, UserRecord User, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
@@ -57,14 +60,29 @@ public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, Last
             violations.Add(new() { Field = "tokens_per_minute", Description = "Must be at least 1." });
         }
 
-        if (limits.MonthlyBudgetUsd is < 0 or double.NaN)
+        if (limits.MonthlyBudgetUsd is { } budget && !(double.IsFinite(budget) && budget is >= 0 and <= MaxBudgetUsd))
         {
-            violations.Add(new() { Field = "monthly_budget_usd", Description = "Must be zero or more." });
+            violations.Add(new() { Field = "monthly_budget_usd", Description = "Must be a finite number from 0 to 1e9." });
+        }
+
+        if (limits.AllowedModels is { } models && (models.Count > 100 || models.Any(m => m.Trim().Length is 0 or > 200)))
+        {
+            violations.Add(new() { Field = "allowed_models", Description = "At most 100 entries, each 1 to 200 characters (a provider, provider/model or model name)." });
         }
 
         if (violations.Count > 0)
         {
             throw RpcErrors.InvalidArgument(violations);
+        }
+
+        var allowedModels = limits.AllowedModels is { Count: > 0 } asked
+            ? asked.Select(m => m.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).ToList()
+            : owner.Limits.AllowedModels;
+        if (owner.Limits.AllowedModels is { Count: > 0 } parentModels && allowedModels is not null
+            && allowedModels.Where(m => !Routing.ModelAllowList.Narrows(parentModels, m, catalog)).ToList() is { Count: > 0 } wider)
+        {
+            throw RpcErrors.PermissionDenied(AuthReasons.LimitAboveCreator,
+                $"A key cannot allow models its creator may not use: {string.Join(", ", wider)} (the creator may use {string.Join(", ", parentModels)}).");
         }
 
         var granted = scopes.Count == 0 ? owner.Scopes.ToList() : scopes.Distinct(StringComparer.Ordinal).ToList();
@@ -75,14 +93,76 @@ public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, Last
         }
 
         var now = time.GetUtcNow();
+        var expiresAt = expiresIn is { } lifetime ? now + lifetime : (DateTimeOffset?)null;
+        if (owner.Limits.ExpiresAt is { } parentExpiry)
+        {
+            // A child never outlives the key that created it (admins included): no lifetime asked = the parent's.
+            expiresAt ??= parentExpiry;
+            if (expiresAt > parentExpiry)
+            {
+                throw RpcErrors.Create(Grpc.Core.StatusCode.PermissionDenied, AuthReasons.LimitAboveCreator,
+                    $"A key cannot outlive the key that creates it; expires_in may be at most {Math.Floor((parentExpiry - now).TotalSeconds)} s.",
+                    new Dictionary<string, string> { ["field"] = "expires_in" });
+            }
+        }
+
+        var capped = owner.IsAdmin ? limits : await CapAtCreatorAsync(owner, limits, cancellationToken);
         var secret = Secrets.NewApiKey();
         var record = new ApiKeyRecord(Secrets.NewId("key"), owner.Id, name.Trim(), Secrets.LookupPrefix(secret)!, Secrets.Sha256(secret), granted, now,
-            ExpiresAt: expiresIn is { } lifetime ? now + lifetime : null,
-            RequestsPerMinute: limits.RequestsPerMinute, TokensPerMinute: limits.TokensPerMinute, MonthlyBudgetUsd: limits.MonthlyBudgetUsd);
+            ExpiresAt: expiresAt,
+            RequestsPerMinute: capped.RequestsPerMinute, TokensPerMinute: capped.TokensPerMinute, MonthlyBudgetUsd: capped.MonthlyBudgetUsd,
+            ParentKeyId: owner.ApiKeyId, AllowedModels: allowedModels is { Count: > 0 } ? allowedModels : null);
         await store.CreateApiKeyAsync(record, cancellationToken);
-        await audit.WriteAsync(AuditKinds.KeyCreated, owner.Id, record.Id, $"scopes {string.Join(' ', granted)}");
+        await audit.WriteAsync(AuditKinds.KeyCreated, owner.Id, record.Id,
+            $"scopes {string.Join(' ', granted)}" + (owner.ApiKeyId is null ? "" : $"; parent {owner.ApiKeyId}"));
         return new CreatedApiKey(record, secret);
     }
+
+    /// <summary>
+    /// A non-admin creator's key gets at most what the creator has: requests/min, tokens/min and
+    /// monthly budget no higher than the creator's own (its key's, else what an admin set for the
+    /// user, else the configured defaults). Asking for more is PERMISSION_DENIED: only an admin
+    /// raises limits. A key created by a key inherits the parent's values it does not set.
+    /// </summary>
+    private async Task<ApiKeyLimits> CapAtCreatorAsync(Principal owner, ApiKeyLimits asked, CancellationToken cancellationToken)
+    {
+        var user = await store.FindUserAsync(owner.Id, cancellationToken);
+        var defaults = limitDefaults.Value;
+        var rpmCap = Lower(owner.Limits.RequestsPerMinute, user?.RequestsPerMinute) ?? defaults.RequestsPerMinute;
+        var tpmCap = Lower(owner.Limits.TokensPerMinute, user?.TokensPerMinute) ?? defaults.TokensPerMinute;
+        var budgetCap = Lower(owner.ApiKeyId is null ? null : owner.Limits.KeyMonthlyBudgetUsd, user?.MonthlyBudgetUsd ?? defaults.MonthlyBudgetUsd);
+        var beyond = new List<string>();
+        if (asked.RequestsPerMinute > rpmCap)
+        {
+            beyond.Add($"requests_per_minute {asked.RequestsPerMinute} > {rpmCap}");
+        }
+
+        if (asked.TokensPerMinute > tpmCap)
+        {
+            beyond.Add($"tokens_per_minute {asked.TokensPerMinute} > {tpmCap}");
+        }
+
+        if (asked.MonthlyBudgetUsd > budgetCap)
+        {
+            beyond.Add($"monthly_budget_usd {asked.MonthlyBudgetUsd?.ToString(System.Globalization.CultureInfo.InvariantCulture)} > {budgetCap?.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        }
+
+        if (beyond.Count > 0)
+        {
+            throw RpcErrors.PermissionDenied(AuthReasons.LimitAboveCreator,
+                $"A key cannot have higher limits than its creator ({string.Join("; ", beyond)}); only an admin raises limits.");
+        }
+
+        // Created by a key: what the child does not set is the parent's own value, so it never has more.
+        return owner.ApiKeyId is null
+            ? asked
+            : new ApiKeyLimits(asked.RequestsPerMinute ?? owner.Limits.RequestsPerMinute, asked.TokensPerMinute ?? owner.Limits.TokensPerMinute,
+                asked.MonthlyBudgetUsd ?? owner.Limits.KeyMonthlyBudgetUsd);
+    }
+
+    private static int? Lower(int? a, int? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
+
+    private static double? Lower(double? a, double? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
 
     public Task<IReadOnlyList<ApiKeyRecord>> ListAsync(Principal caller, bool allUsers, bool includeRevoked, CancellationToken cancellationToken)
     {
@@ -105,6 +185,14 @@ public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, Last
             ?? throw RpcErrors.NotFound(AuthReasons.ApiKeyNotFound, $"No API key '{keyId}' belongs to the caller.");
         _cache.TryRemove(key.Prefix, out _);
         await audit.WriteAsync(AuditKinds.KeyRevoked, caller.Id, key.Id);
+
+        // Keys the revoked key created (and theirs) go with it: a leaked key cannot leave children behind.
+        foreach (var child in await store.RevokeDescendantKeysAsync(key.Id, time.GetUtcNow(), cancellationToken))
+        {
+            _cache.TryRemove(child.Prefix, out _);
+            await audit.WriteAsync(AuditKinds.KeyRevoked, caller.Id, child.Id, $"created below revoked key {key.Id}");
+        }
+
         return key;
     }
 
@@ -180,11 +268,17 @@ public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, Last
             return (null, AuthReasons.CredentialExpired);
         }
 
+        if (user.Disabled)
+        {
+            return (null, AuthReasons.UserDisabled);
+        }
+
         lastUsed.Touch(key.Id, now);
         var roleScopes = Scopes.ForRole(user.Role);
         var scopes = new HashSet<string>(key.Scopes.Where(s => roleScopes.Contains(s)), StringComparer.Ordinal);
         return (new Principal(user.Id, user.Email, user.DisplayName, user.Role, scopes, Principal.ApiKeyMethod, key.Id,
-            new CredentialLimits(key.RequestsPerMinute, key.TokensPerMinute, key.MonthlyBudgetUsd, user.MonthlyBudgetUsd)), null);
+            new CredentialLimits(Lower(key.RequestsPerMinute, user.RequestsPerMinute), Lower(key.TokensPerMinute, user.TokensPerMinute),
+                key.MonthlyBudgetUsd, user.MonthlyBudgetUsd, key.ExpiresAt, key.AllowedModels)), null);
     }
 
     /// <summary>Drops cached keys (tests, admin actions).</summary>

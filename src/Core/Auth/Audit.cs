@@ -12,6 +12,7 @@ public static class AuditKinds
     public const string Logout = "logout";
     public const string KeyCreated = "api_key.created";
     public const string KeyRevoked = "api_key.revoked";
+    public const string UserUpdated = "user.updated";
     public const string BootstrapKey = "api_key.bootstrapped";
     public const string RefreshReuse = "refresh_token.reuse_detected";
     public const string DeviceApproved = "device.approved";

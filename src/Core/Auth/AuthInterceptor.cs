@@ -109,7 +109,7 @@ public sealed class AuthInterceptor(ApiKeys apiKeys, AccessTokens accessTokens, 
         }
 
         var principalFromToken = new Principal(claims.UserId, claims.Email, claims.DisplayName, claims.Role, Scopes.ForRole(claims.Role),
-            Principal.JwtMethod, null, new CredentialLimits(null, null, null, claims.UserMonthlyBudgetUsd));
+            Principal.JwtMethod, null, new CredentialLimits(claims.UserRequestsPerMinute, claims.UserTokensPerMinute, null, claims.UserMonthlyBudgetUsd));
         return (principalFromToken, null);
     }
 
@@ -117,6 +117,7 @@ public sealed class AuthInterceptor(ApiKeys apiKeys, AccessTokens accessTokens, 
     {
         AuthReasons.CredentialExpired => $"The {what} has expired.",
         AuthReasons.CredentialRevoked => $"The {what} has been revoked.",
+        AuthReasons.UserDisabled => $"The user of this {what} has been disabled by an administrator.",
         _ => $"The {what} is not valid.",
     });
 

@@ -79,6 +79,15 @@ public static class AuthServiceExtensions
         services.AddSingleton<IdentityService>();
         services.AddSingleton<AuthInterceptor>();
         services.AddSingleton<RateLimitInterceptor>();
+        // Budgets: worst-case holds, this replica's share while Redis is unreachable, threshold alerts.
+        services.AddSingleton<WorstCaseCost>();
+        services.AddSingleton<OutageBudget>();
+        services.AddSingleton<BudgetAlerts>();
+        if (redis)
+        {
+            services.AddHostedService<ReplicaCensus>();
+        }
+
         // The HTTP edge (OpenAI-compatible endpoints) authenticates and limits exactly like gRPC.
         services.AddHttpContextAccessor();
         services.AddSingleton<Edge.IEdgeAuthenticator, EdgeAuthenticator>();
@@ -104,6 +113,7 @@ public static class AuthServiceExtensions
     {
         endpoints.MapGrpcService<AuthApi>();
         endpoints.MapGrpcService<ApiKeyApi>();
+        endpoints.MapGrpcService<UserApi>();
         return endpoints;
     }
 }

@@ -34,7 +34,7 @@ public sealed class EdgeAuthenticator(AuthInterceptor auth) : IEdgeAuthenticator
         }
 
         context.Items[PrincipalItem] = principal;
-        return new CallerIdentity(principal.Id, principal.ApiKeyId, principal.IsAdmin);
+        return new CallerIdentity(principal.Id, principal.ApiKeyId, principal.IsAdmin, principal.Limits.AllowedModels);
     }
 
     /// <summary><c>Authorization: Bearer X</c> wins over <c>x-api-key</c>, as on gRPC.</summary>

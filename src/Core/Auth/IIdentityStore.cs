@@ -9,7 +9,22 @@ public sealed record UserRecord(
     DateTimeOffset CreatedAt,
     int FailedLogins = 0,
     DateTimeOffset? LockedUntil = null,
-    double? MonthlyBudgetUsd = null);
+    double? MonthlyBudgetUsd = null,
+    int? RequestsPerMinute = null,
+    int? TokensPerMinute = null,
+    bool Disabled = false);
+
+/// <summary>What an admin changes on a user; null fields stay as they are (see <see cref="IIdentityStore.UpdateUserAsync"/>).</summary>
+public sealed record UserUpdate(
+    string? Role = null,
+    bool? Disabled = null,
+    LimitChange<int>? RequestsPerMinute = null,
+    LimitChange<int>? TokensPerMinute = null,
+    LimitChange<double>? MonthlyBudgetUsd = null);
+
+/// <summary>A new value for an optional limit: <c>Value</c> null clears it (back to the configured default).</summary>
+public sealed record LimitChange<T>(T? Value)
+    where T : struct;
 
 public sealed record ApiKeyRecord(
     string Id,
@@ -24,7 +39,9 @@ public sealed record ApiKeyRecord(
     DateTimeOffset? LastUsedAt = null,
     int? RequestsPerMinute = null,
     int? TokensPerMinute = null,
-    double? MonthlyBudgetUsd = null);
+    double? MonthlyBudgetUsd = null,
+    string? ParentKeyId = null,
+    IReadOnlyList<string>? AllowedModels = null);
 
 public sealed record RefreshTokenRecord(
     string Id,
@@ -85,6 +102,15 @@ public interface IIdentityStore
 
     /// <summary>Revokes a key owned by <paramref name="userId"/> (any owner when null); null when no such key.</summary>
     Task<ApiKeyRecord?> RevokeApiKeyAsync(string keyId, string? userId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Revokes every still-active key created, directly or not, by <paramref name="keyId"/>; returns them.</summary>
+    Task<IReadOnlyList<ApiKeyRecord>> RevokeDescendantKeysAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Users, newest first.</summary>
+    Task<IReadOnlyList<UserRecord>> ListUsersAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>Applies an admin's change to a user; null when no such user.</summary>
+    Task<UserRecord?> UpdateUserAsync(string userId, UserUpdate update, CancellationToken cancellationToken);
 
     /// <summary>Replaces the hash of a key (bootstrap key from configuration changed) and un-revokes it.</summary>
     Task ReplaceApiKeyHashAsync(string keyId, byte[] keyHash, CancellationToken cancellationToken);

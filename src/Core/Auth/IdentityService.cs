@@ -116,6 +116,7 @@ public sealed class IdentityService(
             await store.SetLoginStateAsync(user.Id, 0, null, cancellationToken);
         }
 
+        ThrowIfDisabled(user);
         await audit.WriteAsync(AuditKinds.LoginSucceeded, user.Id, user.Id);
         return (user, await StartSessionAsync(user, cancellationToken));
     }
@@ -149,7 +150,17 @@ public sealed class IdentityService(
 
         var user = await store.FindUserAsync(token.UserId, cancellationToken)
             ?? throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenInvalid, "The refresh token is not valid; sign in again.");
+        ThrowIfDisabled(user);
         return await IssueAsync(user, token.FamilyId, cancellationToken);
+    }
+
+    /// <summary>A user an admin disabled gets no new session or access token (its current access token ends within its lifetime).</summary>
+    private static void ThrowIfDisabled(UserRecord user)
+    {
+        if (user.Disabled)
+        {
+            throw RpcErrors.PermissionDenied(AuthReasons.UserDisabled, "This user has been disabled by an administrator.");
+        }
     }
 
     public async Task LogoutAsync(string refreshToken, CancellationToken cancellationToken)
@@ -256,7 +267,8 @@ public sealed class IdentityService(
         var refreshLifetime = TimeSpan.FromDays(_options.RefreshTokenDays);
         var refresh = "rt_" + Secrets.NewToken(32);
         await store.CreateRefreshTokenAsync(new RefreshTokenRecord(Secrets.NewId("rft"), family, user.Id, Secrets.Sha256(refresh), now, now + refreshLifetime), cancellationToken);
-        var access = accessTokens.Issue(new AccessTokenClaims(user.Id, user.Email, user.DisplayName, user.Role, family, user.MonthlyBudgetUsd));
+        var access = accessTokens.Issue(new AccessTokenClaims(user.Id, user.Email, user.DisplayName, user.Role, family, user.MonthlyBudgetUsd,
+            user.RequestsPerMinute, user.TokensPerMinute));
         return new IssuedTokens(access, accessTokens.Lifetime, refresh, refreshLifetime);
     }
 

@@ -105,6 +105,67 @@ public sealed class InMemoryIdentityStore : IIdentityStore
         }
     }
 
+    public Task<IReadOnlyList<ApiKeyRecord>> RevokeDescendantKeysAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var revoked = new List<ApiKeyRecord>();
+            var parents = new Queue<string>([keyId]);
+            var seen = new HashSet<string>(StringComparer.Ordinal) { keyId };
+            while (parents.TryDequeue(out var parent))
+            {
+                foreach (var child in _keys.Values.Where(k => k.ParentKeyId == parent).ToList())
+                {
+                    if (!seen.Add(child.Id))
+                    {
+                        continue;
+                    }
+
+                    parents.Enqueue(child.Id);
+                    if (child.RevokedAt is null)
+                    {
+                        var updated = child with { RevokedAt = now };
+                        _keys[child.Id] = updated;
+                        revoked.Add(updated);
+                    }
+                }
+            }
+
+            return Task.FromResult<IReadOnlyList<ApiKeyRecord>>(revoked);
+        }
+    }
+
+    public Task<IReadOnlyList<UserRecord>> ListUsersAsync(int limit, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<UserRecord> users = _users.Values.OrderByDescending(u => u.CreatedAt).ThenByDescending(u => u.Id, StringComparer.Ordinal).Take(limit).ToList();
+            return Task.FromResult(users);
+        }
+    }
+
+    public Task<UserRecord?> UpdateUserAsync(string userId, UserUpdate update, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_users.TryGetValue(userId, out var user))
+            {
+                return Task.FromResult<UserRecord?>(null);
+            }
+
+            user = user with
+            {
+                Role = update.Role ?? user.Role,
+                Disabled = update.Disabled ?? user.Disabled,
+                RequestsPerMinute = update.RequestsPerMinute is { } rpm ? rpm.Value : user.RequestsPerMinute,
+                TokensPerMinute = update.TokensPerMinute is { } tpm ? tpm.Value : user.TokensPerMinute,
+                MonthlyBudgetUsd = update.MonthlyBudgetUsd is { } budget ? budget.Value : user.MonthlyBudgetUsd,
+            };
+            _users[userId] = user;
+            return Task.FromResult<UserRecord?>(user);
+        }
+    }
+
     public Task ReplaceApiKeyHashAsync(string keyId, byte[] keyHash, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -5,8 +5,8 @@ namespace MonkeyCoder.Core.Auth;
 /// <summary>Identity state in PostgreSQL (tables from Storage/Migrations/0001_identity.sql).</summary>
 public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdentityStore
 {
-    private const string UserColumns = "id, email, display_name, password_hash, role, created_at, failed_logins, locked_until, monthly_budget_usd";
-    private const string KeyColumns = "id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at, requests_per_minute, tokens_per_minute, monthly_budget_usd";
+    private const string UserColumns = "id, email, display_name, password_hash, role, created_at, failed_logins, locked_until, monthly_budget_usd, requests_per_minute, tokens_per_minute, disabled";
+    private const string KeyColumns = "id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at, requests_per_minute, tokens_per_minute, monthly_budget_usd, parent_key_id, allowed_models";
     private const string RefreshColumns = "id, family_id, user_id, token_hash, created_at, expires_at, rotated_at, revoked_at";
     private const string DeviceColumns = "id, device_code_hash, user_code, created_at, expires_at, interval_seconds, last_polled_at, status, user_id";
 
@@ -15,10 +15,11 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
     public async Task<bool> TryCreateUserAsync(UserRecord user, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
-            INSERT INTO users ({UserColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            INSERT INTO users ({UserColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             ON CONFLICT DO NOTHING
             """);
-        Add(command, user.Id, user.Email, user.DisplayName, user.PasswordHash, user.Role, user.CreatedAt, user.FailedLogins, user.LockedUntil, user.MonthlyBudgetUsd);
+        Add(command, user.Id, user.Email, user.DisplayName, user.PasswordHash, user.Role, user.CreatedAt, user.FailedLogins, user.LockedUntil, user.MonthlyBudgetUsd,
+            user.RequestsPerMinute, user.TokensPerMinute, user.Disabled);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -37,9 +38,9 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
 
     public async Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"INSERT INTO api_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
+        await using var command = dataSource.CreateCommand($"INSERT INTO api_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
         Add(command, key.Id, key.UserId, key.Name, key.Prefix, key.KeyHash, key.Scopes.ToArray(), key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.LastUsedAt,
-            key.RequestsPerMinute, key.TokensPerMinute, key.MonthlyBudgetUsd);
+            key.RequestsPerMinute, key.TokensPerMinute, key.MonthlyBudgetUsd, key.ParentKeyId, key.AllowedModels?.ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -59,6 +60,36 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
             WHERE id = $1 AND ($2::text IS NULL OR user_id = $2)
             RETURNING {KeyColumns}
             """, ReadKey, cancellationToken, keyId, userId, now);
+
+    public Task<IReadOnlyList<ApiKeyRecord>> RevokeDescendantKeysAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        QueryAsync($"""
+            WITH RECURSIVE below AS (
+                SELECT id FROM api_keys WHERE parent_key_id = $1
+                UNION
+                SELECT k.id FROM api_keys k JOIN below b ON k.parent_key_id = b.id
+            )
+            UPDATE api_keys SET revoked_at = $2
+            WHERE id IN (SELECT id FROM below) AND revoked_at IS NULL
+            RETURNING {KeyColumns}
+            """, ReadKey, cancellationToken, keyId, now);
+
+    public Task<IReadOnlyList<UserRecord>> ListUsersAsync(int limit, CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {UserColumns} FROM users ORDER BY created_at DESC, id DESC LIMIT $1", ReadUser, cancellationToken, limit);
+
+    public Task<UserRecord?> UpdateUserAsync(string userId, UserUpdate update, CancellationToken cancellationToken) =>
+        QuerySingleAsync($"""
+            UPDATE users SET
+                role = coalesce($2::text, role),
+                disabled = coalesce($3::boolean, disabled),
+                requests_per_minute = CASE WHEN $4 THEN $5::integer ELSE requests_per_minute END,
+                tokens_per_minute = CASE WHEN $6 THEN $7::integer ELSE tokens_per_minute END,
+                monthly_budget_usd = CASE WHEN $8 THEN $9::double precision ELSE monthly_budget_usd END
+            WHERE id = $1
+            RETURNING {UserColumns}
+            """, ReadUser, cancellationToken, userId, update.Role, update.Disabled,
+            update.RequestsPerMinute is not null, update.RequestsPerMinute?.Value,
+            update.TokensPerMinute is not null, update.TokensPerMinute?.Value,
+            update.MonthlyBudgetUsd is not null, update.MonthlyBudgetUsd?.Value);
 
     public async Task ReplaceApiKeyHashAsync(string keyId, byte[] keyHash, CancellationToken cancellationToken)
     {
@@ -195,12 +226,14 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
 
     private static UserRecord ReadUser(NpgsqlDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetString(4),
-        r.GetFieldValue<DateTimeOffset>(5), r.GetInt32(6), NullableTime(r, 7), r.IsDBNull(8) ? null : r.GetDouble(8));
+        r.GetFieldValue<DateTimeOffset>(5), r.GetInt32(6), NullableTime(r, 7), r.IsDBNull(8) ? null : r.GetDouble(8),
+        r.IsDBNull(9) ? null : r.GetInt32(9), r.IsDBNull(10) ? null : r.GetInt32(10), r.GetBoolean(11));
 
     private static ApiKeyRecord ReadKey(NpgsqlDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetFieldValue<byte[]>(4), r.GetFieldValue<string[]>(5),
         r.GetFieldValue<DateTimeOffset>(6), NullableTime(r, 7), NullableTime(r, 8), NullableTime(r, 9),
-        r.IsDBNull(10) ? null : r.GetInt32(10), r.IsDBNull(11) ? null : r.GetInt32(11), r.IsDBNull(12) ? null : r.GetDouble(12));
+        r.IsDBNull(10) ? null : r.GetInt32(10), r.IsDBNull(11) ? null : r.GetInt32(11), r.IsDBNull(12) ? null : r.GetDouble(12),
+        r.IsDBNull(13) ? null : r.GetString(13), r.IsDBNull(14) ? null : r.GetFieldValue<string[]>(14));
 
     private static RefreshTokenRecord ReadRefresh(NpgsqlDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetFieldValue<byte[]>(3), r.GetFieldValue<DateTimeOffset>(4),

@@ -2,8 +2,14 @@ using Grpc.Core;
 
 namespace MonkeyCoder.Core.Auth;
 
-/// <summary>Limits attached to a credential; <c>null</c> means the configured default.</summary>
-public sealed record CredentialLimits(int? RequestsPerMinute, int? TokensPerMinute, double? KeyMonthlyBudgetUsd, double? UserMonthlyBudgetUsd)
+/// <summary>
+/// Limits attached to a credential; <c>null</c> means the configured default. For a key,
+/// <see cref="RequestsPerMinute"/> and <see cref="TokensPerMinute"/> are already the lower of the
+/// key's and its user's; <see cref="ExpiresAt"/> is the key's expiry (children may not outlive it);
+/// <see cref="AllowedModels"/> lists the models/providers the key may use (null = any).
+/// </summary>
+public sealed record CredentialLimits(int? RequestsPerMinute, int? TokensPerMinute, double? KeyMonthlyBudgetUsd, double? UserMonthlyBudgetUsd,
+    DateTimeOffset? ExpiresAt = null, IReadOnlyList<string>? AllowedModels = null)
 {
     public static readonly CredentialLimits Defaults = new(null, null, null, null);
 }
@@ -76,4 +82,7 @@ public static class AuthReasons
     public const string UserCodeInvalid = "USER_CODE_INVALID";
     public const string UserRequired = "USER_REQUIRED";
     public const string ApiKeyNotFound = "API_KEY_NOT_FOUND";
+    public const string UserDisabled = "USER_DISABLED";
+    public const string LimitAboveCreator = "LIMIT_ABOVE_CREATOR";
+    public const string UserNotFound = "USER_NOT_FOUND";
 }

@@ -64,6 +64,9 @@ public static class Scopes
         ["/monkeycoder.v1.AuthService/WhoAmI"] = Authenticated,
         ["/monkeycoder.v1.AuthService/ListAuditEvents"] = Admin,
 
+        ["/monkeycoder.v1.UserService/ListUsers"] = Admin,
+        ["/monkeycoder.v1.UserService/UpdateUser"] = Admin,
+
         ["/monkeycoder.v1.ApiKeyService/CreateApiKey"] = KeysWrite,
         ["/monkeycoder.v1.ApiKeyService/ListApiKeys"] = KeysRead,
         ["/monkeycoder.v1.ApiKeyService/RevokeApiKey"] = KeysWrite,

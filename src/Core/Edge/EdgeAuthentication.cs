@@ -22,9 +22,11 @@ public interface IEdgeRequestLimiter
     /// <summary>
     /// Throws RESOURCE_EXHAUSTED (with RetryInfo) when <paramref name="caller"/> may not run
     /// <paramref name="operation"/> now; otherwise returns the admission to settle once the call has
-    /// finished (null when nothing needs settling).
+    /// finished (null when nothing needs settling). When a budget applies, <paramref name="charge"/>
+    /// gets the budget hold the call takes once its plan is known.
     /// </summary>
-    ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken);
+    ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken,
+        Usage.UsageCharge? charge = null);
 }
 
 /// <summary>An admitted call: settled with what it really consumed (the token window is corrected, the spend counts against budgets).</summary>
@@ -51,6 +53,7 @@ public sealed class AnonymousEdgeAuthenticator : IEdgeAuthenticator
 /// <summary>The default until the limits feature registers its own: no limits.</summary>
 public sealed class UnlimitedEdgeRequestLimiter : IEdgeRequestLimiter
 {
-    public ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken) =>
+    public ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken,
+        Usage.UsageCharge? charge = null) =>
         ValueTask.FromResult<IEdgeAdmission?>(null);
 }

@@ -12,7 +12,8 @@ namespace MonkeyCoder.Core.Limits;
 /// </summary>
 public sealed class EdgeRequestLimiter(RateLimitInterceptor limits, IHttpContextAccessor http) : IEdgeRequestLimiter
 {
-    public async ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken)
+    public async ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken,
+        UsageCharge? charge = null)
     {
         var context = http.HttpContext;
         if (context?.Items[EdgeAuthenticator.PrincipalItem] is not Principal principal)
@@ -21,12 +22,12 @@ public sealed class EdgeRequestLimiter(RateLimitInterceptor limits, IHttpContext
         }
 
         return await limits.AdmitAsync(principal, RateLimitInterceptor.EdgeMethodPrefix + operation, estimatedTokens, context.Response, cancellationToken) is { } admission
-            ? new Admission(limits, admission)
+            ? new Admission(limits, admission, charge is null ? null : limits.AttachHold(admission, charge))
             : null;
     }
 
-    private sealed class Admission(RateLimitInterceptor limits, (LimitRequest Request, LimitDecision Decision) admission) : IEdgeAdmission
+    private sealed class Admission(RateLimitInterceptor limits, (LimitRequest Request, LimitDecision Decision) admission, BudgetHold? hold) : IEdgeAdmission
     {
-        public ValueTask CompleteAsync(long tokens, double costUsd) => new(limits.CompleteAsync(admission, tokens, costUsd));
+        public ValueTask CompleteAsync(long tokens, double costUsd) => new(limits.CompleteAsync(admission, tokens, costUsd, hold?.Reservation));
     }
 }

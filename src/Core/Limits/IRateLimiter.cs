@@ -58,13 +58,67 @@ public interface IRateLimiter
 
     Task<LimitDecision> AcquireAsync(LimitRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Replaces the token estimate with the real count and adds the call's cost to the month's spend.</summary>
-    Task CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken);
+    /// <summary>
+    /// Replaces the token estimate with the real count, adds the call's cost to the month's spend and
+    /// releases <paramref name="reservation"/> (the reservation is replaced by what usage recorded).
+    /// </summary>
+    Task<SpendTotals> CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken,
+        SpendReservation? reservation = null);
+
+    /// <summary>
+    /// Reserves <paramref name="micros"/> against the key and user budgets of <paramref name="request"/>:
+    /// admitted only when spend + open reservations + the amount stay within each budget, atomically
+    /// across replicas. A reservation not settled within <paramref name="ttl"/> (its replica died) lapses.
+    /// </summary>
+    Task<SpendReservation> ReserveAsync(LimitRequest request, long micros, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>The month's spend and open reservations of the key (when any) and the user.</summary>
+    Task<BudgetSnapshot> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A hold on budget for one execution. <see cref="Admitted"/> false: <see cref="Scope"/> ("key" or
+/// "user") has only <see cref="RemainingMicros"/> left. When admitted, <see cref="RemainingMicros"/> is
+/// what the tighter budget had left before this hold (-1 = no budget), for the outage share.
+/// </summary>
+public sealed record SpendReservation(string Id, long Micros, bool Admitted, string? Scope, long RemainingMicros)
+{
+    /// <summary>Held by this replica's outage share while the shared limiter was unreachable.</summary>
+    public bool Fallback { get; init; }
+
+    /// <summary>The remaining key and user budgets before this hold (-1 = no budget), as the shared limiter saw them.</summary>
+    public long KeyRemainingMicros { get; init; } = -1;
+
+    public long UserRemainingMicros { get; init; } = -1;
+
+    /// <summary>The first refusal of this budget this month, across replicas (the 100 % alert goes out once).</summary>
+    public bool FirstRefusal { get; init; }
+
+    /// <summary>The member stored in the reservation sets: id and amount, so the set alone sums the holds.</summary>
+    public string Member => Id + ":" + Micros.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>The month's spend after a settlement, in micro-USD (key -1 when the call used no key), for the threshold alerts.</summary>
+public readonly record struct SpendTotals(long KeySpentMicros, long UserSpentMicros)
+{
+    public static readonly SpendTotals Unknown = new(-1, -1);
+}
+
+/// <summary>One budget this month, in micro-USD: its cap (null = none), what was spent and what open reservations hold.</summary>
+public sealed record BudgetUse(long? LimitMicros, long SpentMicros, long ReservedMicros, int OpenReservations)
+{
+    /// <summary>Cap minus spend minus holds, never below 0; null without a cap.</summary>
+    public long? RemainingMicros => LimitMicros is { } limit ? Math.Max(0, limit - SpentMicros - ReservedMicros) : null;
+}
+
+public sealed record BudgetSnapshot(BudgetUse? Key, BudgetUse User);
 
 internal static class LimitMath
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
+    /// <summary>The smaller of two remaining amounts where -1 means "no budget".</summary>
+    public static long Tighter(long a, long b) => a < 0 ? b : b < 0 ? a : Math.Min(a, b);
 
     public static long ToMicros(double usd) => (long)Math.Round(usd * 1_000_000, MidpointRounding.AwayFromZero);
 

@@ -19,7 +19,7 @@ public sealed class LimitOptions
     [Range(1, int.MaxValue, ErrorMessage = "RATE_LIMIT_TOKENS_PER_MINUTE (MonkeyCoder:Limits:TokensPerMinute) must be at least 1.")]
     public int TokensPerMinute { get; set; } = 2_000_000;
 
-    /// <summary><c>MONTHLY_BUDGET_USD</c>: default monthly spend cap per credential; unset = none.</summary>
+    /// <summary><c>MONTHLY_BUDGET_USD</c>: default monthly spend cap per user, across all of the user's keys and sessions (an admin may set another per user); unset = none.</summary>
     [Range(0, 1e9, ErrorMessage = "MONTHLY_BUDGET_USD (MonkeyCoder:Limits:MonthlyBudgetUsd) must be between 0 and 1e9.")]
     public double? MonthlyBudgetUsd { get; set; }
 

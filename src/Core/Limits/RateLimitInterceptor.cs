@@ -21,11 +21,25 @@ namespace MonkeyCoder.Core.Limits;
 /// the one used without Redis, so limits hold per replica rather than switching off; logged once per outage.
 /// </summary>
 public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger,
-    Observability.MonkeyCoderMetrics? metrics = null) : Interceptor
+    Observability.MonkeyCoderMetrics? metrics = null, WorstCaseCost? worstCase = null, OutageBudget? outage = null, BudgetAlerts? alerts = null) : Interceptor
 {
     public const string RateLimited = "RATE_LIMITED";
     public const string TokenRateLimited = "TOKEN_RATE_LIMITED";
     public const string BudgetExceeded = "BUDGET_EXCEEDED";
+
+    /// <summary>Redis is unreachable and this replica's share of the budget is used up: retry shortly.</summary>
+    public const string BudgetShareExhausted = "BUDGET_SHARE_EXHAUSTED";
+
+    /// <summary>Response trailer: the budget hold of the call in micro-USD (absent when no budget applies).</summary>
+    public const string HoldTrailer = "x-budget-hold-micros";
+
+    /// <summary>How long an unsettled hold lives (its replica died mid-call). 15 min.</summary>
+    public static readonly TimeSpan HoldLifetime = TimeSpan.FromMinutes(15);
+
+    /// <summary>RetryInfo of a refusal that other calls' settlements may lift soon. 5 s.</summary>
+    private static readonly TimeSpan HeldRetry = TimeSpan.FromSeconds(5);
+
+    private readonly OutageBudget _shares = outage ?? new OutageBudget();
 
     /// <summary>Method prefix of the HTTP edge's operations (see <see cref="EdgeRequestLimiter"/>).</summary>
     internal const string EdgeMethodPrefix = "/openai/";
@@ -47,13 +61,15 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
 
         // Settled with what usage recorded, answer or not: a failed or cancelled execution's attempts were really spent.
         var charge = UsageCharge.Attach(context);
+        var hold = AttachHold(admission.Value, charge);
         try
         {
             return await continuation(request, context);
         }
         finally
         {
-            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd);
+            Trail(context, hold);
+            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd, hold?.Reservation);
         }
     }
 
@@ -69,15 +85,94 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
         }
 
         var charge = UsageCharge.Attach(context);
+        var hold = AttachHold(admission.Value, charge);
         try
         {
             await continuation(request, responseStream, context);
         }
         finally
         {
-            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd);
+            Trail(context, hold);
+            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd, hold?.Reservation);
         }
     }
+
+    /// <summary>Gives the call's charge a budget hold when a key or user budget applies (null otherwise).</summary>
+    internal BudgetHold? AttachHold((LimitRequest Request, LimitDecision Decision) admission, UsageCharge charge)
+    {
+        if (worstCase is null || (admission.Request.KeyBudgetMicros is null && admission.Request.UserBudgetMicros is null))
+        {
+            return null;
+        }
+
+        var hold = new BudgetHold(this, admission.Request);
+        charge.Budget = hold;
+        return hold;
+    }
+
+    private static void Trail(ServerCallContext context, BudgetHold? hold)
+    {
+        if (hold?.Reservation is { } reservation)
+        {
+            context.ResponseTrailers.Add(HoldTrailer, reservation.Micros.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>
+    /// Holds <paramref name="plan"/>'s worst-case cost against the budgets of <paramref name="ask"/>,
+    /// in Redis (shared) or, while it is unreachable, against this replica's outage share. Throws
+    /// RESOURCE_EXHAUSTED BUDGET_EXCEEDED (or UNAVAILABLE BUDGET_SHARE_EXHAUSTED) with RetryInfo.
+    /// </summary>
+    internal async Task<SpendReservation> ReserveAsync(LimitRequest ask, Routing.RoutePlan plan, CancellationToken cancellationToken)
+    {
+        var micros = worstCase!.Micros(plan);
+        SpendReservation hold;
+        try
+        {
+            hold = await limiter.ReserveAsync(ask, micros, HoldLifetime, cancellationToken);
+            await RecoveredAsync();
+            if (hold.Admitted)
+            {
+                _shares.Synced(ask, hold);
+            }
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            if (Interlocked.Exchange(ref _outage, 1) == 0)
+            {
+                Log.Unavailable(logger, ex, limiter.Kind);
+            }
+
+            hold = _shares.Reserve(ask, micros);
+            if (!hold.Admitted)
+            {
+                metrics?.RecordRateLimitRejected(RpcLabel(ask.Method), "budget");
+                throw RpcErrors.Unavailable(BudgetShareExhausted,
+                    $"The shared limiter is unreachable and this replica's share of the {hold.Scope} budget is used up (the call may cost up to {Usd(micros)}); retry shortly.",
+                    HeldRetry, new Dictionary<string, string> { ["budget_scope"] = hold.Scope ?? "key", ["hold_usd"] = Usd(micros) });
+            }
+        }
+
+        if (!hold.Admitted)
+        {
+            metrics?.RecordRateLimitRejected(RpcLabel(ask.Method), "budget");
+            if (hold.FirstRefusal)
+            {
+                alerts?.Exhausted(ask, hold.Scope ?? "key", micros, hold.RemainingMicros);
+            }
+
+            var budget = hold.Scope == "key" ? ask.KeyBudgetMicros : ask.UserBudgetMicros;
+            // Spend alone leaves room for this call: open holds block it and free up as those calls settle.
+            var retry = hold.RemainingMicros >= 0 && budget is { } b && micros <= b ? HeldRetry : LimitMath.UntilNextMonth(DateTimeOffset.UtcNow);
+            throw RpcErrors.ResourceExhausted(BudgetExceeded,
+                $"The monthly spend budget of this {hold.Scope} cannot cover this call: it may cost up to {Usd(micros)} and {Usd(Math.Max(0, hold.RemainingMicros))} is left after spend and open holds.",
+                retry, new Dictionary<string, string> { ["budget_scope"] = hold.Scope ?? "key", ["hold_usd"] = Usd(micros), ["remaining_usd"] = Usd(Math.Max(0, hold.RemainingMicros)) });
+        }
+
+        return hold;
+    }
+
+    private static string Usd(long micros) => (micros / 1_000_000d).ToString("0.######", CultureInfo.InvariantCulture) + " USD";
 
     private Task<(LimitRequest Request, LimitDecision Decision)?> AdmitAsync<TRequest>(TRequest request, ServerCallContext context)
     {
@@ -102,28 +197,12 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
             return null;
         }
 
-        var limits = principal.Limits;
-        var keyBudget = limits.KeyMonthlyBudgetUsd ?? (principal.ApiKeyId is null ? null : _options.MonthlyBudgetUsd);
-        var userBudget = limits.UserMonthlyBudgetUsd ?? (principal.ApiKeyId is null ? _options.MonthlyBudgetUsd : null);
-        var ask = new LimitRequest(
-            principal.LimitKey,
-            method,
-            principal.Id,
-            principal.ApiKeyId,
-            limits.RequestsPerMinute ?? _options.RequestsPerMinute,
-            limits.TokensPerMinute ?? _options.TokensPerMinute,
-            estimate,
-            estimate > 0 && keyBudget is { } kb ? LimitMath.ToMicros(kb) : null,
-            estimate > 0 && userBudget is { } ub ? LimitMath.ToMicros(ub) : null);
-
+        var ask = Ask(principal, method, estimate);
         LimitDecision decision;
         try
         {
             decision = await limiter.AcquireAsync(ask, cancellationToken);
-            if (Interlocked.Exchange(ref _outage, 0) == 1)
-            {
-                Log.Recovered(logger, limiter.Kind);
-            }
+            await RecoveredAsync();
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
@@ -167,28 +246,120 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
         };
     }
 
-    /// <summary>Settles an admitted call with what it used: corrects the token window, adds the spend to the budgets. Never throws for the limiter being down.</summary>
-    public async Task CompleteAsync((LimitRequest Request, LimitDecision Decision) admission, long tokens, double cost)
+    /// <summary>What <paramref name="principal"/>'s call asks of the limiter: its limits, and its budgets when the call can spend.</summary>
+    private LimitRequest Ask(Auth.Principal principal, string method, long estimate)
     {
-        if (admission.Request.EstimatedTokens == 0 && cost <= 0)
+        var limits = principal.Limits;
+        // The user's budget (an admin's value, else MONTHLY_BUDGET_USD) holds across every key of the
+        // user, so more keys buy nothing; a key's own budget can only narrow it.
+        var keyBudget = principal.ApiKeyId is null ? null : limits.KeyMonthlyBudgetUsd;
+        var userBudget = limits.UserMonthlyBudgetUsd ?? _options.MonthlyBudgetUsd;
+        return new LimitRequest(
+            principal.LimitKey,
+            method,
+            principal.Id,
+            principal.ApiKeyId,
+            limits.RequestsPerMinute ?? _options.RequestsPerMinute,
+            limits.TokensPerMinute ?? _options.TokensPerMinute,
+            estimate,
+            estimate > 0 && keyBudget is { } kb ? LimitMath.ToMicros(kb) : null,
+            estimate > 0 && userBudget is { } ub ? LimitMath.ToMicros(ub) : null);
+    }
+
+    /// <summary>The caller's budgets this month (spend, open holds); null when limits are off.</summary>
+    public async Task<BudgetSnapshot?> BudgetOfAsync(Auth.Principal principal, CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled)
         {
+            return null;
+        }
+
+        var ask = Ask(principal, "", 1);
+        try
+        {
+            return await limiter.GetBudgetAsync(ask, cancellationToken);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return await fallback.GetBudgetAsync(ask, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Settles an admitted call with what it used: corrects the token window, replaces the budget
+    /// hold with the cost usage recorded, and alerts when the spend crosses 80 % or 100 % of a budget.
+    /// Never throws for the limiter being down (the spend then waits in the outage ledger).
+    /// </summary>
+    public async Task CompleteAsync((LimitRequest Request, LimitDecision Decision) admission, long tokens, double cost, SpendReservation? hold = null)
+    {
+        if (admission.Request.EstimatedTokens == 0 && cost <= 0 && hold is null)
+        {
+            return;
+        }
+
+        var micros = LimitMath.ToMicros(cost);
+        if (hold is { Fallback: true } || (admission.Decision.Fallback && FallingBack))
+        {
+            // Admitted while Redis was unreachable: settled here, and the spend handed to Redis when it returns.
+            await fallback.CompleteAsync(admission.Request, admission.Decision, tokens, cost, CancellationToken.None);
+            _shares.Settle(admission.Request, hold, micros);
             return;
         }
 
         try
         {
             var settler = admission.Decision.Fallback ? fallback : limiter;
-            await settler.CompleteAsync(admission.Request, admission.Decision, tokens, cost, CancellationToken.None);
+            var totals = await settler.CompleteAsync(admission.Request, admission.Decision, tokens, cost, CancellationToken.None, hold);
+            if (admission.Decision.Fallback && cost > 0)
+            {
+                // Limited locally (Redis was down at admission) but Redis answers now: the spend still counts there.
+                totals = await limiter.CompleteAsync(admission.Request with { EstimatedTokens = 0 }, admission.Decision with { TokenWindow = 0 }, 0, cost, CancellationToken.None);
+            }
+
+            alerts?.Check(admission.Request, totals, micros);
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
-            // The shared settlement is lost; this replica's limiter at least counts the spend from here on.
+            // The shared settlement waits in the outage ledger; this replica's limiter counts the spend from here on.
             if (Interlocked.Exchange(ref _outage, 1) == 0)
             {
                 Log.Unavailable(logger, ex, limiter.Kind);
             }
 
             await fallback.CompleteAsync(admission.Request, admission.Decision with { TokenWindow = 0 }, tokens, cost, CancellationToken.None);
+            _shares.Settle(admission.Request, hold, micros);
+        }
+    }
+
+    /// <summary>After an outage: logs the recovery and hands the spend made meanwhile to Redis (the shares reconcile).</summary>
+    private async Task RecoveredAsync()
+    {
+        if (Interlocked.Exchange(ref _outage, 0) != 1)
+        {
+            return;
+        }
+
+        Log.Recovered(logger, limiter.Kind);
+        var pending = _shares.TakeUnsynced();
+        for (var i = 0; i < pending.Count; i++)
+        {
+            var item = pending[i];
+            try
+            {
+                await limiter.CompleteAsync(item.Request with { EstimatedTokens = 0 }, new LimitDecision(LimitVerdict.Admitted, 0, 0, TimeSpan.Zero, TimeSpan.Zero, 0),
+                    0, item.CostMicros / 1_000_000d, CancellationToken.None, item.Hold);
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                _shares.Return(pending.Skip(i));
+                Interlocked.Exchange(ref _outage, 1);
+                return;
+            }
+        }
+
+        if (pending.Count > 0)
+        {
+            Log.Reconciled(logger, pending.Count);
         }
     }
 
@@ -233,5 +404,9 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
         [LoggerMessage(EventId = Observability.EventIds.LimitsRecovered, Level = LogLevel.Information,
             Message = "Rate limiter {Limiter} answers again; limits are shared across replicas again")]
         public static partial void Recovered(ILogger logger, string limiter);
+
+        [LoggerMessage(EventId = Observability.EventIds.BudgetsReconciled, Level = LogLevel.Information,
+            Message = "Handed {Count} settlements made during the limiter outage to the shared budgets")]
+        public static partial void Reconciled(ILogger logger, int count);
     }
 }

@@ -50,22 +50,85 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
         return {0, count + 1, 0, tonumber(oldest[2]) + window - now, bucket}
         """;
 
-    // KEYS: 1 token buckets, 2 key spend (may be a dummy), 3 user spend. ARGV: 1 bucket, 2 token delta, 3 month, 4 cost micro-USD, 5 key spend tracked (1/0).
+    // KEYS: 1 token buckets, 2 key spend (may be a dummy), 3 user spend, 4 key holds, 5 user holds.
+    // ARGV: 1 bucket, 2 token delta, 3 month, 4 cost micro-USD, 5 key spend tracked (1/0), 6 hold member ('' = none).
+    // Returns {key spend, user spend} after the settlement (-1 when not touched).
     private const string CompleteScript = """
         local delta = tonumber(ARGV[2])
         if delta ~= 0 and tonumber(ARGV[1]) > 0 then
           redis.call('HINCRBY', KEYS[1], ARGV[1], delta)
         end
+        if ARGV[6] ~= '' then
+          redis.call('ZREM', KEYS[4], ARGV[6])
+          redis.call('ZREM', KEYS[5], ARGV[6])
+        end
         local cost = tonumber(ARGV[4])
+        local ks, us = -1, -1
         if cost > 0 then
           if ARGV[5] == '1' then
-            redis.call('HINCRBY', KEYS[2], ARGV[3], cost)
+            ks = redis.call('HINCRBY', KEYS[2], ARGV[3], cost)
             redis.call('EXPIRE', KEYS[2], 3456000)
           end
-          redis.call('HINCRBY', KEYS[3], ARGV[3], cost)
+          us = redis.call('HINCRBY', KEYS[3], ARGV[3], cost)
           redis.call('EXPIRE', KEYS[3], 3456000)
         end
-        return 0
+        return {ks, us}
+        """;
+
+    // KEYS: 1 key spend, 2 user spend, 3 key holds (zset member "id:micros", score = lapse time ms), 4 user holds,
+    //       5 key "exhausted" flag of the month, 6 user flag.
+    // ARGV: 1 month, 2 key budget (-1 none), 3 user budget (-1 none), 4 amount, 5 member, 6 ttl ms, 7 key tracked (1/0).
+    // Returns {verdict, key left, user left, first refusal}: verdict 0 held, 3 key budget, 4 user budget; left = budget - spend -
+    // holds before this one (-1 none); first refusal 1 for the first refusal of that budget this month (for the 100 % alert).
+    private const string ReserveScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local ask = tonumber(ARGV[4])
+        local ttl = tonumber(ARGV[6])
+        local function held(k)
+          redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+          local sum = 0
+          for _, m in ipairs(redis.call('ZRANGE', k, 0, -1)) do
+            sum = sum + tonumber(string.match(m, ':(%d+)$'))
+          end
+          return sum
+        end
+        local kleft, uleft = -1, -1
+        local kb = tonumber(ARGV[2])
+        if ARGV[7] == '1' and kb >= 0 then
+          kleft = kb - tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') - held(KEYS[3])
+          if kleft < ask then return {3, kleft, -1, redis.call('SET', KEYS[5], '1', 'NX', 'EX', 3456000) and 1 or 0} end
+        end
+        local ub = tonumber(ARGV[3])
+        if ub >= 0 then
+          uleft = ub - tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') - held(KEYS[4])
+          if uleft < ask then return {4, kleft, uleft, redis.call('SET', KEYS[6], '1', 'NX', 'EX', 3456000) and 1 or 0} end
+        end
+        if ARGV[7] == '1' then
+          redis.call('ZADD', KEYS[3], now + ttl, ARGV[5])
+          redis.call('PEXPIRE', KEYS[3], ttl)
+        end
+        redis.call('ZADD', KEYS[4], now + ttl, ARGV[5])
+        redis.call('PEXPIRE', KEYS[4], ttl)
+        return {0, kleft, uleft, 0}
+        """;
+
+    // KEYS: 1 key spend, 2 user spend, 3 key holds, 4 user holds. ARGV: 1 month.
+    // Returns {key spend, key held, key holds, user spend, user held, user holds}.
+    private const string StatusScript = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local function held(k)
+          local sum, n = 0, 0
+          for _, m in ipairs(redis.call('ZRANGEBYSCORE', k, now, '+inf')) do
+            sum = sum + tonumber(string.match(m, ':(%d+)$'))
+            n = n + 1
+          end
+          return sum, n
+        end
+        local kh, kn = held(KEYS[3])
+        local uh, un = held(KEYS[4])
+        return {tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0'), kh, kn, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0'), uh, un}
         """;
 
     public string Kind => "redis";
@@ -107,21 +170,61 @@ public sealed class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider 
         };
     }
 
-    public async Task CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken)
+    public async Task<SpendTotals> CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken,
+        SpendReservation? reservation = null)
     {
         var reserved = Math.Min(request.EstimatedTokens, request.TokensPerMinute);
         var delta = request.EstimatedTokens > 0 ? actualTokens - reserved : 0;
         var cost = LimitMath.ToMicros(costUsd);
-        if (delta == 0 && cost <= 0)
+        if (delta == 0 && cost <= 0 && reservation is null)
         {
-            return;
+            return SpendTotals.Unknown;
         }
 
-        var tag = "{mc:" + request.UserId + "}";
-        await EvaluateAsync("ratelimit_complete", CompleteScript,
-            [tag + ":tok:" + request.Subject, tag + ":spend:" + (request.KeyId ?? "-"), tag + ":spend:user"],
-            [decision.TokenWindow, delta, LimitMath.Month(time.GetUtcNow()), cost, request.KeyId is null ? "0" : "1"]);
+        var tag = Tag(request);
+        var result = (RedisResult[])(await EvaluateAsync("ratelimit_complete", CompleteScript,
+            [tag + ":tok:" + request.Subject, tag + ":spend:" + (request.KeyId ?? "-"), tag + ":spend:user", tag + ":hold:" + (request.KeyId ?? "-"), tag + ":hold:user"],
+            [decision.TokenWindow, delta, LimitMath.Month(time.GetUtcNow()), cost, request.KeyId is null ? "0" : "1", reservation?.Member ?? ""]))!;
+        return new SpendTotals((long)result[0], (long)result[1]);
     }
+
+    public async Task<SpendReservation> ReserveAsync(LimitRequest request, long micros, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var tag = Tag(request);
+        var id = Guid.NewGuid().ToString("N");
+        var hold = new SpendReservation(id, micros, true, null, -1);
+        var month = LimitMath.Month(time.GetUtcNow());
+        var result = (RedisResult[])(await EvaluateAsync("budget_reserve", ReserveScript,
+            [tag + ":spend:" + (request.KeyId ?? "-"), tag + ":spend:user", tag + ":hold:" + (request.KeyId ?? "-"), tag + ":hold:user",
+                tag + ":exhausted:" + (request.KeyId ?? "-") + ":" + month, tag + ":exhausted:user:" + month],
+            [month, request.KeyBudgetMicros ?? -1, request.UserBudgetMicros ?? -1, micros, hold.Member,
+                (long)ttl.TotalMilliseconds, request.KeyId is null ? "0" : "1"]))!;
+        var verdict = (int)result[0];
+        var keyLeft = (long)result[1];
+        var userLeft = (long)result[2];
+        return hold with
+        {
+            Admitted = verdict == 0,
+            Scope = verdict switch { 3 => "key", 4 => "user", _ => null },
+            RemainingMicros = verdict == 3 ? keyLeft : verdict == 4 ? userLeft : LimitMath.Tighter(keyLeft, userLeft),
+            KeyRemainingMicros = keyLeft,
+            UserRemainingMicros = userLeft,
+            FirstRefusal = (long)result[3] == 1,
+        };
+    }
+
+    public async Task<BudgetSnapshot> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken)
+    {
+        var tag = Tag(request);
+        var r = (RedisResult[])(await EvaluateAsync("budget_status", StatusScript,
+            [tag + ":spend:" + (request.KeyId ?? "-"), tag + ":spend:user", tag + ":hold:" + (request.KeyId ?? "-"), tag + ":hold:user"],
+            [LimitMath.Month(time.GetUtcNow())]))!;
+        return new BudgetSnapshot(
+            request.KeyId is null ? null : new BudgetUse(request.KeyBudgetMicros, (long)r[0], (long)r[1], (int)r[2]),
+            new BudgetUse(request.UserBudgetMicros, (long)r[3], (long)r[4], (int)r[5]));
+    }
+
+    private static string Tag(LimitRequest request) => "{mc:" + request.UserId + "}";
 
     private async Task<RedisResult> EvaluateAsync(string operation, string script, RedisKey[] keys, RedisValue[] values)
     {

@@ -84,11 +84,14 @@ public static class EventIds
     public const int LastUsedFlushFailed = 2005;
     public const int AuthStoreUnavailableServingCached = 2006;
     public const int AuthStoreBack = 2007;
+    public const int UserUpdated = 2050;
 
     // 2100–2199 limits (rate limits, budgets)
     public const int LimitsBackend = 2100;
     public const int LimitsUnavailable = 2101;
     public const int LimitsRecovered = 2102;
+    public const int BudgetsReconciled = 2150;
+    public const int BudgetAlert = 2151;
 
     // 2200–2299 storage (PostgreSQL, migrations)
     public const int MigrationApplied = 2200;

@@ -142,6 +142,12 @@ public sealed partial class ProviderAlertNotifier(
         {
             await foreach (var item in _changes.Reader.ReadAllAsync(stoppingToken))
             {
+                if (item.Text is { } text)
+                {
+                    await PostAsync(http, url, text, "budget", stoppingToken);
+                    continue;
+                }
+
                 ProviderHealthChange change;
                 int suppressed;
                 if (item.Change is null)
@@ -186,6 +192,30 @@ public sealed partial class ProviderAlertNotifier(
         }
     }
 
+    /// <summary>
+    /// Sends another feature's alert (budget thresholds) through the same webhook, queued behind
+    /// provider alerts; false when no webhook is configured or the queue is full.
+    /// </summary>
+    public bool TrySend(string text) =>
+        !string.IsNullOrEmpty(options.Value.WebhookUrl)
+        && _changes.Writer.TryWrite(new Item(null, "", $"Monkey Coder ({hosting.Value.Environment}, {Environment.MachineName}): {text}"));
+
+    private async Task PostAsync(HttpClient http, Uri url, string text, string subject, CancellationToken stoppingToken)
+    {
+        try
+        {
+            using var response = await http.PostAsJsonAsync(url, new WebhookMessage(text), AlertJsonContext.Default.WebhookMessage, stoppingToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                Log.AlertFailed(logger, subject, $"HTTP {(int)response.StatusCode}");
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !stoppingToken.IsCancellationRequested)
+        {
+            Log.AlertFailed(logger, subject, ex.GetType().Name);
+        }
+    }
+
     private void OnChanged(ProviderHealthChange change)
     {
         Log.StateChanged(logger, change.Provider, Name(change.Previous), Name(change.Current), change.Detail);
@@ -201,7 +231,7 @@ public sealed partial class ProviderAlertNotifier(
     };
 
     /// <summary>A change to consider, or (Change null) the end of the provider's window.</summary>
-    private readonly record struct Item(ProviderHealthChange? Change, string Provider);
+    private readonly record struct Item(ProviderHealthChange? Change, string Provider, string? Text = null);
 
     /// <summary>One provider's alert window; touched only by the reader loop (and tests).</summary>
     private sealed class AlertWindow(DateTimeOffset sentAt, HealthState alerted)

@@ -62,6 +62,25 @@ public sealed partial class CapabilityRouter(
             models = models.Where(m => task.PreferredProviders.Contains(m.Provider, StringComparer.OrdinalIgnoreCase)).ToList();
         }
 
+        if (task.AllowedModels is { Count: > 0 } allowed)
+        {
+            // A model or provider the caller names must be on the key's list; with auto only listed models compete.
+            foreach (var (provider, id) in task.ModelPreferences)
+            {
+                if (catalog.Find(id, provider) is not { } named || !ModelAllowList.Allows(allowed, named))
+                {
+                    throw ModelAllowList.Refused(provider + "/" + id, allowed);
+                }
+            }
+
+            foreach (var provider in task.PreferredProviders.Where(p => !models.Any(m => string.Equals(m.Provider, p, StringComparison.OrdinalIgnoreCase) && ModelAllowList.Allows(allowed, m))))
+            {
+                throw ModelAllowList.Refused(provider, allowed);
+            }
+
+            models = models.Where(m => ModelAllowList.Allows(allowed, m)).ToList();
+        }
+
         var keys = models.Select(m => m.Key).ToList();
         var taskClass = LearningKeys.TaskClass(analysis);
         var learned = await stats.GetAsync([.. keys, .. keys.Select(k => LearningKeys.ForTask(k, taskClass))], cancellationToken);

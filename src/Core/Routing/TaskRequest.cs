@@ -62,6 +62,9 @@ public sealed record TaskRequest
     /// <summary>The caller's budget for this task in USD, or null for none.</summary>
     public double? MaxCostUsd { get; init; }
 
+    /// <summary>The caller's key allow-list (models/providers); null = any. Set by the edges from the caller, never from the request.</summary>
+    public IReadOnlyList<string>? AllowedModels { get; init; }
+
     /// <summary>Prior turns of a session, oldest first (filled by the session store).</summary>
     public IReadOnlyList<Providers.ChatMessage> History { get; init; } = [];
 

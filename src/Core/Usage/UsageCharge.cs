@@ -39,6 +39,14 @@ public sealed class UsageCharge
         }
     }
 
+    /// <summary>The budget hold of this call, when a budget applies (set by the limits at admission).</summary>
+    public IBudgetHold? Budget { get; set; }
+
+    /// <summary>Holds the plan's worst-case cost before it runs; no-op when no budget applies.</summary>
+    public ValueTask ReserveAsync(Routing.RoutePlan plan, CancellationToken cancellationToken) =>
+        Budget?.ReserveAsync(plan, cancellationToken) ?? ValueTask.CompletedTask;
+
+    /// <summary>Adds an execution's billed total (every attempt that consumed provider tokens) to the call's charge.</summary>
     public void Add(UsageEvent usage)
     {
         lock (_gate)

@@ -19,6 +19,7 @@ public sealed class TranscodingCoverageTests(EdgeGatewayFixture fixture)
     [
         RouterServiceReflection.Descriptor, ModelServiceReflection.Descriptor, AuthServiceReflection.Descriptor,
         ApiKeyServiceReflection.Descriptor, UsageServiceReflection.Descriptor, SessionServiceReflection.Descriptor,
+        UserServiceReflection.Descriptor,
     ];
 
     public static TheoryData<string, string, string> Rules

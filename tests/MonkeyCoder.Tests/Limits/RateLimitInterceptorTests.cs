@@ -25,11 +25,18 @@ public sealed class RateLimitInterceptorTests
         public Task<LimitDecision> AcquireAsync(LimitRequest request, CancellationToken cancellationToken) =>
             Task.FromResult(new LimitDecision(LimitVerdict.Admitted, request.RequestsPerMinute, request.RequestsPerMinute - 1, TimeSpan.Zero, TimeSpan.FromMinutes(1), 0));
 
-        public Task CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken)
+        public Task<SpendTotals> CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken,
+            SpendReservation? reservation = null)
         {
             Completed.Add((actualTokens, costUsd));
-            return Task.CompletedTask;
+            return Task.FromResult(SpendTotals.Unknown);
         }
+
+        public Task<SpendReservation> ReserveAsync(LimitRequest request, long micros, TimeSpan ttl, CancellationToken cancellationToken) =>
+            Task.FromResult(new SpendReservation("h", micros, true, null, -1));
+
+        public Task<BudgetSnapshot> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken) =>
+            Task.FromResult(new BudgetSnapshot(null, new BudgetUse(null, 0, 0, 0)));
     }
 
     // An execution that failed after spending: its usage and its billed total are the attempts'.
@@ -59,8 +66,31 @@ public sealed class RateLimitInterceptorTests
             return Task.FromResult(new LimitDecision(LimitVerdict.Admitted, request.RequestsPerMinute, request.RequestsPerMinute - 1, TimeSpan.Zero, TimeSpan.FromMinutes(1), 0));
         }
 
-        public Task CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken) =>
-            Down ? throw new StackExchange.Redis.RedisException("down") : Task.CompletedTask;
+        /// <summary>Spend handed over while up (micro-USD), e.g. the outage's spend at reconciliation.</summary>
+        public long SettledMicros;
+
+        /// <summary>What Redis reports left of the user budget at a hold, micro-USD.</summary>
+        public long UserRemainingMicros = 1_000;
+
+        public Task<SpendTotals> CompleteAsync(LimitRequest request, LimitDecision decision, long actualTokens, double costUsd, CancellationToken cancellationToken,
+            SpendReservation? reservation = null)
+        {
+            if (Down)
+            {
+                throw new StackExchange.Redis.RedisException("down");
+            }
+
+            Interlocked.Add(ref SettledMicros, LimitMath.ToMicros(costUsd));
+            return Task.FromResult(SpendTotals.Unknown);
+        }
+
+        public Task<SpendReservation> ReserveAsync(LimitRequest request, long micros, TimeSpan ttl, CancellationToken cancellationToken) =>
+            Down
+                ? throw new StackExchange.Redis.RedisException("down")
+                : Task.FromResult(new SpendReservation("h", micros, UserRemainingMicros >= micros, null, UserRemainingMicros) { UserRemainingMicros = UserRemainingMicros });
+
+        public Task<BudgetSnapshot> GetBudgetAsync(LimitRequest request, CancellationToken cancellationToken) =>
+            Down ? throw new StackExchange.Redis.RedisException("down") : Task.FromResult(new BudgetSnapshot(null, new BudgetUse(null, 0, 0, 0)));
     }
 
     private static RateLimitInterceptor Interceptor(IRateLimiter limiter, LimitOptions? options = null, RecordingLogger<RateLimitInterceptor>? logger = null) =>

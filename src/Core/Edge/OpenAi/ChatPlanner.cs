@@ -21,7 +21,7 @@ public sealed class ChatPlanner(ITaskRouter router, TaskAnalyzer analyzer, Model
         {
             // The router's ranking first; the request's fallbacks (if any) after it, each model once.
             var routed = await router.PlanAsync(call.Task, cancellationToken);
-            var extra = Resolve(call.Fallbacks)
+            var extra = Resolve(call.Fallbacks, call.Task.AllowedModels)
                 .Where(m => providers.IsEnabled(m.Provider) && routed.Candidates.All(c => !string.Equals(c.Model.Key, m.Key, StringComparison.OrdinalIgnoreCase)))
                 .DistinctBy(m => m.Key, StringComparer.OrdinalIgnoreCase)
                 .Select(m => new RouteCandidate(m, 0, ["fallback listed by the caller"], new Dictionary<string, double>()))
@@ -32,13 +32,14 @@ public sealed class ChatPlanner(ITaskRouter router, TaskAnalyzer analyzer, Model
         return Named(call);
     }
 
-    private List<CatalogModel> Resolve(IReadOnlyList<string> names)
+    private List<CatalogModel> Resolve(IReadOnlyList<string> names, IReadOnlyList<string>? allowed)
     {
         var models = new List<CatalogModel>();
         for (var i = 0; i < names.Count; i++)
         {
-            models.Add(catalog.Find(names[i])
-                ?? throw RpcErrors.InvalidArgument($"fallbacks[{i}]", $"The model '{names[i]}' does not exist."));
+            var model = catalog.Find(names[i])
+                ?? throw RpcErrors.InvalidArgument($"fallbacks[{i}]", $"The model '{names[i]}' does not exist.");
+            models.Add(ModelAllowList.Allows(allowed, model) ? model : throw ModelAllowList.Refused(names[i], allowed!));
         }
 
         return models;
@@ -52,13 +53,20 @@ public sealed class ChatPlanner(ITaskRouter router, TaskAnalyzer analyzer, Model
                 $"The model '{call.Model}' does not exist. List models with GET /openai/v1/models, or use \"auto\".",
                 new Dictionary<string, string> { ["model"] = call.Model });
 
-        var fallbacks = Resolve(call.Fallbacks);
+        var allowed = call.Task.AllowedModels;
+        if (!ModelAllowList.Allows(allowed, requested))
+        {
+            throw ModelAllowList.Refused(call.Model, allowed!);
+        }
+
+        var fallbacks = Resolve(call.Fallbacks, allowed);
 
         var ordered = new List<(CatalogModel Model, string Reason)> { (requested, "requested by the caller") };
         foreach (var name in requested.Fallbacks)
         {
             // Catalog chains name "id" (same provider first) or "provider/id".
-            if (catalog.Find(name, requested.Provider) is { } model)
+            // The catalog's chain stays within the key's allow-list.
+            if (catalog.Find(name, requested.Provider) is { } model && ModelAllowList.Allows(allowed, model))
             {
                 ordered.Add((model, $"catalog fallback of {requested.Key}"));
             }

@@ -15,7 +15,8 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
 {
     public async Task<ChatCompletion> CompleteAsync(ChatCall call, CallerIdentity caller, CancellationToken cancellationToken)
     {
-        var plan = await planner.PlanAsync(call, cancellationToken);
+        var plan = await planner.PlanAsync(call with { Task = call.Task with { AllowedModels = caller.AllowedModels } }, cancellationToken);
+        await call.Charge.ReserveAsync(plan, cancellationToken);
         var executionId = Api.RouterApi.NewExecutionId();
         var outcome = await executor.ExecuteAsync(plan, executionId, caller, cancellationToken, charge: call.Charge);
         return new ChatCompletion
@@ -38,7 +39,8 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
     /// </summary>
     public async IAsyncEnumerable<ChatCompletionChunk> StreamAsync(ChatCall call, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var plan = await planner.PlanAsync(call, cancellationToken);
+        var plan = await planner.PlanAsync(call with { Task = call.Task with { AllowedModels = caller.AllowedModels } }, cancellationToken);
+        await call.Charge.ReserveAsync(plan, cancellationToken);
         var executionId = Api.RouterApi.NewExecutionId();
         var id = CompletionId(executionId);
         var created = time.GetUtcNow().ToUnixTimeSeconds();

@@ -95,7 +95,7 @@ public sealed partial class OpenAiEndpoints(
 
             var call = ChatRequestMapper.Map(request);
             var estimate = call.Task.MaxTokens + ((call.Task.Prompt.Length + call.Task.History.Sum(h => h.Content.Length) + call.Task.CustomInstructions.Length) / 4);
-            var admission = await limiter.AcquireAsync(caller, EdgeOperations.ChatCompletions, estimate, cancellationToken);
+            var admission = await limiter.AcquireAsync(caller, EdgeOperations.ChatCompletions, estimate, cancellationToken, call.Charge);
             try
             {
                 if (call.Stream)

@@ -1,0 +1,11 @@
+namespace MonkeyCoder.Core.Usage;
+
+/// <summary>
+/// Set on a call's <see cref="UsageCharge"/> by the limits when a budget applies: before the plan
+/// runs, holds its worst-case cost against the budgets (RESOURCE_EXHAUSTED BUDGET_EXCEEDED when it
+/// does not fit); settlement replaces the hold with what usage recorded.
+/// </summary>
+public interface IBudgetHold
+{
+    ValueTask ReserveAsync(Routing.RoutePlan plan, CancellationToken cancellationToken);
+}
