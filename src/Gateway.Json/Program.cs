@@ -15,6 +15,8 @@ if (HttpHealthProbe.IsCommand(args))
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddMonkeyCoderEnvironment();
 builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 8080, HttpProtocols.Http1);
+// /metrics on its own port (not the public one); health stays on the main port.
+builder.WebHost.UseMonkeyCoderMetricsListener(builder.Configuration, defaultPort: 9465, serveHealth: false);
 builder.Services.AddMonkeyCoder(builder.Configuration).AddJsonTranscoding(o => o.TypeRegistry = RpcErrors.DetailTypes);
 builder.Services.AddMonkeyCoderEdge(builder.Configuration);
 var docs = builder.Configuration.GetValue(EdgeOptions.Section + ":DocsEnabled", true);

@@ -28,6 +28,9 @@ public sealed record Principal(
 
     public bool IsAdmin => Scopes.Contains(Auth.Scopes.Admin);
 
+    /// <summary>The sign-in session (refresh-token family) of an access token; null for API keys.</summary>
+    public string? SessionId { get; init; }
+
     /// <summary>Admin implies every scope.</summary>
     public bool Has(string scope) => scope.Length == 0 || Scopes.Contains(scope) || IsAdmin;
 
@@ -76,4 +79,6 @@ public static class AuthReasons
     public const string UserCodeInvalid = "USER_CODE_INVALID";
     public const string UserRequired = "USER_REQUIRED";
     public const string ApiKeyNotFound = "API_KEY_NOT_FOUND";
+    public const string ApprovalNotAllowed = "DEVICE_APPROVAL_NOT_ALLOWED";
+    public const string UserNotFound = "USER_NOT_FOUND";
 }
