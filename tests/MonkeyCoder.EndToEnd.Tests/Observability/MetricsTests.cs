@@ -155,7 +155,9 @@ public sealed class MetricsTests
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
 
-        var text = await ScrapeUntilAsync(http, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"OK\"") >= 3
+        // The REST host serves /metrics on its metrics port only.
+        using var scraper = new HttpClient { BaseAddress = host.MetricsAddress, Timeout = TimeSpan.FromSeconds(20) };
+        var text = await ScrapeUntilAsync(scraper, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"OK\"") >= 3
             && Value(t, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ListModels\"", "status=\"UNAUTHENTICATED\"") >= 1);
         Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"OK\"") >= 3, text);
         Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"INVALID_ARGUMENT\"") >= 1, text);
