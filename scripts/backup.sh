@@ -10,6 +10,8 @@
 # BACKUP_KEEP files (default 14) are kept, older ones deleted. Prints the new file's path.
 # Exit codes: 0 done, 2 usage or configuration error, 3 pg_dump failed (nothing kept of this run).
 set -euo pipefail
+# Dumps and the password file are readable by their owner only.
+umask 077
 
 dir=${1:-${BACKUP_DIR:-./backups}}
 keep=${BACKUP_KEEP:-14}
@@ -36,8 +38,10 @@ done
 [ -e "$file" ] && { echo "backup: $file already exists" >&2; exit 2; }
 partial="$file.partial"
 
+# The password travels in a private PGPASSFILE, never in the arguments.
+. "$(dirname "$0")/pg-env.sh"
 conn=()
-[ -n "${DATABASE_URL:-}" ] && conn=(--dbname="$DATABASE_URL")
+[ -n "$pg_url" ] && conn=(--dbname="$pg_url")
 if ! pg_dump "${conn[@]}" --format=custom --no-owner --no-privileges --file="$partial"; then
   rm -f "$partial"
   echo "backup: pg_dump failed" >&2

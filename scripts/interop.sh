@@ -48,7 +48,7 @@ else
 fi
 pids+=($!)
 # The REST host gets a low request limit so the openai client's 429 test can reach it.
-"${host_env[@]}" PORT="$gateway_port" RATE_LIMIT_REQUESTS_PER_MINUTE=30 dotnet "$gateway_dll" >"$logs/gateway.log" 2>&1 &
+"${host_env[@]}" PORT="$gateway_port" METRICS_PORT="$(free_port)" RATE_LIMIT_REQUESTS_PER_MINUTE=30 dotnet "$gateway_dll" >"$logs/gateway.log" 2>&1 &
 pids+=($!)
 
 wait_port() {

@@ -167,6 +167,7 @@ for (const probe of ['livenessProbe', 'startupProbe']) {
 }
 if (service?.readinessProbe?.grpc?.service !== 'monkeycoder.v1.RouterService') fail('monkey-coder-service', 'readinessProbe must ask monkeycoder.v1.RouterService');
 if (!(service?.ports ?? []).some((p) => p.containerPort === 9464)) fail('monkey-coder-service', 'containerPort 9464 (METRICS_PORT: /metrics, /healthz, /readyz) not declared');
+if (!(gateway?.ports ?? []).some((p) => p.containerPort === 9465)) fail('monkey-coder-gateway', 'containerPort 9465 (METRICS_PORT: /metrics, not served on the public port) not declared');
 if (gateway?.livenessProbe?.httpGet?.path !== '/healthz' || gateway?.readinessProbe?.httpGet?.path !== '/readyz') fail('monkey-coder-gateway', 'liveness /healthz and readiness /readyz');
 
 // --- Production rules -------------------------------------------------------------------------

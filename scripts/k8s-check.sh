@@ -41,4 +41,5 @@ mutate no-migrate migrate-job.yaml 's/args: \["migrate"\]/args: ["serve"]/'
 mutate yaml-syntax service.yaml 's/^spec:$/spec: [/'
 mutate readiness-liveness service.yaml '/livenessProbe:/,/periodSeconds/ s/^              port: 50051$/              port: 50051\n              service: monkeycoder.v1.RouterService/'
 mutate no-metrics-port service.yaml 's/containerPort: 9464/containerPort: 9465/'
+mutate no-gateway-metrics-port gateway.yaml 's/containerPort: 9465/containerPort: 9466/'
 echo "k8s-check: checker rejects $rejects broken variants"

@@ -8,6 +8,8 @@
 # "latest" picks the newest monkeycoder-*.dump in DIR (or BACKUP_DIR, default ./backups).
 # Exit codes: 0 restored, 2 usage or configuration error, 3 pg_restore failed (database unchanged).
 set -euo pipefail
+# Dumps and the password file are readable by their owner only.
+umask 077
 
 target=${1:-}
 dir=${2:-${BACKUP_DIR:-./backups}}
@@ -28,8 +30,10 @@ if [ -z "${DATABASE_URL:-}" ] && [ -z "${PGDATABASE:-}" ] && [ -z "${PGHOST:-}" 
 fi
 command -v pg_restore >/dev/null || { echo "restore: pg_restore not found (apt-get install postgresql-client)" >&2; exit 2; }
 
+# The password travels in a private PGPASSFILE, never in the arguments.
+. "$(dirname "$0")/pg-env.sh"
 conn=()
-[ -n "${DATABASE_URL:-}" ] && conn=(--dbname="$DATABASE_URL")
+[ -n "$pg_url" ] && conn=(--dbname="$pg_url")
 [ ${#conn[@]} -eq 0 ] && conn=(--dbname="${PGDATABASE:-postgres}")
 if ! pg_restore "${conn[@]}" --clean --if-exists --no-owner --no-privileges --single-transaction --exit-on-error "$target"; then
   echo "restore: pg_restore failed; the database is unchanged" >&2

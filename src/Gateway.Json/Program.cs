@@ -18,6 +18,8 @@ builder.Configuration.AddMonkeyCoderEnvironment();
 try
 {
     builder.WebHost.UseMonkeyCoderKestrel(builder.Configuration, defaultPort: 8080, HttpProtocols.Http1);
+    // /metrics on its own port (not the public one); health stays on the main port.
+    builder.WebHost.UseMonkeyCoderMetricsListener(builder.Configuration, defaultPort: 9465, serveHealth: false);
     builder.Services.AddMonkeyCoder(builder.Configuration).AddJsonTranscoding(o => o.TypeRegistry = RpcErrors.DetailTypes);
     builder.Services.AddMonkeyCoderEdge(builder.Configuration);
     var docs = builder.Configuration.GetValue(EdgeOptions.Section + ":DocsEnabled", true);

@@ -13,13 +13,13 @@ public sealed class AuthApi(IdentityService identity, IIdentityStore store, Micr
     public override async Task<SignUpResponse> SignUp(SignUpRequest request, ServerCallContext context)
     {
         var (user, tokens) = await identity.SignUpAsync(request.Email, request.Password, request.DisplayName, context.CancellationToken);
-        return new SignUpResponse { Principal = ToProto(user, Principal.JwtMethod), Tokens = ToProto(tokens) };
+        return new SignUpResponse { Principal = ToProto(user, Principal.JwtMethod, tokens.Scopes), Tokens = ToProto(tokens) };
     }
 
     public override async Task<LoginResponse> Login(LoginRequest request, ServerCallContext context)
     {
         var (user, tokens) = await identity.LoginAsync(request.Email, request.Password, context.CancellationToken);
-        return new LoginResponse { Principal = ToProto(user, Principal.JwtMethod), Tokens = ToProto(tokens) };
+        return new LoginResponse { Principal = ToProto(user, Principal.JwtMethod, tokens.Scopes), Tokens = ToProto(tokens) };
     }
 
     public override async Task<RefreshResponse> Refresh(RefreshRequest request, ServerCallContext context) =>
@@ -58,7 +58,7 @@ public sealed class AuthApi(IdentityService identity, IIdentityStore store, Micr
         if (result.Tokens is not null && result.User is not null)
         {
             response.Tokens = ToProto(result.Tokens);
-            response.Principal = ToProto(result.User, Principal.JwtMethod);
+            response.Principal = ToProto(result.User, Principal.JwtMethod, result.Tokens.Scopes);
         }
 
         return response;
@@ -140,6 +140,9 @@ public sealed class AuthApi(IdentityService identity, IIdentityStore store, Micr
         return response;
     }
 
+    public override async Task<EndUserSessionsResponse> EndUserSessions(EndUserSessionsRequest request, ServerCallContext context) =>
+        new() { EndedSessions = await identity.EndUserSessionsAsync(context.RequirePrincipal(), request.UserId, context.CancellationToken) };
+
     private static DeviceAuthorizationState ToState(string state) => state switch
     {
         IdentityService.DevicePending => DeviceAuthorizationState.AuthorizationPending,
@@ -159,10 +162,10 @@ public sealed class AuthApi(IdentityService identity, IIdentityStore store, Micr
         RefreshExpiresIn = Duration.FromTimeSpan(tokens.RefreshLifetime),
     };
 
-    private static V1.Principal ToProto(UserRecord user, string method)
+    private static V1.Principal ToProto(UserRecord user, string method, IReadOnlyList<string>? scopes)
     {
         var proto = new V1.Principal { Id = user.Id, Email = user.Email, DisplayName = user.DisplayName, Role = user.Role, AuthMethod = method };
-        proto.Scopes.AddRange(Scopes.ForRole(user.Role).Order(StringComparer.Ordinal));
+        proto.Scopes.AddRange(scopes ?? Scopes.ForRole(user.Role).Order(StringComparer.Ordinal).ToList());
         return proto;
     }
 

@@ -53,6 +53,9 @@ public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, O
                 return context.Deadline <= DateTime.UtcNow
                     ? RpcErrors.Create(StatusCode.DeadlineExceeded, "DEADLINE_EXCEEDED", "The call's deadline passed before the answer was complete.")
                     : RpcErrors.Create(StatusCode.Cancelled, "CANCELLED", "The caller cancelled the call.");
+            case Npgsql.PostgresException { SqlState: "22021" or "22P05" }:
+                // Text PostgreSQL cannot store (U+0000, found by the fuzz pass): the caller's input, not a server fault.
+                return RpcErrors.InvalidArgument("request", "A text field contains a character that cannot be stored (U+0000); remove it.");
             default:
                 var eventId = Guid.NewGuid().ToString("N")[..12];
                 Log.Unhandled(logger, Observability.SentryScrubber.ForLog(ex, Observability.RequestTelemetry.Current?.SensitiveValues), context.Method, eventId);

@@ -29,7 +29,7 @@ public sealed class ModelApi(ModelCatalog catalog, ProviderRegistry providers, P
                 Health = state.State,
                 HealthDetail = state.Detail,
                 ModelCount = catalog.Models.Count(m => string.Equals(m.Provider, provider.Name, StringComparison.OrdinalIgnoreCase) && !m.IsDeprecated),
-                BaseUrl = providers.BaseUrlOf(provider.Name) ?? provider.BaseUrl,
+                BaseUrl = providers.BaseUrlOf(provider.Name) ?? MonkeyCoder.Core.Providers.Http.ProviderClientSettings.Redact(provider.BaseUrl),
             });
         }
 

@@ -6,9 +6,9 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace MonkeyCoder.Core.Auth;
 
-/// <summary>The claims an access token carries.</summary>
+/// <summary>The claims an access token carries. Scopes: the session's when narrower than the role's (claim <c>scope</c>, space-separated); null = the role's.</summary>
 public sealed record AccessTokenClaims(string UserId, string Email, string DisplayName, string Role, string SessionFamily, double? UserMonthlyBudgetUsd,
-    int? UserRequestsPerMinute = null, int? UserTokensPerMinute = null);
+    int? UserRequestsPerMinute = null, int? UserTokensPerMinute = null, IReadOnlyList<string>? Scopes = null);
 
 /// <summary>Why a bearer token was refused.</summary>
 public enum AccessTokenFailure
@@ -61,7 +61,8 @@ public sealed class AccessTokens
 
     public TimeSpan Lifetime => TimeSpan.FromMinutes(_options.AccessTokenMinutes);
 
-    public string Issue(AccessTokenClaims claims)
+    /// <summary>A signed token for <paramref name="claims"/>, valid for <paramref name="lifetime"/> when the session ends before <see cref="Lifetime"/>.</summary>
+    public string Issue(AccessTokenClaims claims, TimeSpan? lifetime = null)
     {
         var now = _time.GetUtcNow().UtcDateTime;
         var values = new Dictionary<string, object>
@@ -73,6 +74,11 @@ public sealed class AccessTokens
             ["sid"] = claims.SessionFamily,
             ["jti"] = Guid.NewGuid().ToString("N"),
         };
+        if (claims.Scopes is { } scopes)
+        {
+            values["scope"] = string.Join(' ', scopes);
+        }
+
         if (claims.UserMonthlyBudgetUsd is { } budget)
         {
             values["mk_budget"] = budget;
@@ -94,7 +100,7 @@ public sealed class AccessTokens
             Audience = _options.Audience,
             IssuedAt = now,
             NotBefore = now,
-            Expires = now + Lifetime,
+            Expires = now + (lifetime is { } l && l < Lifetime ? l : Lifetime),
             Claims = values,
             SigningCredentials = _signing,
         });
@@ -124,6 +130,9 @@ public sealed class AccessTokens
             return (null, AccessTokenFailure.Invalid);
         }
 
-        return (new AccessTokenClaims(subject, Claim("email"), Claim("name"), role, Claim("sid"), budget, rpm, tpm), AccessTokenFailure.None);
+        IReadOnlyList<string>? scopes = jwt.TryGetPayloadValue<string>("scope", out var scope)
+            ? scope.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            : null;
+        return (new AccessTokenClaims(subject, Claim("email"), Claim("name"), role, Claim("sid"), budget, rpm, tpm, scopes), AccessTokenFailure.None);
     }
 }

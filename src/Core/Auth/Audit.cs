@@ -17,6 +17,7 @@ public static class AuditKinds
     public const string RefreshReuse = "refresh_token.reuse_detected";
     public const string DeviceApproved = "device.approved";
     public const string DeviceDenied = "device.denied";
+    public const string SessionsEnded = "user.sessions_ended";
 }
 
 /// <summary>Writes audit events; a failed write is logged and never fails the caller's request.</summary>

@@ -108,8 +108,11 @@ public sealed class AuthInterceptor(ApiKeys apiKeys, AccessTokens accessTokens, 
             return (null, Refused(failure == AccessTokenFailure.Expired ? AuthReasons.CredentialExpired : AuthReasons.CredentialInvalid, "access token"));
         }
 
-        var principalFromToken = new Principal(claims.UserId, claims.Email, claims.DisplayName, claims.Role, Scopes.ForRole(claims.Role),
-            Principal.JwtMethod, null, new CredentialLimits(claims.UserRequestsPerMinute, claims.UserTokensPerMinute, null, claims.UserMonthlyBudgetUsd));
+        // A session narrower than its role (a device approved by a narrower credential) keeps only its own scopes.
+        var roleScopes = Scopes.ForRole(claims.Role);
+        var scopes = claims.Scopes is null ? roleScopes : roleScopes.Intersect(claims.Scopes, StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
+        var principalFromToken = new Principal(claims.UserId, claims.Email, claims.DisplayName, claims.Role, scopes,
+            Principal.JwtMethod, null, new CredentialLimits(claims.UserRequestsPerMinute, claims.UserTokensPerMinute, null, claims.UserMonthlyBudgetUsd)) { SessionId = claims.SessionFamily };
         return (principalFromToken, null);
     }
 

@@ -56,8 +56,11 @@ public sealed class AuthOptions
     [Required]
     public string VerificationUri { get; set; } = "http://localhost:8080/device";
 
-    /// <summary><c>AUTH_ALLOW_SIGN_UP</c>: anyone may create a developer account. Defaults to true.</summary>
-    public bool AllowSignUp { get; set; } = true;
+    /// <summary>
+    /// <c>AUTH_ALLOW_SIGN_UP</c>: anyone may create a developer account. Unset = open, except when
+    /// ENVIRONMENT is production, where operators opt in with true.
+    /// </summary>
+    public bool? AllowSignUp { get; set; }
 
     /// <summary>
     /// <c>MONKEY_CODER_ADMIN_API_KEY</c>: an admin API key to accept (format <c>mk_</c> + at least 29
@@ -81,6 +84,46 @@ public sealed class AuthOptions
     /// </summary>
     [Range(0, 86_400, ErrorMessage = "MonkeyCoder:Auth:ApiKeyStaleIfErrorSeconds must be between 0 and 86400.")]
     public int ApiKeyStaleIfErrorSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// <c>AUTH_SESSION_MAX_DAYS</c>: absolute lifetime of a sign-in session (a refresh-token family):
+    /// refreshing never extends it past this many days after sign-in. Defaults to 30 days.
+    /// </summary>
+    [Range(1, 365, ErrorMessage = "AUTH_SESSION_MAX_DAYS (MonkeyCoder:Auth:SessionMaxDays) must be between 1 and 365.")]
+    public int SessionMaxDays { get; set; } = 30;
+
+    /// <summary>
+    /// Password hashes (PBKDF2, ~0.3 s of a core each) computed at once; further sign-ins wait, then
+    /// are refused with RESOURCE_EXHAUSTED, so a flood cannot take every CPU. 0 = half the processors (at least 1). Defaults to 0.
+    /// </summary>
+    [Range(0, 256, ErrorMessage = "MonkeyCoder:Auth:PasswordHashConcurrency must be between 0 and 256.")]
+    public int PasswordHashConcurrency { get; set; }
+
+    /// <summary>How long a sign-in waits for a hashing slot before RESOURCE_EXHAUSTED. Defaults to 5 s.</summary>
+    [Range(0, 60, ErrorMessage = "MonkeyCoder:Auth:PasswordHashQueueSeconds must be between 0 and 60.")]
+    public int PasswordHashQueueSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// <c>AUTH_BOOTSTRAP_KEY_FILE</c>: in production a generated bootstrap admin key is written to this
+    /// file (mode 0600) and its path logged, never printed. Defaults to <c>bootstrap-admin-key</c> in the working directory.
+    /// </summary>
+    [Required]
+    public string BootstrapKeyFile { get; set; } = "bootstrap-admin-key";
+
+    /// <summary>
+    /// <c>AUTH_EXPIRED_RETENTION_DAYS</c>: device authorizations and refresh tokens are deleted this many
+    /// days after they expire. 0 = at once. Defaults to 7.
+    /// </summary>
+    [Range(0, 3650, ErrorMessage = "AUTH_EXPIRED_RETENTION_DAYS (MonkeyCoder:Auth:ExpiredRetentionDays) must be between 0 and 3650.")]
+    public int ExpiredRetentionDays { get; set; } = 7;
+
+    /// <summary><c>AUDIT_RETENTION_DAYS</c>: audit events older than this are deleted; 0 keeps them forever. Defaults to 365.</summary>
+    [Range(0, 36_500, ErrorMessage = "AUDIT_RETENTION_DAYS (MonkeyCoder:Auth:AuditRetentionDays) must be between 0 and 36500.")]
+    public int AuditRetentionDays { get; set; } = 365;
+
+    /// <summary>How often expired identity state is purged. Defaults to 60 min.</summary>
+    [Range(1, 1440, ErrorMessage = "MonkeyCoder:Auth:PurgeIntervalMinutes must be between 1 and 1440.")]
+    public int PurgeIntervalMinutes { get; set; } = 60;
 }
 
 [OptionsValidator]

@@ -27,9 +27,13 @@ public static class AuthServiceExtensions
     public static IServiceCollection AddMonkeyCoderAuth(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
-        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateOnStart();
+        var production = string.Equals(configuration.GetValue(HostingOptions.Section + ":Environment", "development"), "production", StringComparison.OrdinalIgnoreCase);
+        // Sign-up is closed in production unless the operator opted in (AUTH_ALLOW_SIGN_UP=true).
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).Configure(o => o.AllowSignUp ??= !production).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>();
         services.AddOptions<LimitOptions>().Bind(configuration.GetSection(LimitOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AnonymousLimitOptions>, AnonymousLimitOptionsValidator>();
+        services.AddOptions<AnonymousLimitOptions>().Bind(configuration.GetSection(AnonymousLimitOptions.Section)).ValidateOnStart();
 
         var environment = configuration.GetValue(HostingOptions.Section + ":Environment", "development");
         if (string.Equals(environment, "production", StringComparison.OrdinalIgnoreCase))
@@ -70,7 +74,11 @@ public static class AuthServiceExtensions
             services.AddSingleton<IRateLimiter>(sp => sp.GetRequiredService<InMemoryRateLimiter>());
         }
 
-        services.AddSingleton(sp => new PasswordHasher(sp.GetRequiredService<IOptions<AuthOptions>>().Value.PasswordIterations));
+        services.AddSingleton(sp =>
+        {
+            var auth = sp.GetRequiredService<IOptions<AuthOptions>>().Value;
+            return new PasswordHasher(auth.PasswordIterations, auth.PasswordHashConcurrency, TimeSpan.FromSeconds(auth.PasswordHashQueueSeconds));
+        });
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<LastUsedTracker>();
@@ -88,20 +96,26 @@ public static class AuthServiceExtensions
             services.AddHostedService<ReplicaCensus>();
         }
 
+        services.AddSingleton<AnonymousLimiter>();
+        services.AddSingleton<AnonymousLimitInterceptor>();
         // The HTTP edge (OpenAI-compatible endpoints) authenticates and limits exactly like gRPC.
         services.AddHttpContextAccessor();
         services.AddSingleton<Edge.IEdgeAuthenticator, EdgeAuthenticator>();
         services.AddSingleton<Edge.IEdgeRequestLimiter, Limits.EdgeRequestLimiter>();
         // After StorageStartup (registered above), so migrations ran before the first admin key is written.
         services.AddHostedService<BootstrapAdmin>();
+        services.AddSingleton<IdentityRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<IdentityRetention>());
         services.AddHostedService<LimitsStartup>();
 
         services.AddHealthChecks()
             .AddCheck<IdentityStoreHealthCheck>("identity", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
 
-        // PostConfigure runs after AddGrpc's own configuration: ErrorInterceptor first (outermost), then auth, then limits.
+        // PostConfigure runs after AddGrpc's own configuration: ErrorInterceptor first (outermost), then
+        // the anonymous sign-in limits (before any password is hashed), auth, then per-principal limits.
         services.PostConfigure<GrpcServiceOptions>(options =>
         {
+            options.Interceptors.Add<AnonymousLimitInterceptor>();
             options.Interceptors.Add<AuthInterceptor>();
             options.Interceptors.Add<RateLimitInterceptor>();
         });

@@ -51,7 +51,9 @@ public sealed record RefreshTokenRecord(
     DateTimeOffset CreatedAt,
     DateTimeOffset ExpiresAt,
     DateTimeOffset? RotatedAt = null,
-    DateTimeOffset? RevokedAt = null);
+    DateTimeOffset? RevokedAt = null,
+    DateTimeOffset? FamilyExpiresAt = null,
+    IReadOnlyList<string>? Scopes = null);
 
 public static class DeviceStatus
 {
@@ -70,7 +72,9 @@ public sealed record DeviceAuthorizationRecord(
     int IntervalSeconds,
     DateTimeOffset? LastPolledAt,
     string Status,
-    string? UserId);
+    string? UserId,
+    IReadOnlyList<string>? Scopes = null,
+    DateTimeOffset? SessionExpiresAt = null);
 
 public sealed record AuditRecord(long Id, DateTimeOffset OccurredAt, string Kind, string? PrincipalId, string Subject, string Detail);
 
@@ -92,6 +96,12 @@ public interface IIdentityStore
     Task<UserRecord?> FindUserAsync(string id, CancellationToken cancellationToken);
 
     Task SetLoginStateAsync(string userId, int failedLogins, DateTimeOffset? lockedUntil, CancellationToken cancellationToken);
+
+    /// <summary>Adds one failed login atomically (N concurrent failures count N); returns the new count.</summary>
+    Task<int> IncrementFailedLoginsAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>Locks the account until <paramref name="lockedUntil"/>, never shortening a later lock already set.</summary>
+    Task ExtendLockAsync(string userId, DateTimeOffset lockedUntil, CancellationToken cancellationToken);
 
     Task CreateApiKeyAsync(ApiKeyRecord key, CancellationToken cancellationToken);
 
@@ -136,6 +146,12 @@ public interface IIdentityStore
     /// <summary>Revokes every token of a family; returns how many were still active.</summary>
     Task<int> RevokeFamilyAsync(string familyId, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>The newest token of a family (null when none): its absolute end, scopes and whether it was ended.</summary>
+    Task<RefreshTokenRecord?> FindFamilyHeadAsync(string familyId, CancellationToken cancellationToken);
+
+    /// <summary>Revokes every active token of every family of a user (an admin ended their sessions); returns how many families.</summary>
+    Task<int> RevokeUserSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken);
+
     Task CreateDeviceAuthorizationAsync(DeviceAuthorizationRecord record, CancellationToken cancellationToken);
 
     Task<DeviceAuthorizationRecord?> FindDeviceAuthorizationAsync(byte[] deviceCodeHash, CancellationToken cancellationToken);
@@ -146,6 +162,15 @@ public interface IIdentityStore
 
     /// <summary>Moves a device authorization from <paramref name="from"/> to <paramref name="to"/>; false when it was not in <paramref name="from"/>.</summary>
     Task<bool> TransitionDeviceAuthorizationAsync(string id, string from, string to, string? userId, CancellationToken cancellationToken);
+
+    /// <summary>pending → approved for <paramref name="userId"/>, recording the scopes and end the approving credential allows; false when no longer pending.</summary>
+    Task<bool> ApproveDeviceAuthorizationAsync(string id, string userId, IReadOnlyList<string> scopes, DateTimeOffset sessionExpiresAt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes device authorizations and refresh tokens that expired before <paramref name="expiredBefore"/>
+    /// and audit events older than <paramref name="auditBefore"/> (null keeps them); returns rows deleted.
+    /// </summary>
+    Task<int> PurgeExpiredAsync(DateTimeOffset expiredBefore, DateTimeOffset? auditBefore, CancellationToken cancellationToken);
 
     Task AppendAuditAsync(DateTimeOffset occurredAt, string kind, string? principalId, string subject, string detail, CancellationToken cancellationToken);
 

@@ -6,8 +6,8 @@ using MonkeyCoder.Core.Api;
 
 namespace MonkeyCoder.Core.Auth;
 
-/// <summary>Tokens handed to a signed-in user.</summary>
-public sealed record IssuedTokens(string AccessToken, TimeSpan AccessLifetime, string RefreshToken, TimeSpan RefreshLifetime);
+/// <summary>Tokens handed to a signed-in user. Scopes: what the session may do — the role's, or fewer when a narrower credential approved a device.</summary>
+public sealed record IssuedTokens(string AccessToken, TimeSpan AccessLifetime, string RefreshToken, TimeSpan RefreshLifetime, IReadOnlyList<string>? Scopes = null);
 
 /// <summary>What a device poll found (RFC 8628 §3.5).</summary>
 public sealed record DevicePollResult(string State, int IntervalSeconds, IssuedTokens? Tokens = null, UserRecord? User = null);
@@ -38,7 +38,7 @@ public sealed class IdentityService(
 
     public async Task<(UserRecord User, IssuedTokens Tokens)> SignUpAsync(string email, string password, string displayName, CancellationToken cancellationToken)
     {
-        if (!_options.AllowSignUp)
+        if (_options.AllowSignUp == false)
         {
             throw RpcErrors.PermissionDenied(AuthReasons.SignUpDisabled, "Sign-up is disabled on this service; ask an admin for an API key.");
         }
@@ -65,7 +65,7 @@ public sealed class IdentityService(
             throw RpcErrors.InvalidArgument(violations);
         }
 
-        var user = new UserRecord(Secrets.NewId("usr"), email, displayName, passwords.Hash(password), Scopes.Roles.Developer, time.GetUtcNow());
+        var user = new UserRecord(Secrets.NewId("usr"), email, displayName, await passwords.HashAsync(password, cancellationToken), Scopes.Roles.Developer, time.GetUtcNow());
         if (!await store.TryCreateUserAsync(user, cancellationToken))
         {
             // Without email verification a sign-up cannot hide that the address is taken; say as little as possible.
@@ -82,7 +82,7 @@ public sealed class IdentityService(
         var user = await store.FindUserByEmailAsync(email.Trim(), cancellationToken);
 
         // Always one full hash derivation, found or not, locked or not: timing says nothing.
-        var valid = passwords.Verify(password, user?.PasswordHash);
+        var valid = await passwords.VerifyAsync(password, user?.PasswordHash, cancellationToken);
         if (user is null)
         {
             await audit.WriteAsync(AuditKinds.LoginFailed, null, EmailFingerprint(email), "unknown account");
@@ -97,16 +97,17 @@ public sealed class IdentityService(
 
         if (!valid)
         {
-            var failures = user.FailedLogins + 1;
+            // Counted in the store in one statement: N concurrent wrong passwords count N.
+            var failures = await store.IncrementFailedLoginsAsync(user.Id, cancellationToken);
             DateTimeOffset? lockUntil = null;
             if (failures >= _options.MaxFailedLogins)
             {
                 var doublings = Math.Min(failures - _options.MaxFailedLogins, 20);
                 var lockout = TimeSpan.FromSeconds(_options.LockoutSeconds * Math.Pow(2, doublings));
                 lockUntil = now + (lockout > MaxLockout ? MaxLockout : lockout);
+                await store.ExtendLockAsync(user.Id, lockUntil.Value, cancellationToken);
             }
 
-            await store.SetLoginStateAsync(user.Id, failures, lockUntil, cancellationToken);
             await audit.WriteAsync(AuditKinds.LoginFailed, user.Id, user.Id, lockUntil is null ? $"failure {failures}" : $"failure {failures}; locked");
             throw InvalidCredentials();
         }
@@ -143,7 +144,8 @@ public sealed class IdentityService(
             throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenInvalid, "The refresh token is not valid; sign in again.");
         }
 
-        if (token.ExpiresAt <= now)
+        var familyEnd = FamilyEnd(token);
+        if (token.ExpiresAt <= now || familyEnd <= now)
         {
             throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenInvalid, "The refresh token expired; sign in again.");
         }
@@ -151,7 +153,7 @@ public sealed class IdentityService(
         var user = await store.FindUserAsync(token.UserId, cancellationToken)
             ?? throw RpcErrors.Unauthenticated(AuthReasons.RefreshTokenInvalid, "The refresh token is not valid; sign in again.");
         ThrowIfDisabled(user);
-        return await IssueAsync(user, token.FamilyId, cancellationToken);
+        return await IssueAsync(user, token.FamilyId, familyEnd, token.Scopes, cancellationToken);
     }
 
     /// <summary>A user an admin disabled gets no new session or access token (its current access token ends within its lifetime).</summary>
@@ -236,7 +238,17 @@ public sealed class IdentityService(
 
         var user = await store.FindUserAsync(device.UserId, cancellationToken)
             ?? throw RpcErrors.Unauthenticated(AuthReasons.DeviceCodeInvalid, "The device code is not valid (invalid_grant).");
-        return new DevicePollResult(DeviceApproved, device.IntervalSeconds, await StartSessionAsync(user, cancellationToken), user);
+
+        // No more than the approving credential allowed (recorded at approval); an approval from
+        // before scopes were recorded gets nothing rather than the whole role.
+        var end = device.SessionExpiresAt ?? now;
+        if (end <= now)
+        {
+            return new DevicePollResult(DeviceExpired, device.IntervalSeconds);
+        }
+
+        var session = await IssueAsync(user, Secrets.NewId("fam"), end, device.Scopes ?? [], cancellationToken);
+        return new DevicePollResult(DeviceApproved, device.IntervalSeconds, session, user);
     }
 
     public async Task<string> ApproveDeviceAsync(Principal approver, string userCode, bool deny, CancellationToken cancellationToken)
@@ -248,8 +260,19 @@ public sealed class IdentityService(
             throw RpcErrors.NotFound(AuthReasons.UserCodeInvalid, "No pending device authorization has this code; it may have expired.");
         }
 
-        var to = deny ? DeviceStatus.Denied : DeviceStatus.Approved;
-        if (!await store.TransitionDeviceAuthorizationAsync(device.Id, DeviceStatus.Pending, to, approver.Id, cancellationToken))
+        bool moved;
+        if (deny)
+        {
+            // Anyone signed in may refuse a code they were shown.
+            moved = await store.TransitionDeviceAuthorizationAsync(device.Id, DeviceStatus.Pending, DeviceStatus.Denied, approver.Id, cancellationToken);
+        }
+        else
+        {
+            var (scopes, end) = await ApprovalGrantAsync(approver, cancellationToken);
+            moved = await store.ApproveDeviceAuthorizationAsync(device.Id, approver.Id, scopes, end, cancellationToken);
+        }
+
+        if (!moved)
         {
             throw RpcErrors.NotFound(AuthReasons.UserCodeInvalid, "No pending device authorization has this code; it may have expired.");
         }
@@ -258,19 +281,92 @@ public sealed class IdentityService(
         return deny ? DeviceDenied : DeviceApproved;
     }
 
-    private Task<IssuedTokens> StartSessionAsync(UserRecord user, CancellationToken cancellationToken) =>
-        IssueAsync(user, Secrets.NewId("fam"), cancellationToken);
+    /// <summary>
+    /// Ends every session of <paramref name="userId"/> (all refresh-token families). Access tokens
+    /// already issued stay valid until they expire (at most AccessTokenMinutes).
+    /// </summary>
+    public async Task<int> EndUserSessionsAsync(Principal admin, string userId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(userId) || userId.Length > 200)
+        {
+            throw RpcErrors.InvalidArgument("user_id", "Required: the id of the user whose sessions to end.");
+        }
 
-    private async Task<IssuedTokens> IssueAsync(UserRecord user, string family, CancellationToken cancellationToken)
+        if (await store.FindUserAsync(userId, cancellationToken) is null)
+        {
+            throw RpcErrors.NotFound(AuthReasons.UserNotFound, "No user has this id.");
+        }
+
+        var ended = await store.RevokeUserSessionsAsync(userId, time.GetUtcNow(), cancellationToken);
+        await audit.WriteAsync(AuditKinds.SessionsEnded, admin.Id, userId, $"{ended} sessions ended");
+        return ended;
+    }
+
+    /// <summary>
+    /// What a device approved by <paramref name="approver"/> may get: an interactive session (access
+    /// token) grants its own scopes until its own session ends; an API key must hold every scope of
+    /// the user's role and grants them until the key expires. Anything else is PERMISSION_DENIED, so a
+    /// narrow key cannot mint a wider session.
+    /// </summary>
+    private async Task<(IReadOnlyList<string> Scopes, DateTimeOffset End)> ApprovalGrantAsync(Principal approver, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var refreshLifetime = TimeSpan.FromDays(_options.RefreshTokenDays);
-        var refresh = "rt_" + Secrets.NewToken(32);
-        await store.CreateRefreshTokenAsync(new RefreshTokenRecord(Secrets.NewId("rft"), family, user.Id, Secrets.Sha256(refresh), now, now + refreshLifetime), cancellationToken);
-        var access = accessTokens.Issue(new AccessTokenClaims(user.Id, user.Email, user.DisplayName, user.Role, family, user.MonthlyBudgetUsd,
-            user.RequestsPerMinute, user.TokensPerMinute));
-        return new IssuedTokens(access, accessTokens.Lifetime, refresh, refreshLifetime);
+        var cap = now + TimeSpan.FromDays(_options.SessionMaxDays);
+        var role = Scopes.ForRole(approver.Role);
+        IReadOnlyList<string> Granted() => role.Where(approver.Has).Order(StringComparer.Ordinal).ToList();
+
+        if (approver.AuthMethod == Principal.JwtMethod && approver.SessionId is { Length: > 0 } sid)
+        {
+            var head = await store.FindFamilyHeadAsync(sid, cancellationToken);
+            if (head is null || head.UserId != approver.Id || head.RevokedAt is not null || FamilyEnd(head) <= now)
+            {
+                throw RpcErrors.PermissionDenied(AuthReasons.ApprovalNotAllowed, "This session has ended; sign in again to approve a device.");
+            }
+
+            var end = FamilyEnd(head);
+            return (Granted(), end < cap ? end : cap);
+        }
+
+        if (approver.AuthMethod == Principal.ApiKeyMethod && approver.ApiKeyId is { } keyId)
+        {
+            var missing = role.Where(s => !approver.Has(s)).Order(StringComparer.Ordinal).ToList();
+            if (missing.Count > 0)
+            {
+                throw RpcErrors.PermissionDenied(AuthReasons.ApprovalNotAllowed,
+                    $"Approving a device needs a signed-in session or an API key with every scope of the '{approver.Role}' role; this key lacks: {string.Join(", ", missing)}.");
+            }
+
+            var keys = await store.ListApiKeysAsync(approver.Id, includeRevoked: false, cancellationToken);
+            var key = keys.FirstOrDefault(k => k.Id == keyId)
+                ?? throw RpcErrors.PermissionDenied(AuthReasons.ApprovalNotAllowed, "This API key can no longer approve devices.");
+            return (Granted(), key.ExpiresAt is { } expires && expires < cap ? expires : cap);
+        }
+
+        throw RpcErrors.PermissionDenied(AuthReasons.ApprovalNotAllowed, "Approving a device needs a signed-in session or an API key with every scope of your role.");
     }
+
+    /// <summary>The absolute end of a token's session; families from before it was recorded end SessionMaxDays after this token.</summary>
+    private DateTimeOffset FamilyEnd(RefreshTokenRecord token) => token.FamilyExpiresAt ?? token.CreatedAt + TimeSpan.FromDays(_options.SessionMaxDays);
+
+    private Task<IssuedTokens> StartSessionAsync(UserRecord user, CancellationToken cancellationToken) =>
+        IssueAsync(user, Secrets.NewId("fam"), time.GetUtcNow() + TimeSpan.FromDays(_options.SessionMaxDays), null, cancellationToken);
+
+    /// <summary>Tokens of a session ending at <paramref name="familyEnd"/> (none outlives it) with <paramref name="scopes"/> (null = the role's).</summary>
+    private async Task<IssuedTokens> IssueAsync(UserRecord user, string family, DateTimeOffset familyEnd, IReadOnlyList<string>? scopes, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var untilEnd = familyEnd - now;
+        var refreshLifetime = Min(TimeSpan.FromDays(_options.RefreshTokenDays), untilEnd);
+        var accessLifetime = Min(accessTokens.Lifetime, untilEnd);
+        var refresh = "rt_" + Secrets.NewToken(32);
+        await store.CreateRefreshTokenAsync(new RefreshTokenRecord(Secrets.NewId("rft"), family, user.Id, Secrets.Sha256(refresh), now, now + refreshLifetime,
+            FamilyExpiresAt: familyEnd, Scopes: scopes), cancellationToken);
+        var access = accessTokens.Issue(new AccessTokenClaims(user.Id, user.Email, user.DisplayName, user.Role, family, user.MonthlyBudgetUsd,
+            user.RequestsPerMinute, user.TokensPerMinute, scopes), accessLifetime);
+        return new IssuedTokens(access, accessLifetime, refresh, refreshLifetime, scopes ?? Scopes.ForRole(user.Role).Order(StringComparer.Ordinal).ToList());
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static RpcException InvalidCredentials() =>
         RpcErrors.Unauthenticated(AuthReasons.InvalidCredentials, "Email or password is incorrect, or the account is temporarily locked.");

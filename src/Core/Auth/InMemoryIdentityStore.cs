@@ -9,6 +9,7 @@ public sealed class InMemoryIdentityStore : IIdentityStore
     private readonly Dictionary<string, RefreshTokenRecord> _refresh = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DeviceAuthorizationRecord> _devices = new(StringComparer.Ordinal);
     private readonly List<AuditRecord> _audit = [];
+    private long _auditSequence;
 
     public string Kind => "embedded";
 
@@ -49,6 +50,33 @@ public sealed class InMemoryIdentityStore : IIdentityStore
             if (_users.TryGetValue(userId, out var user))
             {
                 _users[userId] = user with { FailedLogins = failedLogins, LockedUntil = lockedUntil };
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<int> IncrementFailedLoginsAsync(string userId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_users.TryGetValue(userId, out var user))
+            {
+                return Task.FromResult(0);
+            }
+
+            _users[userId] = user with { FailedLogins = user.FailedLogins + 1 };
+            return Task.FromResult(user.FailedLogins + 1);
+        }
+    }
+
+    public Task ExtendLockAsync(string userId, DateTimeOffset lockedUntil, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_users.TryGetValue(userId, out var user) && (user.LockedUntil is null || user.LockedUntil < lockedUntil))
+            {
+                _users[userId] = user with { LockedUntil = lockedUntil };
             }
         }
 
@@ -273,6 +301,30 @@ public sealed class InMemoryIdentityStore : IIdentityStore
         }
     }
 
+    public Task<RefreshTokenRecord?> FindFamilyHeadAsync(string familyId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_refresh.Values.Where(t => t.FamilyId == familyId)
+                .OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id, StringComparer.Ordinal).FirstOrDefault());
+        }
+    }
+
+    public Task<int> RevokeUserSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var families = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var token in _refresh.Values.Where(t => t.UserId == userId && t.RevokedAt is null).ToList())
+            {
+                _refresh[token.Id] = token with { RevokedAt = now };
+                families.Add(token.FamilyId);
+            }
+
+            return Task.FromResult(families.Count);
+        }
+    }
+
     public Task CreateDeviceAuthorizationAsync(DeviceAuthorizationRecord record, CancellationToken cancellationToken)
     {
         lock (_gate)
@@ -331,11 +383,49 @@ public sealed class InMemoryIdentityStore : IIdentityStore
         }
     }
 
+    public Task<bool> ApproveDeviceAuthorizationAsync(string id, string userId, IReadOnlyList<string> scopes, DateTimeOffset sessionExpiresAt, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_devices.TryGetValue(id, out var device) || device.Status != DeviceStatus.Pending)
+            {
+                return Task.FromResult(false);
+            }
+
+            _devices[id] = device with { Status = DeviceStatus.Approved, UserId = userId, Scopes = scopes.ToList(), SessionExpiresAt = sessionExpiresAt };
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<int> PurgeExpiredAsync(DateTimeOffset expiredBefore, DateTimeOffset? auditBefore, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var removed = 0;
+            foreach (var device in _devices.Values.Where(d => d.ExpiresAt < expiredBefore).ToList())
+            {
+                removed += _devices.Remove(device.Id) ? 1 : 0;
+            }
+
+            foreach (var token in _refresh.Values.Where(t => t.ExpiresAt < expiredBefore).ToList())
+            {
+                removed += _refresh.Remove(token.Id) ? 1 : 0;
+            }
+
+            if (auditBefore is { } before)
+            {
+                removed += _audit.RemoveAll(a => a.OccurredAt < before);
+            }
+
+            return Task.FromResult(removed);
+        }
+    }
+
     public Task AppendAuditAsync(DateTimeOffset occurredAt, string kind, string? principalId, string subject, string detail, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            _audit.Add(new AuditRecord(_audit.Count + 1, occurredAt, kind, principalId, subject, detail));
+            _audit.Add(new AuditRecord(++_auditSequence, occurredAt, kind, principalId, subject, detail));
         }
 
         return Task.CompletedTask;

@@ -7,8 +7,8 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
 {
     private const string UserColumns = "id, email, display_name, password_hash, role, created_at, failed_logins, locked_until, monthly_budget_usd, requests_per_minute, tokens_per_minute, disabled";
     private const string KeyColumns = "id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at, requests_per_minute, tokens_per_minute, monthly_budget_usd, parent_key_id, allowed_models";
-    private const string RefreshColumns = "id, family_id, user_id, token_hash, created_at, expires_at, rotated_at, revoked_at";
-    private const string DeviceColumns = "id, device_code_hash, user_code, created_at, expires_at, interval_seconds, last_polled_at, status, user_id";
+    private const string RefreshColumns = "id, family_id, user_id, token_hash, created_at, expires_at, rotated_at, revoked_at, family_expires_at, scopes";
+    private const string DeviceColumns = "id, device_code_hash, user_code, created_at, expires_at, interval_seconds, last_polled_at, status, user_id, scopes, session_expires_at";
 
     public string Kind => "postgresql";
 
@@ -33,6 +33,21 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
     {
         await using var command = dataSource.CreateCommand("UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1");
         Add(command, userId, failedLogins, lockedUntil);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<int> IncrementFailedLoginsAsync(string userId, CancellationToken cancellationToken)
+    {
+        // One statement: concurrent failures each add one (a read-then-write would lose all but one).
+        await using var command = dataSource.CreateCommand("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins");
+        Add(command, userId);
+        return await command.ExecuteScalarAsync(cancellationToken) is int count ? count : 0;
+    }
+
+    public async Task ExtendLockAsync(string userId, DateTimeOffset lockedUntil, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE users SET locked_until = greatest(coalesce(locked_until, $2), $2) WHERE id = $1");
+        Add(command, userId, lockedUntil);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -158,8 +173,9 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
 
     public async Task CreateRefreshTokenAsync(RefreshTokenRecord token, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"INSERT INTO refresh_tokens ({RefreshColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-        Add(command, token.Id, token.FamilyId, token.UserId, token.TokenHash, token.CreatedAt, token.ExpiresAt, token.RotatedAt, token.RevokedAt);
+        await using var command = dataSource.CreateCommand($"INSERT INTO refresh_tokens ({RefreshColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[])");
+        Add(command, token.Id, token.FamilyId, token.UserId, token.TokenHash, token.CreatedAt, token.ExpiresAt, token.RotatedAt, token.RevokedAt,
+            token.FamilyExpiresAt, token.Scopes?.ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -181,10 +197,24 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public Task<RefreshTokenRecord?> FindFamilyHeadAsync(string familyId, CancellationToken cancellationToken) =>
+        QuerySingleAsync($"SELECT {RefreshColumns} FROM refresh_tokens WHERE family_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1", ReadRefresh, cancellationToken, familyId);
+
+    public async Task<int> RevokeUserSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH ended AS (UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING family_id)
+            SELECT count(DISTINCT family_id)::int FROM ended
+            """);
+        Add(command, userId, now);
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async Task CreateDeviceAuthorizationAsync(DeviceAuthorizationRecord record, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"INSERT INTO device_authorizations ({DeviceColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
-        Add(command, record.Id, record.DeviceCodeHash, record.UserCode, record.CreatedAt, record.ExpiresAt, record.IntervalSeconds, record.LastPolledAt, record.Status, record.UserId);
+        await using var command = dataSource.CreateCommand($"INSERT INTO device_authorizations ({DeviceColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11)");
+        Add(command, record.Id, record.DeviceCodeHash, record.UserCode, record.CreatedAt, record.ExpiresAt, record.IntervalSeconds, record.LastPolledAt, record.Status, record.UserId,
+            record.Scopes?.ToArray(), record.SessionExpiresAt);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -206,6 +236,28 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
         await using var command = dataSource.CreateCommand("UPDATE device_authorizations SET status = $3, user_id = coalesce($4, user_id) WHERE id = $1 AND status = $2");
         Add(command, id, from, to, userId);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<bool> ApproveDeviceAuthorizationAsync(string id, string userId, IReadOnlyList<string> scopes, DateTimeOffset sessionExpiresAt, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE device_authorizations SET status = 'approved', user_id = $2, scopes = $3, session_expires_at = $4
+            WHERE id = $1 AND status = 'pending'
+            """);
+        Add(command, id, userId, scopes.ToArray(), sessionExpiresAt);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<int> PurgeExpiredAsync(DateTimeOffset expiredBefore, DateTimeOffset? auditBefore, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH d AS (DELETE FROM device_authorizations WHERE expires_at < $1 RETURNING 1),
+                 r AS (DELETE FROM refresh_tokens WHERE expires_at < $1 RETURNING 1),
+                 a AS (DELETE FROM audit_events WHERE $2::timestamptz IS NOT NULL AND occurred_at < $2 RETURNING 1)
+            SELECT ((SELECT count(*) FROM d) + (SELECT count(*) FROM r) + (SELECT count(*) FROM a))::int
+            """);
+        Add(command, expiredBefore, auditBefore);
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     public async Task AppendAuditAsync(DateTimeOffset occurredAt, string kind, string? principalId, string subject, string detail, CancellationToken cancellationToken)
@@ -237,11 +289,12 @@ public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdenti
 
     private static RefreshTokenRecord ReadRefresh(NpgsqlDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetFieldValue<byte[]>(3), r.GetFieldValue<DateTimeOffset>(4),
-        r.GetFieldValue<DateTimeOffset>(5), NullableTime(r, 6), NullableTime(r, 7));
+        r.GetFieldValue<DateTimeOffset>(5), NullableTime(r, 6), NullableTime(r, 7), NullableTime(r, 8), r.IsDBNull(9) ? null : r.GetFieldValue<string[]>(9));
 
     private static DeviceAuthorizationRecord ReadDevice(NpgsqlDataReader r) => new(
         r.GetString(0), r.GetFieldValue<byte[]>(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3), r.GetFieldValue<DateTimeOffset>(4),
-        r.GetInt32(5), NullableTime(r, 6), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8));
+        r.GetInt32(5), NullableTime(r, 6), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8),
+        r.IsDBNull(9) ? null : r.GetFieldValue<string[]>(9), NullableTime(r, 10));
 
     private static DateTimeOffset? NullableTime(NpgsqlDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetFieldValue<DateTimeOffset>(ordinal);
 

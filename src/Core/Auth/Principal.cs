@@ -34,6 +34,9 @@ public sealed record Principal(
 
     public bool IsAdmin => Scopes.Contains(Auth.Scopes.Admin);
 
+    /// <summary>The sign-in session (refresh-token family) of an access token; null for API keys.</summary>
+    public string? SessionId { get; init; }
+
     /// <summary>Admin implies every scope.</summary>
     public bool Has(string scope) => scope.Length == 0 || Scopes.Contains(scope) || IsAdmin;
 
@@ -84,5 +87,6 @@ public static class AuthReasons
     public const string ApiKeyNotFound = "API_KEY_NOT_FOUND";
     public const string UserDisabled = "USER_DISABLED";
     public const string LimitAboveCreator = "LIMIT_ABOVE_CREATOR";
+    public const string ApprovalNotAllowed = "DEVICE_APPROVAL_NOT_ALLOWED";
     public const string UserNotFound = "USER_NOT_FOUND";
 }

@@ -63,6 +63,7 @@ public static class Scopes
         ["/monkeycoder.v1.AuthService/ApproveDeviceAuthorization"] = Authenticated,
         ["/monkeycoder.v1.AuthService/WhoAmI"] = Authenticated,
         ["/monkeycoder.v1.AuthService/ListAuditEvents"] = Admin,
+        ["/monkeycoder.v1.AuthService/EndUserSessions"] = Admin,
 
         ["/monkeycoder.v1.UserService/ListUsers"] = Admin,
         ["/monkeycoder.v1.UserService/UpdateUser"] = Admin,

@@ -9,17 +9,24 @@ namespace MonkeyCoder.Core.Caching;
 /// The response cache key: SHA-256 over a canonical form of everything that shapes the answer
 /// (task, prompt, files, persona, commands, model choice, sampling, strategy, conversation history).
 /// Field order and separators are fixed, so equal requests hash equally across replicas and versions.
+/// With a <c>scope</c> (the caller's user id, unless <see cref="CacheOptions.SharedAcrossUsers"/>) the
+/// same request of two users hashes differently, so one cannot learn what another sent.
 /// </summary>
 public static class CacheKey
 {
     /// <summary>Bump when the canonical form or the cached value's shape changes.</summary>
     public const string Version = "v1";
 
-    public static string For(TaskRequest task)
+    public static string For(TaskRequest task, string? scope = null)
     {
         var builder = new StringBuilder(task.Prompt.Length + 256);
         void Field(string name, string value) =>
             builder.Append(name).Append('=').Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value).Append('\n');
+
+        if (scope is not null)
+        {
+            Field("scope", scope);
+        }
 
         Field("task_type", ((int)task.TaskType).ToString(CultureInfo.InvariantCulture));
         Field("prompt", task.Prompt);

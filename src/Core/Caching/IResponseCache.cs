@@ -44,6 +44,13 @@ public sealed class CacheOptions
     /// <summary>In-process cache size (embedded defaults), in answers. Defaults to 10,000.</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 10_000_000, ErrorMessage = "MonkeyCoder:Cache:MemoryEntries must be between 1 and 10000000.")]
     public int MemoryEntries { get; set; } = 10_000;
+
+    /// <summary>
+    /// <c>CACHE_SHARED_ACROSS_USERS</c>: one user's identical request may be answered from another's
+    /// cached answer (cheaper, but a hit tells a caller that someone sent that prompt). Defaults to
+    /// false: answers are cached per user.
+    /// </summary>
+    public bool SharedAcrossUsers { get; set; }
 }
 
 [OptionsValidator]

@@ -22,10 +22,26 @@ public static class DevicePage
 
     public static IEndpointRouteBuilder MapMonkeyCoderDevicePage(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(Path, new RequestDelegate(c => Serve(c, "text/html; charset=utf-8", Html))).WithDisplayName("Device approval page");
+        endpoints.MapGet(Path, new RequestDelegate(ServePageAsync)).WithDisplayName("Device approval page");
         endpoints.MapGet(Path + "/app.js", new RequestDelegate(c => Serve(c, "text/javascript; charset=utf-8", Script))).WithDisplayName("Device approval script");
         endpoints.MapGet(Path + "/app.css", new RequestDelegate(c => Serve(c, "text/css; charset=utf-8", Css))).WithDisplayName("Device approval styles");
         return endpoints;
+    }
+
+    /// <summary>The page, limited per client address like the sign-in RPCs it calls (429 + Retry-After beyond).</summary>
+    private static async Task ServePageAsync(HttpContext context)
+    {
+        var limiter = context.RequestServices.GetService(typeof(Limits.AnonymousLimiter)) as Limits.AnonymousLimiter;
+        if (limiter is not null && await limiter.RefuseAsync("/device", context.Connection.RemoteIpAddress, null, context.RequestAborted) is { } wait)
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            await context.Response.WriteAsync(Limits.AnonymousLimiter.Message(wait), context.RequestAborted);
+            return;
+        }
+
+        await Serve(context, "text/html; charset=utf-8", Html);
     }
 
     private static Task Serve(HttpContext context, string contentType, string body)

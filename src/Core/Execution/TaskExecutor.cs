@@ -56,6 +56,9 @@ public sealed partial class TaskExecutor(
         }
     }
 
+    /// <summary>Answers are cached per user unless the operator shares them (CACHE_SHARED_ACROSS_USERS).</summary>
+    private string? CacheScope(CallerIdentity caller) => cacheOptions.Value.SharedAcrossUsers ? null : caller.PrincipalId;
+
     public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CallerIdentity caller, CancellationToken cancellationToken, DateTimeOffset? deadline = null, UsageCharge? charge = null)
     {
         var started = time.GetTimestamp();
@@ -69,7 +72,7 @@ public sealed partial class TaskExecutor(
             ExecutionOutcome outcome;
             if (cacheOptions.Value.Enabled && CacheKey.IsCacheable(plan.Task))
             {
-                var key = CacheKey.For(plan.Task);
+                var key = CacheKey.For(plan.Task, CacheScope(caller));
                 if (await FromCacheAsync(key, executionId, cancellationToken) is { } cached)
                 {
                     outcome = cached;
@@ -139,7 +142,7 @@ public sealed partial class TaskExecutor(
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
         var run = new Run();
-        var events = Source(plan, executionId, deadline, run, cancellationToken)
+        var events = Source(plan, executionId, caller, deadline, run, cancellationToken)
             .OnFailure(ex =>
             {
                 run.Recorded = true;
@@ -170,7 +173,7 @@ public sealed partial class TaskExecutor(
         }
     }
 
-    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, DateTimeOffset? deadline, Run run, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<ExecutionEvent> Source(RoutePlan plan, string executionId, CallerIdentity caller, DateTimeOffset? deadline, Run run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!cacheOptions.Value.Enabled || !CacheKey.IsCacheable(plan.Task))
         {
@@ -182,7 +185,7 @@ public sealed partial class TaskExecutor(
             yield break;
         }
 
-        var key = CacheKey.For(plan.Task);
+        var key = CacheKey.For(plan.Task, CacheScope(caller));
         if (await FromCacheAsync(key, executionId, cancellationToken) is { } cached)
         {
             // Replayed in a few pieces so stream consumers see the same shape as a live answer.

@@ -364,7 +364,7 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
     }
 
     /// <summary>"RouterService/Execute" for gRPC methods; the operation ("openai.chat.completions") for the HTTP edge's "/openai/…".</summary>
-    private static string RpcLabel(string method) =>
+    internal static string RpcLabel(string method) =>
         method.StartsWith(EdgeMethodPrefix, StringComparison.Ordinal) ? method[EdgeMethodPrefix.Length..] : Observability.TelemetryInterceptor.RpcName(method);
 
     /// <summary>Prompt and files at ~4 characters per token, plus the output the request allows.</summary>

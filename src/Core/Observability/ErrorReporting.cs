@@ -211,10 +211,11 @@ public static partial class SentryScrubber
     [GeneratedRegex(@"\b(?:sk|mk|pk|rk|rt|xai)[-_][A-Za-z0-9_-]{8,}|\bgsk_[A-Za-z0-9]{8,}|\bAIza[0-9A-Za-z_-]{20,}|\b(?:gh[pousr]_|github_pat_)[A-Za-z0-9_]{20,}")]
     private static partial Regex KeyPattern();
 
-    [GeneratedRegex(@"(?i)\b(api[_-]?key|x-api-key|access[_-]?token|refresh[_-]?token|token|secret|password|passwd|authorization)(\s*[:=]\s*[""']?)[^\s""',;&]+")]
+    [GeneratedRegex(@"(?i)\b(api[_-]?key|x-api-key|access[_-]?token|refresh[_-]?token|token|client[_-]?secret|secret|password|passwd|pwd|authorization|key|sig|signature)(\s*[:=]\s*[""']?)[^\s""',;&]+")]
     private static partial Regex AssignmentPattern();
 
-    [GeneratedRegex(@"([a-z][a-z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@")]
+    /// <summary>user:password@ and :password@ (Redis URLs carry no user name) after any scheme.</summary>
+    [GeneratedRegex(@"([a-z][a-z0-9+.-]*://)(?:[^/\s:@]+(?::[^/\s@]*)?|:[^/\s@]+)@")]
     private static partial Regex UrlCredentialsPattern();
 }
 

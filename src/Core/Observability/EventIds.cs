@@ -86,6 +86,14 @@ public static class EventIds
     public const int AuthStoreBack = 2007;
     public const int UserUpdated = 2050;
 
+    // Anonymous-call limits, secrets and identity retention (issue 16, 2060–2069).
+    public const int AnonymousLimiterUnavailable = 2060;
+    public const int BootstrapKeyWritten = 2061;
+    public const int ConfiguredKeyRevoked = 2062;
+    public const int IdentityPurged = 2063;
+    public const int IdentityPurgeFailed = 2064;
+    public const int BootstrapKeyFileFailed = 2065;
+
     // 2100–2199 limits (rate limits, budgets)
     public const int LimitsBackend = 2100;
     public const int LimitsUnavailable = 2101;

@@ -3,6 +3,7 @@ using Grpc.AspNetCore.HealthChecks;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
@@ -144,12 +145,14 @@ public static class ObservabilityExtensions
     }
 
     /// <summary>
-    /// For a host whose main port is HTTP/2 only (the Service): an extra HTTP/1.1 listener on
-    /// <c>METRICS_PORT</c> (default 9464) for Prometheus and HTTP health probes.
+    /// An extra HTTP/1.1 listener on <c>METRICS_PORT</c> for Prometheus, so <c>/metrics</c> is never
+    /// served on the public port: the Service (default 9464; its main port is HTTP/2 only, so HTTP
+    /// health probes are served there too) and the REST host (default 9465, health stays on its main
+    /// port). <c>METRICS_PORT=0</c> serves <c>/metrics</c> on the main port instead.
     /// </summary>
-    public static IWebHostBuilder UseMonkeyCoderMetricsListener(this IWebHostBuilder webHost, IConfiguration configuration)
+    public static IWebHostBuilder UseMonkeyCoderMetricsListener(this IWebHostBuilder webHost, IConfiguration configuration, int defaultPort = 9464, bool serveHealth = true)
     {
-        var port = configuration.GetValue(MetricsOptions.Section + ":Port", 9464);
+        var port = configuration.GetValue(MetricsOptions.Section + ":Port", defaultPort);
         if (port == 0)
         {
             return webHost;
@@ -158,7 +161,7 @@ public static class ObservabilityExtensions
         var bind = configuration.GetValue(HostingOptions.Section + ":BindAddress", "0.0.0.0") ?? "0.0.0.0";
         var address = IPAddress.TryParse(bind, out var parsed) ? parsed : IPAddress.Any;
         webHost.ConfigureKestrel(k => k.Listen(address, port, l => l.Protocols = HttpProtocols.Http1));
-        webHost.ConfigureServices(s => s.AddSingleton(new MetricsListener(port)));
+        webHost.ConfigureServices(s => s.AddSingleton(new MetricsListener(port, serveHealth)));
         return webHost;
     }
 
@@ -169,11 +172,26 @@ public static class ObservabilityExtensions
     public static IEndpointRouteBuilder MapMonkeyCoderObservability(this IEndpointRouteBuilder endpoints)
     {
         var listener = endpoints.ServiceProvider.GetService<MetricsListener>();
-        var metrics = endpoints.MapPrometheusScrapingEndpoint("/metrics");
-        if (listener is not null)
+        if (listener is null)
+        {
+            endpoints.MapPrometheusScrapingEndpoint("/metrics");
+            return endpoints;
+        }
+
+        // Decided by the port the connection came in on, not the Host header (which any client sets).
+        endpoints.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, configureBranchedPipeline: branch => branch.Use((context, next) =>
+        {
+            if (context.Connection.LocalPort == listener.Port)
+            {
+                return next(context);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }), optionsName: null);
+        if (listener.ServeHealth)
         {
             var host = "*:" + listener.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            metrics.RequireHost(host);
             var health = endpoints.MapGroup("").RequireHost(host);
             health.MapMonkeyCoderHttpHealth();
         }
@@ -183,7 +201,7 @@ public static class ObservabilityExtensions
 }
 
 /// <summary>The extra metrics listener's port, when the host has one.</summary>
-public sealed record MetricsListener(int Port);
+public sealed record MetricsListener(int Port, bool ServeHealth = true);
 
 /// <summary>Resolves a singleton at start so its set-up (and any configuration error) happens before traffic.</summary>
 internal sealed class EagerStart<T>(T service) : IHostedService

@@ -32,7 +32,8 @@ public sealed class BootstrapAdminTests
             {
                 var store = new PostgresIdentityStore(source);
                 return new BootstrapAdmin(store, new AuditTrail(store, TimeProvider.System, NullLogger<AuditTrail>.Instance),
-                    new AccessTokens(options, TimeProvider.System), options, TimeProvider.System, NullLogger<BootstrapAdmin>.Instance);
+                    new AccessTokens(options, TimeProvider.System), options, Options.Create(new MonkeyCoder.Core.Configuration.HostingOptions()), TimeProvider.System,
+                    NullLogger<BootstrapAdmin>.Instance);
             }).ToList();
             // Connections opened beforehand and one signal to start: the replicas really race.
             foreach (var source in sources)

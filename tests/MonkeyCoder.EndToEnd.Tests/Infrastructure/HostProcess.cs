@@ -25,7 +25,7 @@ public sealed class HostProcess : IAsyncDisposable
 
     public int Port { get; }
 
-    /// <summary>The Service's HTTP/1.1 metrics and health port (METRICS_PORT); unused by the gateway.</summary>
+    /// <summary>The HTTP/1.1 metrics port (METRICS_PORT): /metrics on both hosts, also /healthz and /readyz on the Service.</summary>
     public int MetricsPort { get; }
 
     public Uri MetricsAddress => new($"http://127.0.0.1:{MetricsPort}");
@@ -175,6 +175,10 @@ public sealed class HostProcess : IAsyncDisposable
         // Every host knows the test admin key (fixtures may override it); clients use AuthenticatedChannel.
         info.Environment["MONKEY_CODER_ADMIN_API_KEY"] = ServiceFixture.AdminKey;
         info.Environment["ENVIRONMENT"] = "test";
+        // Every host of the run shares one Redis and calls from 127.0.0.1: sign-in limits per address
+        // and account would couple unrelated tests. Tests of those limits set their own.
+        info.Environment["AUTH_RATE_LIMIT_PER_IP"] = "1000000";
+        info.Environment["AUTH_RATE_LIMIT_PER_ACCOUNT"] = "1000000";
         info.Environment["DOTNET_ENVIRONMENT"] = "Development";
         info.Environment["Logging__Console__FormatterName"] = "simple";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())

@@ -41,7 +41,9 @@ public sealed class MetricsTests
         await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(new ExecuteRequest { TaskType = TaskType.Chat, Prompt = " " }).ResponseAsync);
 
         using var http = new HttpClient { BaseAddress = host.MetricsAddress, Timeout = TimeSpan.FromSeconds(10) };
-        var text = await ScrapeUntilAsync(http, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3);
+        // The REST host serves /metrics on its metrics port only.
+        using var scraper = new HttpClient { BaseAddress = host.MetricsAddress, Timeout = TimeSpan.FromSeconds(20) };
+        var text = await ScrapeUntilAsync(scraper, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3);
 
         Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3, text);
         Assert.Equal(1, Value(text, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"INVALID_ARGUMENT\""));
@@ -118,7 +120,9 @@ public sealed class MetricsTests
             Assert.True(double.Parse(values.Single(), CultureInfo.InvariantCulture) >= 0);
         }
 
-        var text = await ScrapeUntilAsync(http, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3);
+        // The REST host serves /metrics on its metrics port only.
+        using var scraper = new HttpClient { BaseAddress = host.MetricsAddress, Timeout = TimeSpan.FromSeconds(20) };
+        var text = await ScrapeUntilAsync(scraper, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3);
         Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"RouterService/Execute\"", "status=\"OK\"") >= 3, text);
         Assert.True(Value(text, "monkeycoder_provider_attempts_total", "provider=\"simulated\"", "outcome=\"ok\"") >= 3);
         Assert.Equal(2, Value(text, "monkeycoder_provider_health", "provider=\"simulated\""));
@@ -155,7 +159,9 @@ public sealed class MetricsTests
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
 
-        var text = await ScrapeUntilAsync(http, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"OK\"") >= 3
+        // The REST host serves /metrics on its metrics port only.
+        using var scraper = new HttpClient { BaseAddress = host.MetricsAddress, Timeout = TimeSpan.FromSeconds(20) };
+        var text = await ScrapeUntilAsync(scraper, t => Value(t, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"OK\"") >= 3
             && Value(t, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ListModels\"", "status=\"UNAUTHENTICATED\"") >= 1);
         Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"OK\"") >= 3, text);
         Assert.True(Value(text, "monkeycoder_rpc_requests_total", "rpc=\"OpenAi/ChatCompletions\"", "status=\"INVALID_ARGUMENT\"") >= 1, text);

@@ -48,11 +48,17 @@ public sealed record ProviderClientSettings
     /// <summary>Anthropic only: the <c>anthropic-version</c> header. Defaults to 2023-06-01.</summary>
     public string AnthropicVersion { get; init; } = "2023-06-01";
 
-    /// <summary>The base URL without user info, safe for logs, health output and ListProviders.</summary>
+    /// <summary>The base URL without user info or query (either may hold a credential), safe for logs, health output and ListProviders.</summary>
     public Uri PublicBaseUrl => Redact(BaseUrl);
 
     public static Uri Redact(Uri url) =>
-        string.IsNullOrEmpty(url.UserInfo) ? url : new UriBuilder(url) { UserName = "", Password = "" }.Uri;
+        string.IsNullOrEmpty(url.UserInfo) && string.IsNullOrEmpty(url.Query) && string.IsNullOrEmpty(url.Fragment)
+            ? url
+            : new UriBuilder(url) { UserName = "", Password = "", Query = "", Fragment = "" }.Uri;
+
+    /// <summary><see cref="Redact(Uri)"/> for a configured string; one that is not an absolute URL is shown as empty.</summary>
+    public static string Redact(string? url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var parsed) ? Redact(parsed).ToString() : "";
 
     public override string ToString() => $"{Name} at {PublicBaseUrl}";
 }
