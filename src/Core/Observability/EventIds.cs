@@ -48,6 +48,7 @@ public static class EventIds
     public const int ProviderTransportFailed = 1402;
     public const int ProviderEnabled = 1403;
     public const int ProviderStreamBadEvent = 1440;
+    public const int ContextWindowReported = 1441;
 
     // 1500–1599 observability (metrics, Sentry, health probes, alerts)
     public const int RequestCompleted = 1500;
