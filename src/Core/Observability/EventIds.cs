@@ -41,6 +41,7 @@ public static class EventIds
     public const int StreamRecovering = 1340;
     public const int StreamRecovered = 1341;
     public const int PrefillRejected = 1342;
+    public const int StreamRecoveryOverCeiling = 1343;
 
     // 1400–1499 providers
     public const int SimulatedStreamStopped = 1400;
