@@ -38,6 +38,19 @@ public sealed class ExecutionScope(RoutePlan plan, string executionId, long star
         }
     }
 
+    /// <summary>
+    /// Optional cost ceiling of the call in US dollars (null: none). Mid-stream recovery starts a
+    /// continuation only while <see cref="SpentUsd"/> plus the continuation's worst case fits it
+    /// (<see cref="Affords"/>); meant to be the call's budget reservation.
+    /// </summary>
+    public double? CostCeilingUsd { get; set; }
+
+    /// <summary>Cost so far of every attempt of the call, at each model's catalog prices.</summary>
+    public double SpentUsd => Attempts.Sum(a => a.Model.CostOf(a.Usage));
+
+    /// <summary>True when <paramref name="moreUsd"/> on top of <see cref="SpentUsd"/> stays within <see cref="CostCeilingUsd"/> (always without one).</summary>
+    public bool Affords(double moreUsd) => CostCeilingUsd is not { } ceiling || SpentUsd + moreUsd <= ceiling;
+
     /// <summary>Reserves one attempt; false once the execution's attempt limit is reached.</summary>
     public bool TryStartAttempt(int limit) => Interlocked.Increment(ref _attemptCount) <= limit;
 

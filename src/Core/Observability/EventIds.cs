@@ -51,6 +51,7 @@ public static class EventIds
     public const int StreamRecovering = 1340;
     public const int StreamRecovered = 1341;
     public const int PrefillRejected = 1342;
+    public const int StreamRecoveryOverCeiling = 1343;
 
     // 1400–1499 providers
     public const int SimulatedStreamStopped = 1400;
@@ -58,6 +59,7 @@ public static class EventIds
     public const int ProviderTransportFailed = 1402;
     public const int ProviderEnabled = 1403;
     public const int ProviderStreamBadEvent = 1440;
+    public const int ContextWindowReported = 1441;
 
     // 1500–1599 observability (metrics, Sentry, health probes, alerts)
     public const int RequestCompleted = 1500;

@@ -17,6 +17,14 @@ public sealed record CatalogModel
     /// <summary>Tokens of input + output the model accepts.</summary>
     public int ContextWindow { get; init; }
 
+    /// <summary>
+    /// True for an operator-added model that set no window: <see cref="ContextWindow"/> is the one the
+    /// provider's model list reports (<see cref="ModelCatalog.ApplyReportedContextWindows"/>), until
+    /// then or where it reports none the documented default.
+    /// </summary>
+    [JsonIgnore]
+    public bool ContextWindowUnset { get; init; }
+
     public int MaxOutputTokens { get; init; }
 
     /// <summary>US dollars per 1M input tokens.</summary>

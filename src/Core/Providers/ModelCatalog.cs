@@ -29,19 +29,40 @@ internal sealed record CatalogProviderOverride(string Name, string? Protocol, st
 /// </summary>
 public sealed class ModelCatalog
 {
-    private readonly FrozenDictionary<string, CatalogModel> _byName;
     private readonly FrozenDictionary<string, CatalogProvider> _providers;
+    private readonly Lock _gate = new();
+
+    // Swapped whole when a provider's model list reports windows; readers see one consistent snapshot.
+    private volatile Snapshot _snapshot;
 
     public ModelCatalog(CatalogDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
         document = Normalize(document);
         Providers = document.Providers;
-        Models = document.Models;
         _providers = document.Providers.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
 
-        var byName = new Dictionary<string, CatalogModel>(StringComparer.OrdinalIgnoreCase);
+        _snapshot = Index(document.Models);
+
+        // A misspelt fallback would otherwise be skipped in silence at the moment it is needed.
         foreach (var model in document.Models)
+        {
+            foreach (var name in model.Fallbacks.Append(model.Replacement).OfType<string>())
+            {
+                if (Find(name, model.Provider) is not { } target || target.Key.Equals(model.Key, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidDataException($"Catalog model '{model.Key}' names '{name}' as a fallback or replacement, which is not another model of the catalog.");
+                }
+            }
+        }
+    }
+
+    private sealed record Snapshot(IReadOnlyList<CatalogModel> Models, FrozenDictionary<string, CatalogModel> ByName);
+
+    private Snapshot Index(IReadOnlyList<CatalogModel> models)
+    {
+        var byName = new Dictionary<string, CatalogModel>(StringComparer.OrdinalIgnoreCase);
+        foreach (var model in models)
         {
             if (!_providers.ContainsKey(model.Provider))
             {
@@ -55,7 +76,7 @@ public sealed class ModelCatalog
         }
 
         // Bare ids and aliases resolve to the first model that claims them, in catalog order.
-        foreach (var model in document.Models)
+        foreach (var model in models)
         {
             byName.TryAdd(model.Id, model);
             foreach (var alias in model.Aliases)
@@ -64,18 +85,46 @@ public sealed class ModelCatalog
             }
         }
 
-        _byName = byName.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        return new Snapshot(models, byName.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase));
+    }
 
-        // A misspelt fallback would otherwise be skipped in silence at the moment it is needed.
-        foreach (var model in document.Models)
+    /// <summary>Whether <paramref name="provider"/> serves a model whose window was left unset, so its model list is worth reading.</summary>
+    public bool HasUnsetContextWindows(string provider) =>
+        _snapshot.Models.Any(m => m.ContextWindowUnset && string.Equals(m.Provider, provider, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Applies the windows <paramref name="provider"/>'s model list reports (id → tokens) to its models
+    /// whose window was left unset; models with a configured window keep it. Returns the models changed.
+    /// </summary>
+    public IReadOnlyList<CatalogModel> ApplyReportedContextWindows(string provider, IReadOnlyDictionary<string, int> windows)
+    {
+        ArgumentNullException.ThrowIfNull(windows);
+        if (windows.Count == 0)
         {
-            foreach (var name in model.Fallbacks.Append(model.Replacement).OfType<string>())
+            return [];
+        }
+
+        lock (_gate)
+        {
+            var changed = new List<CatalogModel>();
+            var models = _snapshot.Models.Select(m =>
             {
-                if (Find(name, model.Provider) is not { } target || target.Key.Equals(model.Key, StringComparison.OrdinalIgnoreCase))
+                if (!m.ContextWindowUnset || !string.Equals(m.Provider, provider, StringComparison.OrdinalIgnoreCase)
+                    || !windows.TryGetValue(m.Id, out var window) || window == m.ContextWindow)
                 {
-                    throw new InvalidDataException($"Catalog model '{model.Key}' names '{name}' as a fallback or replacement, which is not another model of the catalog.");
+                    return m;
                 }
+
+                var updated = m with { ContextWindow = window };
+                changed.Add(updated);
+                return updated;
+            }).ToList();
+            if (changed.Count > 0)
+            {
+                _snapshot = Index(models);
             }
+
+            return changed;
         }
     }
 
@@ -114,11 +163,11 @@ public sealed class ModelCatalog
         };
     }
 
-    public IReadOnlyList<CatalogModel> Models { get; }
+    public IReadOnlyList<CatalogModel> Models => _snapshot.Models;
 
     public bool TryGetModel(string name, out CatalogModel model)
     {
-        if (_byName.TryGetValue(name, out var found))
+        if (_snapshot.ByName.TryGetValue(name, out var found))
         {
             model = found;
             return true;
@@ -131,12 +180,12 @@ public sealed class ModelCatalog
     /// <summary>Resolves a name within one provider first ("gpt-4.1" under "openai"), then globally.</summary>
     public CatalogModel? Find(string name, string? provider = null)
     {
-        if (provider is not null && _byName.TryGetValue($"{provider}/{name}", out var scoped))
+        if (provider is not null && _snapshot.ByName.TryGetValue($"{provider}/{name}", out var scoped))
         {
             return scoped;
         }
 
-        return _byName.GetValueOrDefault(name);
+        return _snapshot.ByName.GetValueOrDefault(name);
     }
 
     public CatalogProvider? FindProvider(string name) => _providers.GetValueOrDefault(name);

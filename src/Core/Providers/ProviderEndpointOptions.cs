@@ -64,7 +64,14 @@ public sealed class CatalogModelOptions
 
     public List<string> Aliases { get; set; } = [];
 
-    public int ContextWindow { get; set; } = 32_768;
+    /// <summary>
+    /// Tokens of input + output. Null (unset): the window the provider's model list reports, read by
+    /// the health probe; until then, or where the list reports none, <see cref="DefaultContextWindow"/>.
+    /// </summary>
+    public int? ContextWindow { get; set; }
+
+    /// <summary>The window of an operator-added model that sets none and whose provider reports none.</summary>
+    public const int DefaultContextWindow = 32_768;
 
     public int MaxOutputTokens { get; set; } = 4096;
 
@@ -96,7 +103,8 @@ public sealed class CatalogModelOptions
         Provider = provider,
         DisplayName = DisplayName ?? Id!,
         Aliases = Aliases,
-        ContextWindow = ContextWindow,
+        ContextWindow = ContextWindow ?? DefaultContextWindow,
+        ContextWindowUnset = ContextWindow is null,
         MaxOutputTokens = MaxOutputTokens,
         InputPricePerMillion = InputPricePerMillion,
         OutputPricePerMillion = OutputPricePerMillion,
@@ -152,7 +160,7 @@ public sealed class ProviderEndpointOptionsValidator : IValidateOptions<Provider
                 builder.AddError($"{prefix}:Models:{i}:Id is required.");
             }
 
-            if (model.ContextWindow <= 0 || model.MaxOutputTokens <= 0)
+            if (model.ContextWindow is <= 0 || model.MaxOutputTokens <= 0)
             {
                 builder.AddError($"{prefix}:Models:{i}: ContextWindow and MaxOutputTokens must be positive.");
             }

@@ -99,8 +99,9 @@ public sealed partial class ProviderClientFactory(
             PropagateTraceContext = tracing?.Value.PropagateToProviders ?? true,
         };
 
-        Log.Enabled(loggers.CreateLogger<ProviderClientFactory>(), canonical, protocol, settings.PublicBaseUrl.ToString(), settings.ApiKey is not null);
-        return protocol switch
+        var logger = loggers.CreateLogger<ProviderClientFactory>();
+        Log.Enabled(logger, canonical, protocol, settings.PublicBaseUrl.ToString(), settings.ApiKey is not null);
+        HttpProviderClient client = protocol switch
         {
             AnthropicClient.Protocol => new AnthropicClient(settings, tokens, time, loggers.CreateLogger<AnthropicClient>()),
             GeminiClient.Protocol => new GeminiClient(settings, tokens, time, loggers.CreateLogger<GeminiClient>()),
@@ -108,6 +109,19 @@ public sealed partial class ProviderClientFactory(
             _ => throw new OptionsValidationException(name, typeof(ProviderEndpointOptions),
                 [$"{ProviderEndpointOptions.Section}:{name}:Protocol '{protocol}' is not one of {string.Join(", ", ProviderEndpointOptions.Protocols)}."]),
         };
+        if (catalog.HasUnsetContextWindows(canonical))
+        {
+            // Operator-added models without a window take the one the model list reports (read by the health probe).
+            client.ContextWindowsReported = windows =>
+            {
+                foreach (var model in catalog.ApplyReportedContextWindows(canonical, windows))
+                {
+                    Log.WindowReported(logger, model.Key, model.ContextWindow);
+                }
+            };
+        }
+
+        return client;
     }
 
     private static partial class Log
@@ -115,5 +129,9 @@ public sealed partial class ProviderClientFactory(
         [LoggerMessage(EventId = Observability.EventIds.ProviderEnabled, Level = LogLevel.Information,
             Message = "Provider {Provider} enabled: protocol {Protocol} at {BaseUrl} (key configured: {HasKey})")]
         public static partial void Enabled(ILogger logger, string provider, string protocol, string baseUrl, bool hasKey);
+
+        [LoggerMessage(EventId = Observability.EventIds.ContextWindowReported, Level = LogLevel.Information,
+            Message = "Model {Model}: context window {ContextWindow} tokens, as the provider's model list reports")]
+        public static partial void WindowReported(ILogger logger, string model, int contextWindow);
     }
 }

@@ -31,9 +31,13 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
     protected override bool IsModelListEndpoint(HttpRequest request) => request.Path == "/v1/models";
 
     /// <summary><c>{"object":"list","data":[{"id","object":"model","created","owned_by"}]}</c>.</summary>
+    /// <summary>When set, each listed model carries vLLM's <c>max_model_len</c> (its context window).</summary>
+    public int? MaxModelLen { get; set; }
+
     protected override string ModelListBody(IReadOnlyList<string> models) =>
         "{\"object\":\"list\",\"data\":[" + string.Join(',', models.Select(m =>
-            $"{{\"id\":{Json(m)},\"object\":\"model\",\"created\":1730000000,\"owned_by\":{Json(ProviderName)}}}")) + "]}";
+            $"{{\"id\":{Json(m)},\"object\":\"model\",\"created\":1730000000,\"owned_by\":{Json(ProviderName)}"
+            + (MaxModelLen is { } len ? $",\"root\":{Json(m)},\"parent\":null,\"max_model_len\":{len},\"permission\":[]" : "") + "}")) + "]}";
 
     /// <summary>An empty key plays a self-hosted server that takes none (and must receive none).</summary>
     protected override bool IsAuthorized(HttpRequest request) => ApiKey.Length == 0

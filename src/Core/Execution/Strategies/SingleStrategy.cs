@@ -122,6 +122,16 @@ public sealed partial class SingleStrategy(AttemptRunner runner, PrefillSupport?
                 form = forced ?? _prefill.FormFor(candidate.Model);
                 forced = null;
                 request = ContinuationRequests.Build(request, delivered.ToString(), form.Value);
+
+                // Recovery cost cap: spent so far + this continuation's worst case (its whole input, the rest of
+                // the answer's max_tokens) must fit the call's ceiling; else a cheaper later candidate may, or the break stands.
+                var remaining = Math.Max(1, request.MaxTokens - runner.Tokens.Count(delivered.ToString()));
+                var worstCase = candidate.Model.CostOf(new TokenUsage(runner.Tokens.Count(request.Messages), remaining));
+                if (!scope.Affords(worstCase))
+                {
+                    Log.RecoveryOverCeiling(_logger, scope.ExecutionId, candidate.Model.Key, scope.SpentUsd, worstCase, scope.CostCeilingUsd ?? 0);
+                    continue;
+                }
             }
 
             var (stream, result) = await runner.OpenStreamAsync(scope, candidate, request, cancellationToken);
@@ -252,6 +262,10 @@ public sealed partial class SingleStrategy(AttemptRunner runner, PrefillSupport?
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = Observability.EventIds.StreamRecoveryOverCeiling, Level = LogLevel.Warning,
+            Message = "Execution {ExecutionId}: no continuation on {Model}: {SpentUsd:0.######} USD spent + {WorstCaseUsd:0.######} USD worst case exceeds the call's ceiling of {CeilingUsd:0.######} USD")]
+        public static partial void RecoveryOverCeiling(ILogger logger, string executionId, string model, double spentUsd, double worstCaseUsd, double ceilingUsd);
+
         [LoggerMessage(EventId = Observability.EventIds.StreamRecovering, Level = LogLevel.Warning,
             Message = "Execution {ExecutionId}: stream from {Model} broke ({ErrorClass}); continuing the delivered answer (recovery {Recovery}) on the {Target}")]
         public static partial void Recovering(ILogger logger, string executionId, string model, string errorClass, int recovery, string target);

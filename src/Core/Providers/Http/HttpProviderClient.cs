@@ -109,6 +109,40 @@ public abstract partial class HttpProviderClient : IProviderClient, Observabilit
     /// <summary>The model list, relative to the base URL: the cheapest authenticated call of the API.</summary>
     protected abstract string ModelsPath { get; }
 
+    /// <summary>Model lists larger than this (OpenRouter's is ~1 MB) are not read for context windows.</summary>
+    public const int MaxModelListBytes = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// When set, a healthy probe reads the model list and passes the context windows it reports
+    /// (<see cref="ModelListParser"/>) here; <see cref="ProviderClientFactory"/> sets it for providers
+    /// with operator-added models whose window is unset.
+    /// </summary>
+    public Action<IReadOnlyDictionary<string, int>>? ContextWindowsReported { get; set; }
+
+    private static async Task<byte[]?> ReadCappedAsync(HttpContent content, int cap, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > cap)
+        {
+            return null;
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > cap)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
     /// <summary>
     /// GET the model list with the provider's key: 2xx is healthy; 429 is healthy too (the provider
     /// answers, only our quota is spent); a refused key, a 5xx or no answer is not. The detail
@@ -120,6 +154,12 @@ public abstract partial class HttpProviderClient : IProviderClient, Observabilit
         AddHeaders(request);
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var status = (int)response.StatusCode;
+        if (response.IsSuccessStatusCode && ContextWindowsReported is { } report
+            && await ReadCappedAsync(response.Content, MaxModelListBytes, cancellationToken) is { } body)
+        {
+            report(ModelListParser.ContextWindows(body));
+        }
+
         return status switch
         {
             >= 200 and < 300 => Observability.ProbeResult.Ok($"GET {ModelsPath}: HTTP {status}"),
