@@ -20,9 +20,10 @@ public sealed partial class ExecutionEngine(
 
     private const string AttemptsKey = "monkeycoder.attempts";
 
-    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CancellationToken cancellationToken, DateTimeOffset? deadline = null)
+    public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CancellationToken cancellationToken, DateTimeOffset? deadline = null, Action<ExecutionScope>? started = null)
     {
         var scope = new ExecutionScope(plan, executionId, time.GetTimestamp(), deadline);
+        started?.Invoke(scope);
         ExecutionOutcome outcome;
         try
         {

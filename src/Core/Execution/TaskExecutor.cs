@@ -63,7 +63,7 @@ public sealed partial class TaskExecutor(
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
-        var run = new Run();
+        var run = new Run { CostCeilingUsd = charge?.CostCeilingUsd };
         // How the flight this caller leads ended: its upstream cost is this caller's, also when the
         // caller left before the flight ended (the flight runs on for the callers who joined it).
         var flightEnded = new TaskCompletionSource<(ExecutionOutcome? Answer, Exception? Failure)>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -88,7 +88,7 @@ public sealed partial class TaskExecutor(
                         ExecutionOutcome answer;
                         try
                         {
-                            answer = await engine.ExecuteAsync(plan, executionId, ct, deadline);
+                            answer = await engine.ExecuteAsync(plan, executionId, ct, deadline, run.Started);
                         }
                         catch (Exception ex)
                         {
@@ -113,7 +113,7 @@ public sealed partial class TaskExecutor(
             }
             else
             {
-                outcome = await engine.ExecuteAsync(plan, executionId, cancellationToken, deadline);
+                outcome = await engine.ExecuteAsync(plan, executionId, cancellationToken, deadline, run.Started);
             }
 
             await CompletedAsync(plan, caller, outcome, createdAt, time.GetElapsedTime(started), charge, cancellationToken);
@@ -141,7 +141,7 @@ public sealed partial class TaskExecutor(
     {
         var started = time.GetTimestamp();
         var createdAt = time.GetUtcNow();
-        var run = new Run();
+        var run = new Run { CostCeilingUsd = charge?.CostCeilingUsd };
         var events = Source(plan, executionId, caller, deadline, run, cancellationToken)
             .OnFailure(ex =>
             {
@@ -177,7 +177,7 @@ public sealed partial class TaskExecutor(
     {
         if (!cacheOptions.Value.Enabled || !CacheKey.IsCacheable(plan.Task))
         {
-            await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline, scope => run.Scope = scope))
+            await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline, run.Started))
             {
                 yield return item;
             }
@@ -227,7 +227,7 @@ public sealed partial class TaskExecutor(
     /// <summary>The upstream stream of a flight; caches the answer before its final event is published.</summary>
     private async IAsyncEnumerable<ExecutionEvent> CachingStream(string key, RoutePlan plan, string executionId, DateTimeOffset? deadline, Run run, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline, scope => run.Scope = scope))
+        await foreach (var item in engine.StreamAsync(plan, executionId, cancellationToken, deadline, run.Started))
         {
             if (item.Completed is { } outcome)
             {
@@ -410,11 +410,17 @@ public sealed partial class TaskExecutor(
 
         public bool Joined => Shared && !Led;
 
+        /// <summary>The budget hold of the caller whose call runs the execution (null: no ceiling).</summary>
+        public double? CostCeilingUsd { get; init; }
+
         /// <summary>Set by the engine when it starts (on the flight's pump for a shared stream).</summary>
-        public ExecutionScope? Scope
+        public ExecutionScope? Scope => Volatile.Read(ref _scope);
+
+        /// <summary>The engine's start callback: keeps the scope and gives it the call's cost ceiling.</summary>
+        public void Started(ExecutionScope scope)
         {
-            get => Volatile.Read(ref _scope);
-            set => Volatile.Write(ref _scope, value);
+            scope.CostCeilingUsd = CostCeilingUsd;
+            Volatile.Write(ref _scope, scope);
         }
     }
 

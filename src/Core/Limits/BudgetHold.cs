@@ -9,6 +9,8 @@ internal sealed class BudgetHold(RateLimitInterceptor limits, LimitRequest reque
     /// <summary>The hold taken, or null before (or without) one.</summary>
     public SpendReservation? Reservation { get; private set; }
 
+    public double? HeldUsd => Reservation is { Admitted: true, Micros: > 0 } held ? held.Micros / 1_000_000d : null;
+
     public async ValueTask ReserveAsync(RoutePlan plan, CancellationToken cancellationToken)
     {
         if (Reservation is not null)

@@ -8,4 +8,7 @@ namespace MonkeyCoder.Core.Usage;
 public interface IBudgetHold
 {
     ValueTask ReserveAsync(Routing.RoutePlan plan, CancellationToken cancellationToken);
+
+    /// <summary>The cost held for the call in US dollars once reserved; null before, or when no budget applies.</summary>
+    double? HeldUsd { get; }
 }

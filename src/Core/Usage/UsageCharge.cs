@@ -42,6 +42,13 @@ public sealed class UsageCharge
     /// <summary>The budget hold of this call, when a budget applies (set by the limits at admission).</summary>
     public IBudgetHold? Budget { get; set; }
 
+    /// <summary>
+    /// The most this call may cost: its budget hold, once taken (null without a budget). Mid-stream
+    /// recovery starts a continuation only while the call's attempts so far plus the continuation's
+    /// worst case fit it (<see cref="Execution.ExecutionScope.CostCeilingUsd"/>).
+    /// </summary>
+    public double? CostCeilingUsd => Budget?.HeldUsd;
+
     /// <summary>Holds the plan's worst-case cost before it runs; no-op when no budget applies.</summary>
     public ValueTask ReserveAsync(Routing.RoutePlan plan, CancellationToken cancellationToken) =>
         Budget?.ReserveAsync(plan, cancellationToken) ?? ValueTask.CompletedTask;

@@ -1,4 +1,9 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using MonkeyCoder.Core.Caching;
+using MonkeyCoder.Core.Sessions;
+using MonkeyCoder.Core.Usage;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Providers;
 
@@ -98,5 +103,69 @@ public sealed class RecoveryCostCeilingTests
         Assert.Null(error);
         Assert.Equal(Text, events[^1].Completed!.Content);
         Assert.Equal(2, p1.Calls);
+    }
+
+    /// <summary>A budget hold of a fixed amount, as the limits take it at admission.</summary>
+    private sealed class FixedHold(double usd) : IBudgetHold
+    {
+        public double? HeldUsd => usd;
+
+        public ValueTask ReserveAsync(Core.Routing.RoutePlan plan, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+
+    private static TaskExecutor Executor(Harness harness, params CatalogModel[] models)
+    {
+        var statistics = new CacheStatistics();
+        var cacheOptions = Options.Create(new CacheOptions { Enabled = false });
+        var usage = new UsageQueue(Options.Create(new UsageOptions()), new InMemoryUsageStore());
+        return new TaskExecutor(harness.Engine, TestCatalog.Of(models), new MemoryResponseCache(cacheOptions, statistics, harness.Time), statistics, cacheOptions,
+            new InMemorySessionStore(Options.Create(new SessionOptions()), harness.Time), usage, harness.Time, NullLogger<TaskExecutor>.Instance, harness.Stats);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TaskExecutor_CallsBudgetHoldIsTheRecoveryCeiling(bool unary)
+    {
+        var caller = new CallerIdentity("user_1", "key_1", false);
+
+        // A hold too small for any continuation: the break stands, nothing more is spent.
+        var small = new CanonicalProvider("p1", Text, 100, [6]);
+        var harness = HarnessFor(small);
+        var charge = new UsageCharge { Budget = new FixedHold(0.000001) };
+        var failed = await Assert.ThrowsAsync<ProviderException>(() => RunThrough(Executor(harness, Expensive), harness, caller, charge, unary));
+        Assert.Equal(ProviderErrorClass.StreamCut, failed.ErrorClass);
+        Assert.Equal(1, small.Calls);
+
+        // A hold with room: the same model continues and the caller gets the whole answer.
+        var roomy = new CanonicalProvider("p1", Text, 100, [6]);
+        harness = HarnessFor(roomy);
+        var outcome = await RunThrough(Executor(harness, Expensive), harness, caller, new UsageCharge { Budget = new FixedHold(100) }, unary);
+        Assert.True(outcome.Recovered);
+        Assert.Equal(Text, outcome.Content);
+        Assert.Equal(2, roomy.Calls);
+    }
+
+    private static async Task<ExecutionOutcome> RunThrough(TaskExecutor executor, Harness harness, CallerIdentity caller, UsageCharge charge, bool unary)
+    {
+        ExecutionOutcome? outcome = null;
+        await harness.Drive(Go());
+        return outcome!;
+
+        async Task<int> Go()
+        {
+            if (unary)
+            {
+                outcome = await executor.ExecuteAsync(Harness.Plan(Expensive), "exec_hold", caller, CancellationToken.None, charge: charge);
+                return 1;
+            }
+
+            await foreach (var e in executor.StreamAsync(Harness.Plan(Expensive), "exec_hold", caller, CancellationToken.None, charge: charge))
+            {
+                outcome = e.Completed ?? outcome;
+            }
+
+            return 1;
+        }
     }
 }
