@@ -63,8 +63,9 @@ def start_hosts():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
                                                                "GOOGLE_API_KEY", "GROQ_API_KEY", "XAI_API_KEY", "SENTRY_DSN")}
     # The hosts' bootstrap admin key; samples read it as MONKEY_CODER_API_KEY, as a user would.
-    # METRICS_PORT: a free port, not the default 9464, so a check never collides with a host already running.
-    env.update(BIND_ADDRESS="127.0.0.1", ENVIRONMENT="test", MONKEY_CODER_ADMIN_API_KEY=DOCS_KEY, METRICS_PORT=str(free_port()))
+    # METRICS_PORT: each host's own free port (not the defaults 9464/9465), so a check never collides
+    # with a host already running, nor the two hosts with each other.
+    env.update(BIND_ADDRESS="127.0.0.1", ENVIRONMENT="test", MONKEY_CODER_ADMIN_API_KEY=DOCS_KEY)
     grpc_port, rest_port = free_port(), free_port()
     service = os.environ.get("MONKEY_SERVICE_BIN")
     service_cmd = [service] if service else ["dotnet", str(ROOT / "src/Service/bin/Release/net10.0/monkey-coder-service.dll")]
@@ -73,7 +74,7 @@ def start_hosts():
     procs = []
     for name, cmd, port in (("service", service_cmd, grpc_port), ("gateway", gateway_cmd, rest_port)):
         log = open(WORK / f"{name}.log", "w")
-        procs.append(subprocess.Popen(cmd, env={**env, "PORT": str(port)}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+        procs.append(subprocess.Popen(cmd, env={**env, "PORT": str(port), "METRICS_PORT": str(free_port())}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

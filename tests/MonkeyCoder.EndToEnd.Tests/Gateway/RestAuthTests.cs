@@ -51,7 +51,7 @@ public sealed class RestAuthTests(GatewayFixture fixture)
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task OpenAiChat_KeyOverMonthlyBudget_SpendCountsThenSecondCall429BudgetExceeded(bool stream)
+    public async Task OpenAiChat_KeyWhoseBudgetCannotHoldTheCall_429BudgetExceededBeforeAnythingIsSpent(bool stream)
     {
         using var create = await fixture.Http.PostAsync("/v1/api-keys", Json("""{"name":"openai-tiny-budget","scopes":["execute"],"monthlyBudgetUsd":0.000001}"""));
         Assert.Equal(HttpStatusCode.OK, create.StatusCode);
@@ -60,16 +60,19 @@ public sealed class RestAuthTests(GatewayFixture fixture)
         client.DefaultRequestHeaders.Authorization = new("Bearer", created.RootElement.GetProperty("secret").GetString());
         var body = $$"""{"model":"auto","max_tokens":50,"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"fizzbuzz in python {{Guid.NewGuid():N}}"}]}""";
 
-        // The first call is admitted on its estimate; what it really cost is then settled against the budget.
-        using var first = await client.PostAsync("/v1/chat/completions", Json(body));
-        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        var text = await first.Content.ReadAsStringAsync();
-        Assert.Contains(stream ? "[DONE]" : "\"choices\"", text, StringComparison.Ordinal);
-
-        using var second = await client.PostAsync("/v1/chat/completions", Json(body));
-        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
-        Assert.True(second.Headers.Contains("Retry-After"));
-        using var error = JsonDocument.Parse(await second.Content.ReadAsStringAsync());
+        // The call's worst-case cost is held before it runs (as on gRPC): one that could cost more than
+        // the budget never reaches a provider, streamed or not, and the refusal is OpenAI's error shape.
+        using var refused = await client.PostAsync("/v1/chat/completions", Json(body));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.True(refused.Headers.Contains("Retry-After"));
+        Assert.StartsWith("application/json", refused.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+        using var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
         Assert.Equal("budget_exceeded", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+
+        using var usage = await client.GetAsync("/v1/auth/whoami");
+        var me = await usage.Content.ReadAsStringAsync();
+        Assert.True(usage.IsSuccessStatusCode, me);
+        using var whoami = JsonDocument.Parse(me);
+        Assert.Equal(0, whoami.RootElement.GetProperty("keyBudget").TryGetProperty("spentUsd", out var spent) ? spent.GetDouble() : 0);
     }
 }

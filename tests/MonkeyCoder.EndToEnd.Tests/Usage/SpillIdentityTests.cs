@@ -162,6 +162,21 @@ public sealed class SpillIdentityTests(TwoDatabasesFixture fixture) : IClassFixt
             Assert.DoesNotContain(idB, await WaitForExecutionIdsAsync(fixture.A, []));
             Assert.DoesNotContain(idB, await WaitForExecutionIdsAsync(fixture.B, []));
             Assert.Equal([fileB], Directory.GetFiles(folder.Directory));
+
+            // A file written before spill labels (no header, usage-*.jsonl) waits for --include-unlabelled,
+            // as docs/operations.md tells operators; another database's file still stays.
+            var idOld = "orphan-unlabelled-" + Guid.NewGuid().ToString("N");
+            var fileOld = Path.Combine(folder.Directory, $"usage-{Guid.NewGuid():N}.jsonl");
+            folder.Append(fileOld, null, [Orphan(idOld)]);
+            var (plainCode, plain) = await HostProcess.RunServiceCommandAsync(environment, TimeSpan.FromSeconds(60), "usage", "spill", "replay");
+            Assert.True(plainCode == 0, plain);
+            Assert.Contains("0 events from 0 file(s)", plain, StringComparison.Ordinal);
+            Assert.True(File.Exists(fileOld), plain);
+            var (oldCode, old) = await HostProcess.RunServiceCommandAsync(environment, TimeSpan.FromSeconds(60), "usage", "spill", "replay", "--include-unlabelled");
+            Assert.True(oldCode == 0, old);
+            Assert.Contains("1 events from 1 file(s)", old, StringComparison.Ordinal);
+            Assert.Contains(idOld, await WaitForExecutionIdsAsync(fixture.A, [idOld]));
+            Assert.Equal([fileB], Directory.GetFiles(folder.Directory));
         }
         finally
         {
