@@ -217,6 +217,9 @@ public sealed class AnonymousAbuseTests(AnonymousAbuseFixture fixture) : IClassF
                 ["JWT_SECRET_KEY"] = SecuredServiceFixture.JwtSecret,
                 ["MONKEY_CODER_ADMIN_API_KEY"] = "",
                 ["AUTH_BOOTSTRAP_KEY_FILE"] = keyFile,
+                // Production refuses to start without a provider; this one is never called.
+                ["OPENAI_API_KEY"] = "sk-test-unused",
+                ["OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1",
             });
             Assert.True(await host.WaitForOutputAsync(l => l.Contains(keyFile, StringComparison.Ordinal), TimeSpan.FromSeconds(30)), string.Join('\n', host.Output));
             var key = (await File.ReadAllTextAsync(keyFile)).Trim();

@@ -68,6 +68,8 @@ public sealed class ReadinessOutageTests : IAsyncLifetime
         using var serviceHttp = new HttpClient { BaseAddress = _service.MetricsAddress, Timeout = TimeSpan.FromSeconds(15) };
         using var gatewayHttp = new HttpClient { BaseAddress = _gateway.Address, Timeout = TimeSpan.FromSeconds(15) };
         gatewayHttp.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ServiceFixture.AdminKey);
+        // The REST host serves /metrics on its own metrics port, not on the public one.
+        using var gatewayMetrics = new HttpClient { BaseAddress = _gateway.MetricsAddress, Timeout = TimeSpan.FromSeconds(15) };
 
         // Before: both healthy, and the admin key is validated once on each host (then served within its stale window).
         await router.ExecuteAsync(StorageFixture.SmallTask("before the outage"), deadline: DateTime.UtcNow.AddSeconds(15));
@@ -98,7 +100,7 @@ public sealed class ReadinessOutageTests : IAsyncLifetime
                     $"{name}: no degraded log line for redis");
 
                 // Metric: 1 = degraded.
-                var metrics = await (name == "service" ? serviceHttp : gatewayHttp).GetStringAsync("/metrics");
+                var metrics = await (name == "service" ? serviceHttp : gatewayMetrics).GetStringAsync("/metrics");
                 Assert.Matches("monkeycoder_readiness_check\\{[^}]*check=\"postgresql\"[^}]*\\} 1\\b", metrics);
                 Assert.Matches("monkeycoder_readiness_check\\{[^}]*check=\"redis\"[^}]*\\} 1\\b", metrics);
             }

@@ -166,7 +166,7 @@ public sealed class SpillIdentityTests(TwoDatabasesFixture fixture) : IClassFixt
             // A file written before spill labels (no header, usage-*.jsonl) waits for --include-unlabelled,
             // as docs/operations.md tells operators; another database's file still stays.
             var idOld = "orphan-unlabelled-" + Guid.NewGuid().ToString("N");
-            var fileOld = Path.Combine(folder.Directory, $"usage-{Guid.NewGuid():N}.jsonl");
+            var fileOld = Path.Combine(folder.Directory, $"usage-999999999-{Guid.NewGuid():N}.jsonl");
             folder.Append(fileOld, null, [Orphan(idOld)]);
             var (plainCode, plain) = await HostProcess.RunServiceCommandAsync(environment, TimeSpan.FromSeconds(60), "usage", "spill", "replay");
             Assert.True(plainCode == 0, plain);

@@ -211,8 +211,10 @@ public sealed class TaskExecutorTests : IDisposable
         using var leaderGone = new CancellationTokenSource();
         var leaderCharge = new UsageCharge();
         var joinerCharge = new UsageCharge();
-        var leaderCaller = new CallerIdentity("leader", "key_l", false);
-        var joinerCaller = new CallerIdentity("joiner", "key_j", false);
+        // Two keys of one user: answers are cached (and flights shared) per user unless the operator
+        // shares them across users, so only the same user's calls can join one flight.
+        var leaderCaller = new CallerIdentity("user_1", "key_l", false);
+        var joinerCaller = new CallerIdentity("user_1", "key_j", false);
 
         var leader = executor.ExecuteAsync(plan, "exec_leader", leaderCaller, leaderGone.Token, charge: leaderCharge);
         await WaitUntilAsync(() => executor.InFlight == 1);
@@ -226,7 +228,8 @@ public sealed class TaskExecutorTests : IDisposable
         var events = Recorded().ToDictionary(e => e.ExecutionId);
         Assert.Equal(2, events.Count);
         var led = events["exec_leader"];
-        Assert.Equal("leader", led.PrincipalId);
+        Assert.Equal("user_1", led.PrincipalId);
+        Assert.Equal("key_l", led.ApiKeyId);
         Assert.Equal((int)ExecutionStatus.Cancelled, led.Status);
         Assert.Equal(AttemptOutcomes.Ok, Assert.Single(led.Attempts).Outcome);
         Assert.True(led.BilledCostUsd > 0 && led.BilledOutputTokens > 0, "the upstream answer was generated and billed");
