@@ -134,7 +134,7 @@ public sealed class StreamRecoveryTests
     }
 
     [Fact]
-    public async Task StreamAsync_Recovered_AttemptsCarryDeliveredTokensAndUsageSumsBoth()
+    public async Task StreamAsync_Recovered_AttemptsCarryDeliveredTokensUsageIsTheAnswersBilledSumsBoth()
     {
         var text = Canonical(60);
         var provider = new CanonicalProvider("p1", text, text.Length / 2, [5]);
@@ -148,7 +148,12 @@ public sealed class StreamRecoveryTests
         Assert.All(outcome.Attempts, a => Assert.True(a.DeliveredTokens > 0));
         var total = TestCatalog.Tokens.Count(text);
         Assert.InRange(outcome.Attempts.Sum(a => a.DeliveredTokens), total - 2, total + 2);
+        // usage: the answer's (the prompt once, both parts' output); billed: both attempts in full.
+        Assert.Equal(outcome.Attempts[0].Usage.InputTokens, outcome.Usage.InputTokens);
         Assert.Equal(outcome.Attempts[0].Usage.OutputTokens + outcome.Attempts[1].Usage.OutputTokens, outcome.Usage.OutputTokens);
+        Assert.Equal(outcome.Attempts[0].Usage.TotalTokens + outcome.Attempts[1].Usage.TotalTokens, outcome.Billed.TotalTokens);
+        Assert.Equal(outcome.Attempts[0].CostUsd + outcome.Attempts[1].CostUsd, outcome.Billed.CostUsd, 12);
+        Assert.True(outcome.Billed.InputTokens > outcome.Usage.InputTokens, "the continuation's prompt is billed too");
         // The continuation was asked with an instruction quoting the delivered half (no prefill for this model).
         Assert.Equal(ChatRole.User, provider.Requests[1].Messages[^1].Role);
         Assert.Contains(text[..(text.Length / 2)], provider.Requests[1].Messages[^1].Content, StringComparison.Ordinal);

@@ -231,16 +231,20 @@ public sealed partial class SingleStrategy(AttemptRunner runner, PrefillSupport?
         var cost = model.CostOf(usage);
         if (recoveries > 0)
         {
-            // A recovered answer is billed for every committed attempt that built it (a broken stream's tokens are billed by its provider too).
-            usage = default;
-            cost = 0;
-            foreach (var part in attempts.Skip(firstAttempt))
+            // A recovered answer's usage is the answer's, as if one attempt had written it: the prompt once (the first
+            // part's; each continuation's prompt repeats it with the delivered text) plus every part's output, each
+            // priced at its own model. Every attempt's full tokens and cost are in the billed total (Attempts), not here.
+            var parts = attempts.Skip(firstAttempt)
+                .Where(part => part.TimeToFirstToken is not null && part.Outcome != AttemptOutcomes.Cancelled)
+                .ToList();
+            var prompt = new TokenUsage(parts[0].Usage.InputTokens, 0, parts[0].Usage.Estimated);
+            usage = prompt;
+            cost = parts[0].Model.CostOf(prompt);
+            foreach (var part in parts)
             {
-                if (part.TimeToFirstToken is not null && part.Outcome != AttemptOutcomes.Cancelled)
-                {
-                    usage += part.Usage;
-                    cost += part.Model.CostOf(part.Usage);
-                }
+                var output = new TokenUsage(0, part.Usage.OutputTokens, part.Usage.Estimated);
+                usage += output;
+                cost += part.Model.CostOf(output);
             }
         }
 
