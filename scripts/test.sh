@@ -96,10 +96,8 @@ step "Load tests (smoke profile of every scenario, with thresholds)"
 # Streams and REST load hold many sockets: lift the open-file limit to the hard limit.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 set +e
-# chaos-soak is left out until it meets its 99.9 % threshold (issue 22: GetUsage is UNAVAILABLE while
-# PostgreSQL is down, about 99.28 % in smoke); run it with --scenario chaos-soak.
 dotnet loadtests/bin/Release/net10.0/MonkeyCoder.LoadTests.dll --profile smoke --service-bin "$MONKEY_SERVICE_BIN" \
-  --scenario execute-unary,stream-concurrency,overhead,rest-openai,cache-hit,usage-outage,routing-regret \
+  --scenario execute-unary,stream-concurrency,overhead,rest-openai,cache-hit,usage-outage,routing-regret,chaos-soak \
   --report-dir "$art/load-smoke" --require-endpoints --min-cache-hit-ratio 0.9
 load_status=$?
 set -e

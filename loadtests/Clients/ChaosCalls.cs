@@ -43,6 +43,9 @@ public sealed record ChaosOutcome(bool Ok, string Status, string? Error)
     /// <summary>The call failed before anything was sent (a refused connection).</summary>
     public bool NeverSent { get; init; }
 
+    /// <summary>A GetUsage answered with <c>stale: true</c> (the caller's last answer, while the usage store was down).</summary>
+    public bool Stale { get; init; }
+
     /// <summary>Set on a failure the server said to retry (gRPC RetryInfo, HTTP Retry-After).</summary>
     public TimeSpan? RetryAfter { get; init; }
 
@@ -246,8 +249,8 @@ public sealed class ChaosCalls : IDisposable
     private async Task<ChaosOutcome> GetUsageAsync(CancellationToken cancellationToken)
     {
         var client = new UsageService.UsageServiceClient(_channel);
-        await client.GetUsageAsync(new GetUsageRequest { StartTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-10)) }, _auth, DateTime.UtcNow + Deadline, cancellationToken);
-        return new ChaosOutcome(true, "OK", null);
+        var answer = await client.GetUsageAsync(new GetUsageRequest { StartTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-10)) }, _auth, DateTime.UtcNow + Deadline, cancellationToken);
+        return new ChaosOutcome(true, "OK", null) { Stale = answer.Stale };
     }
 
     private static string ChatBody(string marker, bool stream) => JsonSerializer.Serialize(new Dictionary<string, object>

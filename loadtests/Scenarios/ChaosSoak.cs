@@ -703,6 +703,10 @@ public sealed class ChaosSoak : IScenario
             }
 
             var generation = measured.Where(c => c.Kind != ChaosCallKind.GetUsage).ToList();
+            var usageReads = measured.Where(c => c.Kind == ChaosCallKind.GetUsage).ToList();
+            result.Summary["getusage_ok"] = usageReads.Count(c => c.Outcome.Ok);
+            result.Summary["getusage_stale"] = usageReads.Count(c => c.Outcome.Ok && c.Outcome.Stale);
+            result.Summary["getusage_failed"] = usageReads.Count(c => !c.Outcome.Ok);
             result.Summary["availability_percent_without_getusage"] = generation.Count == 0 ? 0 : Math.Round(100.0 * generation.Count(c => c.Outcome.Ok) / generation.Count, 4);
             result.Thresholds.Add(new ThresholdResult("availability >= 99.9% over the run", Math.Round(availability, 4), ">=", 99.9, "%", availability >= 99.9));
             result.Thresholds.Add(new ThresholdResult("p95 < 2000 ms outside the fault windows", Math.Round(p95Outside, 1), "<", 2000, "ms", outside.Count > 0 && p95Outside < 2000));

@@ -1,13 +1,18 @@
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
+using Google.Protobuf;
 using Grpc.Core;
 using MonkeyCoder.Core.Usage;
 using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Api;
 
-/// <summary>UsageService: callers see their own usage; admins anyone's (or everyone's).</summary>
-public sealed class UsageApi(IUsageStore store, ICallerAccessor callers, TimeProvider time) : UsageService.UsageServiceBase
+/// <summary>
+/// UsageService: callers see their own usage; admins anyone's (or everyone's). While PostgreSQL is
+/// unreachable GetUsage answers a caller's own last answer to the same request, marked stale
+/// (<see cref="UsageReadCache"/>); a caller without one gets UNAVAILABLE with RetryInfo.
+/// </summary>
+public sealed class UsageApi(IUsageStore store, ICallerAccessor callers, TimeProvider time, UsageReadCache staleReads) : UsageService.UsageServiceBase
 {
     /// <summary>Longest range one GetUsage call may cover. Defaults to 366 days.</summary>
     private static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
@@ -32,11 +37,37 @@ public sealed class UsageApi(IUsageStore store, ICallerAccessor callers, TimePro
             throw RpcErrors.InvalidArgument("granularity", "Unknown granularity.");
         }
 
-        var report = await store.GetUsageAsync(
-            new UsageQuery(start, end, request.Granularity == Granularity.Hour, Scope(caller, request.PrincipalId)),
-            context.CancellationToken);
+        var scope = Scope(caller, request.PrincipalId);
+        var hourly = request.Granularity == Granularity.Hour;
+        var key = UsageReadKey.For(caller, scope, hourly, start, end, request.EndTime is not null);
+        // A range that ends now ends at as_of; an absolute one was read now.
+        var asOf = request.EndTime is null ? end : time.GetUtcNow();
+        UsageReport report;
+        try
+        {
+            report = await store.GetUsageAsync(new UsageQuery(start, end, hourly, scope), context.CancellationToken);
+        }
+        catch (Exception ex) when (Storage.StorageFailures.IsUnavailable(ex) && staleReads.TryGetStale(key, out var payload, out var cachedAt))
+        {
+            // Stale-if-error: the caller's own last answer to this request, marked as such.
+            var stale = GetUsageResponse.Parser.ParseFrom(payload);
+            stale.Stale = true;
+            stale.AsOf = Timestamp.FromDateTimeOffset(cachedAt);
+            return stale;
+        }
 
-        var response = new GetUsageResponse { Totals = ToProto(report.Totals) };
+        var response = ToProto(report, asOf);
+        if (staleReads.Enabled)
+        {
+            staleReads.Store(key, response.ToByteArray(), asOf);
+        }
+
+        return response;
+    }
+
+    private static GetUsageResponse ToProto(UsageReport report, DateTimeOffset asOf)
+    {
+        var response = new GetUsageResponse { Totals = ToProto(report.Totals), AsOf = Timestamp.FromDateTimeOffset(asOf) };
         response.Buckets.AddRange(report.Buckets.Select(b => new UsageBucket { StartTime = Timestamp.FromDateTimeOffset(b.Start), Totals = ToProto(b.Totals) }));
         response.ByProvider.AddRange(report.ByProvider.Select(b => new UsageBreakdown { Key = b.Key, Totals = ToProto(b.Totals) }));
         response.ByModel.AddRange(report.ByModel.Select(b => new UsageBreakdown { Key = b.Key, Totals = ToProto(b.Totals) }));

@@ -33,6 +33,7 @@ public static class EnvironmentVariables
         ("XAI_BASE_URL", "MonkeyCoder:Providers:xai:BaseUrl"),
         ("USAGE_SPILL_PATH", "MonkeyCoder:Usage:SpillPath"),
         ("USAGE_RETENTION_DAYS", "MonkeyCoder:Usage:RetentionDays"),
+        ("USAGE_STALE_READ_SECONDS", "MonkeyCoder:Usage:StaleReadSeconds"),
         ("CACHE_ENABLED", "MonkeyCoder:Cache:Enabled"),
         ("CACHE_TTL_SECONDS", "MonkeyCoder:Cache:TtlSeconds"),
         ("CACHE_SHARED_ACROSS_USERS", "MonkeyCoder:Cache:SharedAcrossUsers"),

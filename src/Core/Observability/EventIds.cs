@@ -122,6 +122,8 @@ public static class EventIds
     public const int UsageSpillLeftAlone = 2370;
     public const int UsageStoreIdentified = 2371;
     public const int UsageNotDurable = 2372;
+    public const int UsageServingStaleReads = 2373;
+    public const int UsageStaleReadsEnded = 2374;
     public const int CacheFailed = 2320;
     public const int SessionStoreFailed = 2340;
 }

@@ -34,6 +34,7 @@ public sealed class MonkeyCoderMetrics
     private readonly Counter<long> _cache;
     private readonly Counter<long> _rateLimited;
     private readonly Histogram<double> _dependency;
+    private readonly Counter<long> _usageStaleReads;
     private readonly ConcurrentDictionary<string, Func<long>> _queueDepths = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Provider, string Model), int> _breakers = new();
     private Func<(long Own, long Other)>? _spillBacklog;
@@ -61,6 +62,9 @@ public sealed class MonkeyCoderMetrics
         _rateLimited = meter.CreateCounter<long>("monkeycoder.ratelimit.rejections", description: "Requests rejected by a rate limit or budget.");
         _dependency = meter.CreateHistogram("monkeycoder.dependency.duration", "s", "PostgreSQL / Redis call latency.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = OverheadBuckets });
+
+        _usageStaleReads = meter.CreateCounter<long>("monkeycoder.usage.stale_reads",
+            description: "GetUsage answers served stale (the caller's own last answer) while the usage store was unreachable.");
 
         meter.CreateObservableGauge("monkeycoder.provider.health", () => HealthMeasurements(health),
             description: "Provider health: 2 healthy, 1 degraded, 0 unhealthy.");
@@ -146,6 +150,9 @@ public sealed class MonkeyCoderMetrics
     /// fixed name, e.g. "ratelimit_acquire", "usage_copy", "cache_get".
     /// </summary>
     public DependencyCall StartDependencyCall(string dependency, string operation) => new(this, dependency, operation, _time.GetTimestamp());
+
+    /// <summary>Hook for usage: one GetUsage answered from the caller's last answer because the usage store was unreachable.</summary>
+    public void RecordUsageStaleRead() => _usageStaleReads.Add(1);
 
     /// <summary>Hook for queues (e.g. the usage writer, name "usage"): the depth is read at each scrape.</summary>
     public void RegisterQueueDepth(string queue, Func<long> depth) => _queueDepths[queue] = depth;

@@ -31,6 +31,14 @@ public sealed class UsageOptions
     [Range(1, 10_080, ErrorMessage = "MonkeyCoder:Usage:PurgeIntervalMinutes must be between 1 and 10080.")]
     public int PurgeIntervalMinutes { get; set; } = 60;
 
+    /// <summary><c>USAGE_STALE_READ_SECONDS</c>: while PostgreSQL is unreachable, GetUsage answers a caller with their own last answer to the same request shape if it is at most this old, marked <c>stale</c> with its <c>as_of</c>. Defaults to 600 s; 0 turns stale reads off (UNAVAILABLE, as for callers with no such answer).</summary>
+    [Range(0, 86_400, ErrorMessage = "USAGE_STALE_READ_SECONDS (MonkeyCoder:Usage:StaleReadSeconds) must be between 0 and 86400.")]
+    public int StaleReadSeconds { get; set; } = 600;
+
+    /// <summary>Memory for the last GetUsage answers kept for stale reads, in MB (the serialized answers plus their keys); the oldest answers go first when full. Defaults to 16 MB.</summary>
+    [Range(1, 4_096, ErrorMessage = "MonkeyCoder:Usage:StaleReadCacheMb must be between 1 and 4096.")]
+    public int StaleReadCacheMb { get; set; } = 16;
+
     public string ResolvedSpillPath => string.IsNullOrWhiteSpace(SpillPath)
         ? UsageSpillFolder.DefaultPath()
         : SpillPath;

@@ -51,6 +51,7 @@ public static class UsageServiceExtensions
         }
 
         services.AddSingleton<CacheStatistics>();
+        services.AddSingleton<UsageReadCache>();
         services.AddSingleton<UsageQueue>();
         services.AddSingleton<UsageWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageWriter>());
