@@ -45,7 +45,8 @@ public sealed partial class CapabilityRouter(
 
     private sealed record Draft(
         CatalogModel Model, int Order, double Capability, int MaxTokens, double CostUsd, double RelativeCostUsd, double LatencyMs,
-        List<string> Reasons, Dictionary<string, double> Breakdown, double Multiplier, CircuitStatus Circuit, ModelStats Stats, ModelStats TaskStats);
+        List<string> Reasons, Dictionary<string, double> Breakdown, double Multiplier, CircuitStatus Circuit, ModelStats Stats, ModelStats TaskStats,
+        double PriorCapability);
 
     public async ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken)
     {
@@ -162,6 +163,11 @@ public sealed partial class CapabilityRouter(
 
             var reliability = Math.Min(reliabilityValue / requirement.Reliability, 1);
             var capability = 0.3 * codeGen + 0.3 * reasoning + 0.2 * window + 0.2 * reliability;
+            // The bandit's prior takes the catalog's reliability: the observed failures are already
+            // evidence in its posterior, and a failure ratio of time-decayed counts does not fade
+            // while the model goes unused, so counting them in the prior too would keep a recovered
+            // model down until exploration alone had diluted the ratio.
+            var priorCapability = capability + 0.2 * (Math.Min(caps.Reliability / requirement.Reliability, 1) - reliability);
             reasons.Insert(0, Inv($"capability {capability:0.000}: {caps.CodeGeneration:0.00} code / {caps.Reasoning:0.00} reasoning against the {Lower(analysis.Level)} {Lower(analysis.Context)} requirement {requirement.CodeGeneration:0.00}/{requirement.Reasoning:0.00}"));
             breakdown["capability"] = Round(capability);
             breakdown["code_generation"] = Round(codeGen);
@@ -207,7 +213,7 @@ public sealed partial class CapabilityRouter(
                 reasons.Add("circuit half-open: the next call probes it");
             }
 
-            drafts.Add(new Draft(model, order, capability, outputCap, cost, relativeCost, latency, reasons, breakdown, multiplier, circuit, s, ts));
+            drafts.Add(new Draft(model, order, capability, outputCap, cost, relativeCost, latency, reasons, breakdown, multiplier, circuit, s, ts, priorCapability));
             reasons.Add(s.Successes > 0
                 ? Inv($"expected latency {latency:0} ms (catalog; observed {s.LatencyMs:0} ms, time to first token {s.TimeToFirstTokenMs:0} ms)")
                 : Inv($"expected latency {latency:0} ms (catalog)"));
@@ -225,16 +231,17 @@ public sealed partial class CapabilityRouter(
 
         var cheapest = drafts.Min(d => d.RelativeCostUsd);
         var fastest = drafts.Min(d => d.LatencyMs);
-        var candidates = new List<(RouteCandidate Candidate, Draft Draft)>(drafts.Count);
+        var candidates = new List<(RouteCandidate Candidate, Draft Draft, double PriorScore)>(drafts.Count);
         foreach (var d in drafts)
         {
             var costScore = d.RelativeCostUsd <= 0 ? 1 : cheapest / d.RelativeCostUsd;
             var latencyScore = d.LatencyMs <= 0 ? 1 : fastest / d.LatencyMs;
             var score = ((1 - costWeight - latencyWeight) * d.Capability + costWeight * costScore + latencyWeight * latencyScore) * d.Multiplier;
+            var priorScore = ((1 - costWeight - latencyWeight) * d.PriorCapability + costWeight * costScore + latencyWeight * latencyScore) * d.Multiplier;
             d.Breakdown["cost"] = Round(costScore);
             d.Breakdown["latency"] = Round(latencyScore);
             d.Reasons.Insert(1, Inv($"worst-case cost ${d.CostUsd:0.######} ({costScore:0.00} of the cheapest), latency {latencyScore:0.00} of the fastest; {Lower(task.Objective == RoutingObjective.Unspecified ? RoutingObjective.Balanced : task.Objective)} objective weighs cost {costWeight:0.00}, latency {latencyWeight:0.00}"));
-            candidates.Add((new RouteCandidate(d.Model, Math.Round(score, 4), d.Reasons, d.Breakdown, d.MaxTokens), d));
+            candidates.Add((new RouteCandidate(d.Model, Math.Round(score, 4), d.Reasons, d.Breakdown, d.MaxTokens), d, priorScore));
         }
 
         // Closed (or half-open) circuits first; within each group: score, then cheaper, then catalog order.
@@ -300,7 +307,7 @@ public sealed partial class CapabilityRouter(
     /// latency and cost relative to the other candidates, plus the exploration floor. Returns the
     /// index to move first.
     /// </summary>
-    private int Explore(TaskRequest task, string taskClass, List<(RouteCandidate Candidate, Draft Draft)> ordered, List<string> planReasons,
+    private int Explore(TaskRequest task, string taskClass, List<(RouteCandidate Candidate, Draft Draft, double PriorScore)> ordered, List<string> planReasons,
         out Dictionary<string, (double Alpha, double Beta)> posteriors)
     {
         posteriors = [];
@@ -318,6 +325,13 @@ public sealed partial class CapabilityRouter(
         var eligible = ordered.TakeWhile(x => x.Draft.Circuit.State != CircuitState.Open);
         var leading = (_options.BanditCandidates > 1 ? eligible.Take(_options.BanditCandidates) : eligible).ToList();
         if (leading.Count < 2)
+        {
+            return 0;
+        }
+
+        // Prior means from the static score with the catalog's reliability (see PlanAsync).
+        var bestPrior = leading.Max(x => x.PriorScore);
+        if (bestPrior <= 0)
         {
             return 0;
         }
@@ -343,7 +357,7 @@ public sealed partial class CapabilityRouter(
             var d = leading[i].Draft;
             var latencyPenalty = latencyWeight * (latencies[i] <= 0 ? 0 : 1 - fastest / latencies[i]);
             var costPenalty = costWeight * (d.RelativeCostUsd <= 0 ? 0 : 1 - cheapest / d.RelativeCostUsd);
-            arms.Add(new BanditArm(d.Model.Key, 0.9 * leading[i].Candidate.Score / best, d.TaskStats, d.Stats, latencyPenalty + costPenalty));
+            arms.Add(new BanditArm(d.Model.Key, 0.9 * leading[i].PriorScore / bestPrior, d.TaskStats, d.Stats, latencyPenalty + costPenalty));
         }
 
         var choice = bandit.Choose(arms);

@@ -214,6 +214,28 @@ public sealed class CapabilityRouterTests
     }
 
     [Fact]
+    public async Task PlanAsync_ObservedFailures_LowerTheStaticScoreButNotTheBanditsPriorTwice()
+    {
+        // Failed attempts the posterior did not take as evidence (weight 0): the static score still
+        // drops with the observed reliability, but the bandit's prior comes from the catalog's, so the
+        // two models' posteriors stay equal. Before, the failure ratio — which does not fade while a
+        // model goes unused, both counts decaying alike — also lowered the prior, on top of the same
+        // failures in the posterior, and a recovered model stayed buried.
+        var s = new Setup([Model("flaky", "p1", quality: 0.9), Model("steady", "p2", quality: 0.9)], new RoutingOptions { RandomSeed = 7 });
+        for (var i = 0; i < 10; i++)
+        {
+            var ok = i % 2 == 0;
+            await s.Stats.UpdateAsync("p1/flaky", new StatsUpdate(0, 0, new AttemptObservation(ok, ok ? "ok" : "overloaded", 1000, null, 0.001)), CancellationToken.None);
+        }
+
+        var plan = await s.PlanAsync(Task());
+        var flaky = plan.Candidates.Single(c => c.Model.Id == "flaky");
+        var steady = plan.Candidates.Single(c => c.Model.Id == "steady");
+        Assert.True(flaky.Score < steady.Score, $"static score: flaky {flaky.Score}, steady {steady.Score}");
+        Assert.Equal(steady.Breakdown["posterior_mean"], flaky.Breakdown["posterior_mean"], 6);
+    }
+
+    [Fact]
     public async Task PlanAsync_Bandit_ExplainsItsChoiceWithDraws()
     {
         var s = new Setup([Model("a", "p1", quality: 0.9), Model("b", "p2", quality: 0.89)], new RoutingOptions { RandomSeed = 3 });

@@ -39,7 +39,7 @@ public sealed class LearningTests
     {
         private readonly RewardModel _rewards;
 
-        public Loop(int seed, RoutingOptions? options = null)
+        public Loop(int seed, RoutingOptions? options = null, CatalogModel[]? models = null)
         {
             Options = options ?? new RoutingOptions();
             Options.RandomSeed = seed;
@@ -48,7 +48,7 @@ public sealed class LearningTests
             Stats = new InMemoryRouterStatsStore(ropts, Time);
             var breaker = new CircuitBreaker(new InMemoryCircuitBreakerStore(), Time,
                 Microsoft.Extensions.Options.Options.Create(new ExecutionOptions()), NullLogger<CircuitBreaker>.Instance);
-            Router = new CapabilityRouter(new TaskAnalyzer(TestCatalog.Tokens), TestCatalog.Of(Fast, Pro), new ProviderRegistry([new FakeProvider("simulated", Time)]),
+            Router = new CapabilityRouter(new TaskAnalyzer(TestCatalog.Tokens), TestCatalog.Of(models ?? [Fast, Pro]), new ProviderRegistry([new FakeProvider("simulated", Time)]),
                 new ProviderHealthMonitor(), breaker, Stats, new ThompsonSamplingBandit(ropts, new BanditRandom(seed)), new UnlimitedRoutingBudget(), ropts,
                 NullLogger<CapabilityRouter>.Instance);
         }
@@ -185,6 +185,97 @@ public sealed class LearningTests
         var recovered = await loop.RunAsync(Code, 300, World);
         var back = Enumerable.Range(0, recovered.Count - 50).FirstOrDefault(i => Share(recovered.Skip(i).Take(50), "sim-pro") > 0.5, -1);
         Assert.True(back is >= 0 and <= 200, $"recovered: sim-pro back above 50 % of a 50-call window after {back} calls");
+    }
+
+    /// <summary>
+    /// The routing-regret load scenario's market in fake time: five models whose catalog entries claim
+    /// the same, differing only in what users rate them per task type; code and documentation calls
+    /// alternate 25 ms apart (half-life 5 s ≈ 100 code calls). The best code model then fails 80 % of
+    /// its calls (the executor's three attempts on it, then the next candidate answers) for 150 code
+    /// calls, then recovers. It must come back above half of a 50-call window within 200 code calls,
+    /// and move away below 10 % within 50 (the issue's thresholds; the load scenario adds the breaker,
+    /// which this loop leaves out). Measured here over 68 seeds: back after 9–195 code calls (median
+    /// ~110), away after 1–51 — inside the limits but not by much, which is what the load scenario's
+    /// occasional miss is made of (see docs/performance.md, routing-regret).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    public async Task PlanAsync_BestOfFiveDegradesThenRecovers_BackWithin200CodeCalls(int seed)
+    {
+        var claims = new ModelScores { CodeGeneration = 0.85, Reasoning = 0.85, Reliability = 0.97 };
+        CatalogModel Sim(string id, double input, double output) => Fast with { Id = id, InputPricePerMillion = input, OutputPricePerMillion = output, Capabilities = claims, TypicalLatencyMs = 100 };
+        var market = new Dictionary<string, (double Code, double Docs, double Errors)>
+        {
+            ["sim-coder"] = (4.6, 2.6, 0.01), ["sim-writer"] = (2.8, 4.5, 0.01), ["sim-pro"] = (4.0, 3.9, 0.02),
+            ["sim-fast"] = (3.0, 3.2, 0.02), ["sim-budget"] = (2.2, 2.4, 0.10),
+        };
+        var loop = new Loop(seed, new RoutingOptions { DecayHalfLifeSeconds = 5 },
+            [Sim("sim-coder", 1, 4), Sim("sim-writer", 0.8, 3.2), Sim("sim-pro", 2, 8), Sim("sim-fast", 0.1, 0.4), Sim("sim-budget", 0.05, 0.2)]) { Step = TimeSpan.FromMilliseconds(25) };
+        var rewards = new RewardModel(loop.Options);
+        var user = new Random(seed);
+        var degraded = false;
+
+        // One call as the executor runs it: the first candidate, retried twice on a failure, then the next one answers.
+        async Task<string> CallAsync(TaskRequest task)
+        {
+            var plan = await loop.Router.PlanAsync(task, CancellationToken.None);
+            var taskClass = LearningKeys.TaskClass(plan.Analysis);
+            var code = task.TaskType == TaskType.CodeGeneration;
+            foreach (var candidate in plan.Candidates.Take(2))
+            {
+                var (codeQuality, docsQuality, errors) = market[candidate.Model.Id];
+                var errorRate = degraded && code && candidate.Model.Id == "sim-coder" ? 0.8 : errors;
+                for (var attempt = 0; attempt < 3; attempt++)
+                {
+                    var ok = user.NextDouble() >= errorRate;
+                    var observation = new AttemptObservation(ok, ok ? "ok" : "overloaded", 60, null, ok ? 0.0005 : 0);
+                    await loop.Stats.UpdateForTaskAsync(candidate.Model.Key, taskClass, rewards.ForAttempt(observation, ok ? null : ProviderErrorClass.Overloaded), CancellationToken.None);
+                    if (ok)
+                    {
+                        var noise = Math.Sqrt(-2 * Math.Log(1 - user.NextDouble())) * Math.Cos(2 * Math.PI * user.NextDouble()) * 0.7;
+                        var rating = (int)Math.Clamp(Math.Round((code ? codeQuality : docsQuality) + noise), 1, 5);
+                        await loop.Stats.UpdateForTaskAsync(candidate.Model.Key, taskClass, rewards.ForRating(rating), CancellationToken.None);
+                        loop.Time.Advance(loop.Step);
+                        return plan.Candidates[0].Model.Id;
+                    }
+                }
+            }
+
+            loop.Time.Advance(loop.Step);
+            return plan.Candidates[0].Model.Id;
+        }
+
+        async Task<List<string>> CodeCallsAsync(int count)
+        {
+            var picks = new List<string>(count);
+            for (var i = 0; i < count; i++)
+            {
+                picks.Add(await CallAsync(Code with { Objective = RoutingObjective.Quality }));
+                await CallAsync(Docs with { Objective = RoutingObjective.Quality });
+            }
+
+            return picks;
+        }
+
+        var healthy = await CodeCallsAsync(300);
+        Assert.True(Share(healthy.TakeLast(100), "sim-coder") > 0.5, $"healthy: sim-coder got {Share(healthy.TakeLast(100), "sim-coder"):P0} of the last 100 code calls");
+
+        degraded = true;
+        var bad = await CodeCallsAsync(150);
+        var away = Enumerable.Range(0, bad.Count - 50).FirstOrDefault(i => Share(bad.Skip(i).Take(50), "sim-coder") < 0.1, -1);
+        Assert.True(away is >= 0 and <= 50, $"degraded: sim-coder below 10 % of a 50-call window after {away} code calls");
+
+        degraded = false;
+        var recovered = await CodeCallsAsync(250);
+        var back = Enumerable.Range(0, recovered.Count - 50).FirstOrDefault(i => Share(recovered.Skip(i).Take(50), "sim-coder") > 0.5, -1);
+        Assert.True(back is >= 0 and <= 200, $"recovered: sim-coder above 50 % of a 50-call window after {back} code calls (-1 = never in 250)");
     }
 
     [Fact]
