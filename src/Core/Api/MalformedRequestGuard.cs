@@ -106,6 +106,8 @@ public static class MalformedRequestGuard
     /// <summary>The service types bound by <see cref="GuardedServiceMethodProvider{TService}"/>.</summary>
     internal sealed class GuardedServices(IReadOnlyCollection<Type> types)
     {
+        public IReadOnlyCollection<Type> Types => types;
+
         public bool Contains(Type type) => types.Contains(type);
     }
 

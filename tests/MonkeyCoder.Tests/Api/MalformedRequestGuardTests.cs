@@ -2,6 +2,7 @@ using System.Buffers;
 using Google.Protobuf;
 using Google.Rpc;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.V1;
 
@@ -58,6 +59,38 @@ public sealed class MalformedRequestGuardTests
         Assert.Same(second.Answer, await handler(new ExecuteRequest(), null!));
         Assert.Equal(0, first.Calls);
         Assert.Equal(1, second.Calls);
+    }
+
+    [Fact]
+    public void EveryContractService_IsGuardedOnceAndGrpcDefaultsMoveUnderTheirKey()
+    {
+        var services = new ServiceCollection();
+        services.AddGrpc();
+        services.AddMonkeyCoderMalformedRequestGuard();
+        // A second AddGrpc (AddGrpcSwagger does one) and guard: still one of each.
+        services.AddGrpc();
+        services.AddMonkeyCoderMalformedRequestGuard();
+
+        // Every generated service base class of the contract (marked for grpc-dotnet's binder) has a
+        // guarded implementation: a new service left out would answer UNKNOWN again.
+        var generated = typeof(RouterService).Assembly.GetTypes()
+            .Where(t => t.GetCustomAttributes(typeof(BindServiceMethodAttribute), inherit: false).Length > 0)
+            .ToHashSet();
+        var guarded = ((MalformedRequestGuard.GuardedServices)services.Single(d => d.ServiceType == typeof(MalformedRequestGuard.GuardedServices)).ImplementationInstance!).Types;
+        Assert.Equal(generated.OrderBy(t => t.FullName), guarded.Select(t => t.BaseType!).OrderBy(t => t.FullName));
+        foreach (var type in guarded)
+        {
+            var provider = typeof(Grpc.AspNetCore.Server.Model.IServiceMethodProvider<>).MakeGenericType(type);
+            Assert.Single(services, d => d.ServiceType == provider);
+        }
+
+        var open = services.Where(d => d.ServiceType == typeof(Grpc.AspNetCore.Server.Model.IServiceMethodProvider<>)).ToList();
+        var grpcServer = typeof(Grpc.AspNetCore.Server.GrpcServiceOptions).Assembly;
+        Assert.DoesNotContain(open, d => !d.IsKeyedService && d.ImplementationType!.Assembly == grpcServer);
+        var moved = open.Where(d => d.IsKeyedService).Select(d => d.KeyedImplementationType!).ToList();
+        Assert.NotEmpty(moved);
+        Assert.Equal(moved.Distinct().Count(), moved.Count);
+        Assert.Single(open, d => !d.IsKeyedService && d.ImplementationType!.Assembly == typeof(MalformedRequestGuard).Assembly);
     }
 
     private static ExecuteRequest Deserialize(byte[] body)
