@@ -1,4 +1,5 @@
 using Microsoft.OpenApi.Models;
+using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Edge;
 
 namespace MonkeyCoder.Gateway;
@@ -15,6 +16,9 @@ internal static class ApiDocs
     public static IServiceCollection AddMonkeyCoderApiDocs(this IServiceCollection services)
     {
         services.AddGrpcSwagger();
+        // AddGrpcSwagger calls AddGrpc again, which registers grpc-dotnet's reflection binder anew:
+        // bind the Monkey Coder services through the malformed-request guard only (once per route).
+        services.AddMonkeyCoderMalformedRequestGuard();
         services.AddSwaggerGen(options =>
         {
             options.SwaggerDoc("v1", new OpenApiInfo

@@ -77,6 +77,19 @@ public static class RpcErrors
     public static RpcException InvalidArgument(string field, string description) =>
         InvalidArgument([new BadRequest.Types.FieldViolation { Field = field, Description = description }]);
 
+    /// <summary>
+    /// A request body that is not a valid protobuf message of the RPC's request type (found before any
+    /// interceptor runs, by <see cref="MalformedRequestGuard"/>): INVALID_ARGUMENT <c>MALFORMED_REQUEST</c>
+    /// with the method in ErrorInfo metadata and a BadRequest violation on <c>request</c>.
+    /// </summary>
+    public static RpcException MalformedRequest(string method, string detail)
+    {
+        var description = "The body is not a valid protobuf message of this RPC's request type: " + detail;
+        return Create(StatusCode.InvalidArgument, "MALFORMED_REQUEST", "Malformed request: " + detail,
+            new Dictionary<string, string> { ["method"] = method },
+            badRequest: new BadRequest { FieldViolations = { new BadRequest.Types.FieldViolation { Field = "request", Description = description } } });
+    }
+
     public static RpcException FailedPrecondition(string reason, string message) =>
         Create(StatusCode.FailedPrecondition, reason, message);
 

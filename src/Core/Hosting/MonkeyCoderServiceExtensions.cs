@@ -115,18 +115,22 @@ public static class MonkeyCoderServiceExtensions
         services.AddLogging(b => b.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Error));
         services.AddMonkeyCoderUsage(configuration, health);
 
-        return services.AddGrpc(options =>
+        var grpc = services.AddGrpc(options =>
         {
             options.Interceptors.Add<ErrorInterceptor>();
             // Requests carry files: 1 MiB of content plus prompt and framing. Defaults to 4 MiB.
             options.MaxReceiveMessageSize = 4 * 1024 * 1024;
             options.EnableDetailedErrors = false;
         });
+        // A body that is not valid protobuf: INVALID_ARGUMENT MALFORMED_REQUEST, not UNKNOWN (deserialized before any interceptor).
+        services.AddMonkeyCoderMalformedRequestGuard();
+        return grpc;
     }
 
     /// <summary>Maps the gRPC services and gRPC health.</summary>
     public static IEndpointRouteBuilder MapMonkeyCoder(this IEndpointRouteBuilder endpoints)
     {
+        MalformedRequestGuard.EnsureGuarded(endpoints.ServiceProvider);
         endpoints.MapGrpcService<RouterApi>();
         endpoints.MapGrpcService<ModelApi>();
         endpoints.MapGrpcService<UsageApi>();

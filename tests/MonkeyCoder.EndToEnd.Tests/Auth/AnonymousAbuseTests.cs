@@ -378,21 +378,77 @@ public sealed class AnonymousAbuseTests(AnonymousAbuseFixture fixture) : IClassF
     public Task Fuzz_MutatedJsonToEveryRestRpcAndOpenAi_NoServerErrorAndHostsStayUp() => FuzzAsync(grpcPerMethod: 0);
 
     /// <summary>
-    /// Skipped until fixed: a request body that is not valid protobuf fails in grpc-dotnet's
-    /// deserializer before any interceptor runs, so it answers UNKNOWN ("Exception was thrown by
-    /// handler") and logs an error (~55 % of mutated messages). The fix is a request marshaller that
-    /// turns InvalidProtocolBufferException into INVALID_ARGUMENT (a service method provider binding the
-    /// generated services with wrapped marshallers).
+    /// Every RPC of every Monkey Coder service gets mutated protobuf (112 per RPC, ~3,000 in all, within
+    /// 40 s): a body that does not parse must answer INVALID_ARGUMENT (MALFORMED_REQUEST, from the
+    /// guarded request marshallers of <c>MalformedRequestGuard</c>), never UNKNOWN/INTERNAL, and the
+    /// Service logs no error. Without the guard over half of the mutated messages (1,535 of 2,700 in
+    /// one run) failed in grpc-dotnet's deserializer, before any interceptor, as UNKNOWN ("Exception
+    /// was thrown by handler") with an error log line. The REST and OpenAI passes run as in the
+    /// JSON-only test.
     /// </summary>
-    [Fact(Skip = "Finds an open bug: malformed protobuf → UNKNOWN + error log (deserialization runs before interceptors); see the summary.")]
-    public Task Fuzz_MutatedProtobufToEveryGrpcRpc_NoUnknownOrInternalAndHostsStayUp() => FuzzAsync(grpcPerMethod: 60);
+    [Fact]
+    public Task Fuzz_MutatedProtobufToEveryGrpcRpc_NoUnknownOrInternalAndHostsStayUp() => FuzzAsync(grpcPerMethod: 112);
+
+    [Fact]
+    public async Task MalformedProtobuf_ToUnaryAndServerStreamingRpcs_InvalidArgumentMalformedRequestAndNoErrorLog()
+    {
+        var errorsBefore = fixture.Service.ErrorLines.Count();
+        var truncated = Google.Protobuf.MessageExtensions.ToByteArray(new ExecuteRequest { TaskType = TaskType.Chat, Prompt = "a prompt long enough to be cut" })[..10];
+        byte[] garbage = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
+        foreach (var (channel, service, method, type) in new[]
+        {
+            (fixture.Admin, RouterService.Descriptor.FullName, "Execute", MethodType.Unary),
+            (fixture.Admin, RouterService.Descriptor.FullName, "StreamExecute", MethodType.ServerStreaming),
+            // Anonymous and before any interceptor: the body is read first.
+            (fixture.Anonymous, AuthService.Descriptor.FullName, "Login", MethodType.Unary),
+        })
+        {
+            var invoker = channel.CreateCallInvoker();
+            foreach (var body in new[] { truncated, garbage })
+            {
+                var rpc = new Method<byte[], byte[]>(type, service, method, bytes, bytes);
+                var options = new CallOptions(deadline: Deadline);
+                var ex = await Assert.ThrowsAsync<RpcException>(async () =>
+                {
+                    if (type == MethodType.Unary)
+                    {
+                        await invoker.AsyncUnaryCall(rpc, null, options, body).ResponseAsync;
+                        return;
+                    }
+
+                    using var call = invoker.AsyncServerStreamingCall(rpc, null, options, body);
+                    while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                    {
+                    }
+                });
+
+                Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+                // The google.rpc.Status is in the trailer itself, as every other error's.
+                var status = Google.Rpc.Status.Parser.ParseFrom(ex.Trailers.GetValueBytes("grpc-status-details-bin"));
+                Assert.Equal((int)StatusCode.InvalidArgument, status.Code);
+                var info = status.Details.Single(d => d.Is(ErrorInfo.Descriptor)).Unpack<ErrorInfo>();
+                Assert.Equal("MALFORMED_REQUEST", info.Reason);
+                Assert.Equal("monkeycoder", info.Domain);
+                Assert.Equal($"/{service}/{method}", info.Metadata["method"]);
+                Assert.Equal("request", status.Details.Single(d => d.Is(BadRequest.Descriptor)).Unpack<BadRequest>().FieldViolations.Single().Field);
+            }
+        }
+
+        // Still serving, and nothing logged at error level (the console logger writes asynchronously).
+        var health = await new Grpc.Health.V1.Health.HealthClient(fixture.Anonymous).CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), deadline: Deadline);
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+        await Task.Delay(500);
+        Assert.Equal(errorsBefore, fixture.Service.ErrorLines.Count());
+    }
 
     private async Task FuzzAsync(int grpcPerMethod)
     {
         // Bounded by count and time (a busy 2-core machine runs it in well under a minute).
         var seed = Environment.TickCount;
         var budget = System.Diagnostics.Stopwatch.StartNew();
-        var grpc = await FuzzGrpcAsync(new Random(seed), perMethod: grpcPerMethod, TimeSpan.FromSeconds(25));
+        var serviceErrorsBefore = fixture.Service.ErrorLines.Count();
+        var grpc = await FuzzGrpcAsync(new Random(seed), perMethod: grpcPerMethod, TimeSpan.FromSeconds(40));
         var rest = await FuzzRestAsync(new Random(seed + 1), perRoute: 30, TimeSpan.FromSeconds(15));
         var openAi = await FuzzOpenAiAsync(new Random(seed + 2), count: 400, TimeSpan.FromSeconds(8));
 
@@ -419,8 +475,12 @@ public sealed class AnonymousAbuseTests(AnonymousAbuseFixture fixture) : IClassF
         // Distinct kinds first: one line per (RPC, answer) so a single cause does not hide the others.
         var kinds = failures.GroupBy(f => f[..f.IndexOf(' ', StringComparison.Ordinal)] + " " + f[(f.IndexOf('→') + 1)..]).Select(g => $"{g.Count()}× {g.First()}").ToList();
         Assert.True(failures.Count == 0, $"seed {seed}: {failures.Count} server errors:\n" + string.Join('\n', kinds.OrderBy(k => k.Contains("Exception was thrown by handler", StringComparison.Ordinal)).Take(25)));
-        Assert.True((grpcPerMethod == 0 || grpc.Counts.Values.Sum() >= 500) && rest.Counts.Values.Sum() >= 300 && openAi.Counts.Values.Sum() >= 100,
+        Assert.True((grpcPerMethod == 0 || grpc.Counts.Values.Sum() >= 1500) && rest.Counts.Values.Sum() >= 300 && openAi.Counts.Values.Sum() >= 100,
             $"too few inputs sent: grpc {grpc.Counts.Values.Sum()}, rest {rest.Counts.Values.Sum()}, openai {openAi.Counts.Values.Sum()}");
+        // The Service only received the gRPC pass: none of it may be logged as an error.
+        await Task.Delay(500);
+        var serviceErrors = fixture.Service.ErrorLines.Skip(serviceErrorsBefore).ToList();
+        Assert.True(serviceErrors.Count == 0, $"seed {seed}: {serviceErrors.Count} error lines in the Service log, first: {serviceErrors.FirstOrDefault()}");
     }
 
     private sealed record FuzzResult(System.Collections.Concurrent.ConcurrentDictionary<string, int> Counts, System.Collections.Concurrent.ConcurrentQueue<string> Failures)
@@ -434,6 +494,7 @@ public sealed class AnonymousAbuseTests(AnonymousAbuseFixture fixture) : IClassF
     [
         RouterServiceReflection.Descriptor, ModelServiceReflection.Descriptor, AuthServiceReflection.Descriptor,
         ApiKeyServiceReflection.Descriptor, UsageServiceReflection.Descriptor, SessionServiceReflection.Descriptor,
+        UserServiceReflection.Descriptor,
     ];
 
     private async Task<FuzzResult> FuzzGrpcAsync(Random random, int perMethod, TimeSpan limit)
