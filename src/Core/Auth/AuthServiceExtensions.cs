@@ -67,7 +67,8 @@ public static class AuthServiceExtensions
         services.AddSingleton<InMemoryRateLimiter>();
         if (redis)
         {
-            services.AddSingleton<IRateLimiter>(sp => new RedisRateLimiter(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<Observability.MonkeyCoderMetrics>()));
+            services.AddSingleton<IRateLimiter>(sp => new RedisRateLimiter(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<Observability.MonkeyCoderMetrics>(),
+                sp.GetService<Usage.IUsageStore>(), sp.GetService<Microsoft.Extensions.Logging.ILogger<RedisRateLimiter>>()));
         }
         else
         {

@@ -136,6 +136,14 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
                 _shares.Synced(ask, hold);
             }
         }
+        catch (Exception ex) when (Storage.StorageFailures.IsUnavailable(ex))
+        {
+            // Redis lost the month's spend and the usage store that rebuilds it is unreachable: the spend is unknown, so
+            // nothing is admitted against it (an outage share would be a guess); retryable, like any storage outage.
+            metrics?.RecordRateLimitRejected(RpcLabel(ask.Method), "budget");
+            Log.SpendUnknown(logger, ex, ask.UserId);
+            throw Storage.StorageFailures.ToRpcException();
+        }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
             if (Interlocked.Exchange(ref _outage, 1) == 0)
@@ -404,6 +412,10 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
         [LoggerMessage(EventId = Observability.EventIds.LimitsRecovered, Level = LogLevel.Information,
             Message = "Rate limiter {Limiter} answers again; limits are shared across replicas again")]
         public static partial void Recovered(ILogger logger, string limiter);
+
+        [LoggerMessage(EventId = Observability.EventIds.BudgetSpendUnknown, Level = LogLevel.Warning,
+            Message = "Budget spend of user {UserId} is missing in Redis and the usage store to rebuild it from is unreachable; refusing with STORAGE_UNAVAILABLE")]
+        public static partial void SpendUnknown(ILogger logger, Exception exception, string userId);
 
         [LoggerMessage(EventId = Observability.EventIds.BudgetsReconciled, Level = LogLevel.Information,
             Message = "Handed {Count} settlements made during the limiter outage to the shared budgets")]

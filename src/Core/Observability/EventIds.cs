@@ -102,6 +102,8 @@ public static class EventIds
     public const int LimitsRecovered = 2102;
     public const int BudgetsReconciled = 2150;
     public const int BudgetAlert = 2151;
+    public const int BudgetSpendRebuilt = 2152;
+    public const int BudgetSpendUnknown = 2153;
 
     // 2200–2299 storage (PostgreSQL, migrations)
     public const int MigrationApplied = 2200;

@@ -35,6 +35,7 @@ public sealed class MonkeyCoderMetrics
     private readonly Counter<long> _rateLimited;
     private readonly Histogram<double> _dependency;
     private readonly Counter<long> _usageStaleReads;
+    private readonly Counter<long> _spendRebuilds;
     private readonly ConcurrentDictionary<string, Func<long>> _queueDepths = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Provider, string Model), int> _breakers = new();
     private Func<(long Own, long Other)>? _spillBacklog;
@@ -65,6 +66,9 @@ public sealed class MonkeyCoderMetrics
 
         _usageStaleReads = meter.CreateCounter<long>("monkeycoder.usage.stale_reads",
             description: "GetUsage answers served stale (the caller's own last answer) while the usage store was unreachable.");
+
+        _spendRebuilds = meter.CreateCounter<long>("monkeycoder.budget.spend_rebuilds",
+            description: "A month's budget spend (scope key or user) found missing in Redis and rebuilt from the usage store.");
 
         meter.CreateObservableGauge("monkeycoder.provider.health", () => HealthMeasurements(health),
             description: "Provider health: 2 healthy, 1 degraded, 0 unhealthy.");
@@ -153,6 +157,9 @@ public sealed class MonkeyCoderMetrics
 
     /// <summary>Hook for usage: one GetUsage answered from the caller's last answer because the usage store was unreachable.</summary>
     public void RecordUsageStaleRead() => _usageStaleReads.Add(1);
+
+    /// <summary>Hook for the shared limiter: one month's spend of <paramref name="scope"/> ("key", "user") rebuilt from the usage store.</summary>
+    public void RecordSpendRebuilt(string scope) => _spendRebuilds.Add(1, new TagList { { "scope", scope } });
 
     /// <summary>Hook for queues (e.g. the usage writer, name "usage"): the depth is read at each scrape.</summary>
     public void RegisterQueueDepth(string queue, Func<long> depth) => _queueDepths[queue] = depth;

@@ -30,6 +30,9 @@ public sealed record UsageReport(
     IReadOnlyList<(string Key, UsageAggregate Totals)> ByModel,
     IReadOnlyList<(int TaskType, UsageAggregate Totals)> ByTaskType);
 
+/// <summary>A month's billed spend in micro-USD: through one key, and the user's in total.</summary>
+public readonly record struct MonthSpend(long KeyMicros, long UserMicros);
+
 /// <summary>Durable usage: batched writes, aggregate reads, keyset-paged listing, retention.</summary>
 public interface IUsageStore
 {
@@ -49,6 +52,13 @@ public interface IUsageStore
 
     /// <summary>Newest first; <paramref name="after"/> is the last (created, id) of the previous page.</summary>
     Task<IReadOnlyList<UsageEvent>> ListAsync(string? principalId, (DateTimeOffset CreatedAt, string ExecutionId)? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What <paramref name="userId"/> was billed (<see cref="UsageEvent.BilledCostUsd"/>, each event rounded to
+    /// micro-USD as the limits settle it) in the UTC month starting at <paramref name="monthStart"/>: through
+    /// <paramref name="keyId"/> (0 when null) and in total. Rebuilds the shared budgets' spend when Redis lost it.
+    /// </summary>
+    Task<MonthSpend> MonthSpendAsync(string? keyId, string userId, DateTimeOffset monthStart, CancellationToken cancellationToken);
 
     /// <summary>Deletes events created before <paramref name="cutoff"/>; returns how many.</summary>
     Task<long> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);

@@ -68,6 +68,29 @@ public sealed class InMemoryUsageStore : IUsageStore
         }
     }
 
+    public Task<MonthSpend> MonthSpendAsync(string? keyId, string userId, DateTimeOffset monthStart, CancellationToken cancellationToken)
+    {
+        var end = monthStart.AddMonths(1);
+        long key = 0, user = 0;
+        lock (_gate)
+        {
+            foreach (var e in _ordered)
+            {
+                if (e.PrincipalId == userId && e.CreatedAt >= monthStart && e.CreatedAt < end)
+                {
+                    var micros = (long)Math.Round(e.BilledCostUsd * 1_000_000, MidpointRounding.AwayFromZero);
+                    user += micros;
+                    if (keyId is not null && e.ApiKeyId == keyId)
+                    {
+                        key += micros;
+                    }
+                }
+            }
+        }
+
+        return Task.FromResult(new MonthSpend(key, user));
+    }
+
     public Task<long> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         long removed = 0;

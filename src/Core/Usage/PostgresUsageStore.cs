@@ -228,6 +228,37 @@ public sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabilit
         return events;
     }
 
+    public async Task<MonthSpend> MonthSpendAsync(string? keyId, string userId, DateTimeOffset monthStart, CancellationToken cancellationToken)
+    {
+        // One range scan of usage_events_principal_idx (principal_id, created_at): the user's events of the month.
+        // Each event rounds to micro-USD half away from zero, as the limits' settlement does (numeric round).
+        const string sql = """
+            SELECT coalesce(sum(round((billed_cost_usd * 1000000)::numeric)) FILTER (WHERE api_key_id = @key), 0)::bigint,
+                   coalesce(sum(round((billed_cost_usd * 1000000)::numeric)), 0)::bigint
+            FROM usage_events
+            WHERE principal_id = @user AND created_at >= @start AND created_at < @end
+            """;
+        var call = metrics?.StartDependencyCall("postgres", "usage_month_spend");
+        try
+        {
+            await using var command = dataSource.CreateCommand(sql);
+            command.Parameters.Add(new NpgsqlParameter("key", NpgsqlDbType.Text) { Value = (object?)keyId ?? DBNull.Value });
+            command.Parameters.AddWithValue("user", userId);
+            command.Parameters.AddWithValue("start", monthStart.UtcDateTime);
+            command.Parameters.AddWithValue("end", monthStart.AddMonths(1).UtcDateTime);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var spend = new MonthSpend(reader.GetInt64(0), reader.GetInt64(1));
+            call?.Complete(true);
+            return spend;
+        }
+        catch
+        {
+            call?.Complete(false);
+            throw;
+        }
+    }
+
     public async Task<long> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("DELETE FROM usage_events WHERE created_at < @cutoff");

@@ -31,9 +31,12 @@ public sealed class SpendSafetyFixture : IAsyncLifetime
     private readonly SemaphoreSlim _probeGate = new(1, 1);
     private (long HoldMicros, long CostMicros)? _probe;
 
+    /// <summary>The replicas' PostgreSQL database (postgresql:// URL).</summary>
+    public string DatabaseUrl { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
-        var url = await TestServices.CreateDatabaseAsync();
+        var url = DatabaseUrl = await TestServices.CreateDatabaseAsync();
         var environment = new Dictionary<string, string>
         {
             ["DATABASE_URL"] = url,
@@ -285,6 +288,90 @@ public sealed class SpendSafetyTests(SpendSafetyFixture fixture) : IClassFixture
         Assert.InRange(whoami.UserBudget.SpentUsd, admitted * cost * 0.5 / 1_000_000d, budgetMicros / 1_000_000d);
         Assert.Equal(0, whoami.UserBudget.OpenReservations);
         Assert.InRange(admitted, 1, (int)(budgetMicros / cost));
+    }
+
+    [Fact]
+    public async Task Execute_RedisLosesTheMonthsSpend_RebuiltFromPostgresAndTheBudgetStillRefuses()
+    {
+        var (hold, cost) = await fixture.ProbeAsync();
+        var (userId, session) = await SignUpAsync();
+        // The user may spend 1 USD; the key a hold and a few calls, so the key's budget is the one that runs out.
+        await new UserService.UserServiceClient(fixture.Admin[0]).UpdateUserAsync(new UpdateUserRequest { UserId = userId, MonthlyBudgetUsd = 1 }, deadline: Deadline);
+        var budgetMicros = hold + (3 * cost);
+        var key = await new ApiKeyService.ApiKeyServiceClient(session).CreateApiKeyAsync(
+            new CreateApiKeyRequest { Name = "flushed", Scopes = { "execute" }, MonthlyBudgetUsd = budgetMicros / 1_000_000d }, deadline: Deadline);
+        var channels = fixture.Hosts.Select(h => fixture.With(h, key.Secret)).ToList();
+
+        var admitted = 0;
+        RpcException? before = null;
+        for (var i = 0; i < 50 && before is null; i++)
+        {
+            try
+            {
+                await new RouterService.RouterServiceClient(channels[i % channels.Count]).ExecuteAsync(Task("flush " + i), deadline: Deadline);
+                admitted++;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
+            {
+                before = ex;
+            }
+        }
+
+        Assert.NotNull(before);
+        Assert.Equal("BUDGET_EXCEEDED", Reason(before));
+        Assert.Equal("key", before.GetRpcStatus()!.GetDetail<ErrorInfo>()!.Metadata["budget_scope"]);
+        var spent = await WhoAmIAsync(channels[0]);
+        Assert.True(spent.Key > 0 && spent.Key == spent.User, $"key {spent.Key} µUSD, user {spent.User} µUSD");
+
+        // The usage events reach PostgreSQL within the writer's batch window (200 ms); the rebuild reads them from there.
+        var stored = await StoredSpendAsync(key.ApiKey.KeyId);
+        for (var wait = Stopwatch.StartNew(); stored != spent.Key && wait.Elapsed < TimeSpan.FromSeconds(20); stored = await StoredSpendAsync(key.ApiKey.KeyId))
+        {
+            await System.Threading.Tasks.Task.Delay(100);
+        }
+
+        Assert.Equal(spent.Key, stored);
+
+        // Redis loses this user's data (only this user's keys: the Redis is shared with tests running alongside).
+        Assert.True(await ForgetUserAsync(userId) > 0);
+        var rebuilt = await WhoAmIAsync(channels[1]);
+        Assert.Equal(spent, rebuilt);
+
+        Assert.True(await ForgetUserAsync(userId) > 0);
+        var after = await Assert.ThrowsAsync<RpcException>(() => new RouterService.RouterServiceClient(channels[2]).ExecuteAsync(Task("after flush"), deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, after.StatusCode);
+        Assert.Equal("BUDGET_EXCEEDED", Reason(after));
+        Assert.Equal("key", after.GetRpcStatus()!.GetDetail<ErrorInfo>()!.Metadata["budget_scope"]);
+        Assert.Equal(spent, await WhoAmIAsync(channels[0]));
+
+        Report.Write("spend-rebuild-budget-micros", budgetMicros);
+        Report.Write("spend-rebuild-admitted", admitted);
+        Report.Write("spend-rebuild-spent-before-flush-micros", spent.Key);
+        Report.Write("spend-rebuild-spent-after-rebuild-micros", rebuilt.Key);
+    }
+
+    private async Task<(long Key, long User)> WhoAmIAsync(GrpcChannel channel)
+    {
+        var whoami = await AuthOf(channel).WhoAmIAsync(new WhoAmIRequest(), deadline: Deadline);
+        return ((long)Math.Round(whoami.KeyBudget.SpentUsd * 1_000_000), (long)Math.Round(whoami.UserBudget.SpentUsd * 1_000_000));
+    }
+
+    /// <summary>The key's billed spend as PostgreSQL holds it, in micro-USD.</summary>
+    private async Task<long> StoredSpendAsync(string keyId)
+    {
+        await using var dataSource = TestServices.Open(fixture.DatabaseUrl);
+        await using var command = dataSource.CreateCommand("SELECT coalesce(sum(round((billed_cost_usd * 1000000)::numeric)), 0)::bigint FROM usage_events WHERE api_key_id = $1");
+        command.Parameters.AddWithValue(keyId);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Deletes every Redis key of <paramref name="userId"/> (they share the hash tag {mc:user}), as a Redis that lost its data; returns how many.</summary>
+    internal static async Task<long> ForgetUserAsync(string userId)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServices.RedisUrl.Replace("redis://", "", StringComparison.Ordinal));
+        var server = redis.GetServers()[0];
+        var keys = server.Keys(pattern: "{mc:" + userId + "}*").ToArray();
+        return await redis.GetDatabase().KeyDeleteAsync(keys);
     }
 
     [Fact]

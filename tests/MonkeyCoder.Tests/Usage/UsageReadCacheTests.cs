@@ -147,6 +147,9 @@ public sealed class UsageReadCacheTests
         public Task<IReadOnlyList<UsageEvent>> ListAsync(string? principalId, (DateTimeOffset CreatedAt, string ExecutionId)? after, int limit, CancellationToken cancellationToken) =>
             Inner.ListAsync(principalId, after, limit, cancellationToken);
 
+        public Task<MonthSpend> MonthSpendAsync(string? keyId, string userId, DateTimeOffset monthStart, CancellationToken cancellationToken) =>
+            Inner.MonthSpendAsync(keyId, userId, monthStart, cancellationToken);
+
         public Task<long> PurgeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => Inner.PurgeAsync(cutoff, cancellationToken);
     }
 
