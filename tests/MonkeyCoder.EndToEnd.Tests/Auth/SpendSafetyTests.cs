@@ -257,20 +257,7 @@ public sealed class SpendSafetyTests(SpendSafetyFixture fixture) : IClassFixture
             keys.Add(fixture.With(fixture.Hosts[i], key.Secret));
         }
 
-        var admitted = 0;
-        RpcException? first = null;
-        for (var i = 0; i < 200 && first is null; i++)
-        {
-            try
-            {
-                await new RouterService.RouterServiceClient(keys[i % keys.Count]).ExecuteAsync(Task("spread " + i), deadline: Deadline);
-                admitted++;
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
-            {
-                first = ex;
-            }
-        }
+        var (admitted, first) = await SpendUntilRefusedAsync(keys, "spread ", 200);
 
         Assert.NotNull(first);
         Assert.Equal("BUDGET_EXCEEDED", Reason(first));
@@ -302,20 +289,7 @@ public sealed class SpendSafetyTests(SpendSafetyFixture fixture) : IClassFixture
             new CreateApiKeyRequest { Name = "flushed", Scopes = { "execute" }, MonthlyBudgetUsd = budgetMicros / 1_000_000d }, deadline: Deadline);
         var channels = fixture.Hosts.Select(h => fixture.With(h, key.Secret)).ToList();
 
-        var admitted = 0;
-        RpcException? before = null;
-        for (var i = 0; i < 50 && before is null; i++)
-        {
-            try
-            {
-                await new RouterService.RouterServiceClient(channels[i % channels.Count]).ExecuteAsync(Task("flush " + i), deadline: Deadline);
-                admitted++;
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
-            {
-                before = ex;
-            }
-        }
+        var (admitted, before) = await SpendUntilRefusedAsync(channels, "flush ", 50);
 
         Assert.NotNull(before);
         Assert.Equal("BUDGET_EXCEEDED", Reason(before));
@@ -348,6 +322,26 @@ public sealed class SpendSafetyTests(SpendSafetyFixture fixture) : IClassFixture
         Report.Write("spend-rebuild-admitted", admitted);
         Report.Write("spend-rebuild-spent-before-flush-micros", spent.Key);
         Report.Write("spend-rebuild-spent-after-rebuild-micros", rebuilt.Key);
+    }
+
+    /// <summary>Executes distinct tasks in turn over <paramref name="channels"/> until one is refused RESOURCE_EXHAUSTED (or <paramref name="most"/> calls).</summary>
+    private static async Task<(int Admitted, RpcException? Refused)> SpendUntilRefusedAsync(IReadOnlyList<GrpcChannel> channels, string tag, int most)
+    {
+        var admitted = 0;
+        for (var i = 0; i < most; i++)
+        {
+            try
+            {
+                await new RouterService.RouterServiceClient(channels[i % channels.Count]).ExecuteAsync(Task(tag + i), deadline: Deadline);
+                admitted++;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted)
+            {
+                return (admitted, ex);
+            }
+        }
+
+        return (admitted, null);
     }
 
     private async Task<(long Key, long User)> WhoAmIAsync(GrpcChannel channel)
