@@ -82,7 +82,6 @@ public static class EdgeServiceExtensions
 
         services.TryAddSingleton<IEdgeAuthenticator, AnonymousEdgeAuthenticator>();
         services.TryAddSingleton<IEdgeRequestLimiter, UnlimitedEdgeRequestLimiter>();
-        services.AddSingleton<ChatPlanner>();
         services.AddSingleton<OpenAiChatService>();
         services.AddSingleton<OpenAiEndpoints>();
         return services;

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
@@ -6,259 +6,170 @@ using MonkeyCoder.Core.Execution.Resilience;
 using MonkeyCoder.Core.Observability;
 using MonkeyCoder.Core.Providers;
 using MonkeyCoder.Core.Routing.Learning;
+using MonkeyCoder.Core.Routing.Scoring;
 using MonkeyCoder.V1;
+using static MonkeyCoder.Core.Routing.Scoring.Explain;
 
 namespace MonkeyCoder.Core.Routing;
 
 /// <summary>
-/// Ranks the enabled catalog models for a task and explains every score (see README.md here).
-/// Capability is the original router's formula:
-/// 0.3·min(cg/req,1) + 0.3·min(reasoning/req,1) + 0.2·window fit + 0.2·min(reliability/req,1),
-/// with reliability observed once a model has enough outcomes. The objective blends in relative
-/// cost and latency: (1 − wc − wl)·capability + wc·cheapest/cost + wl·fastest/latency. Then ×1.2
-/// for the caller's preference, ×1.1 for a cheap model on a simple task, ×0.85/×0.5 for a
-/// degraded/unhealthy provider. Models whose window cannot hold the input and a minimal answer,
-/// or whose worst-case cost exceeds the budget, are left out; models with an open circuit go last.
-/// Finally a Thompson-sampling bandit picks the first candidate among every eligible one (learned per task type).
-/// Confidence = max(0.1, 0.4·context + 0.6·capability − 0.2·complexity), blended with the
-/// leader's learned success once it has evidence. Never calls a provider.
+/// Ranks the enabled catalog models for a task — or plans the caller's pinned models and their
+/// chains (<see cref="RoutePins"/>) — and explains every score (see README.md here). The scoring
+/// is a sequence of named rules in <c>Scoring/</c> with weights in <see cref="RoutingScoringOptions"/>:
+/// hard constraints (<see cref="ContextWindowCheck"/>, budget in <see cref="CostRule"/>), then
+/// <see cref="CapabilityRule"/>, <see cref="PreferenceRule"/>, <see cref="HealthRule"/>,
+/// <see cref="ObjectiveRule"/> blending <see cref="CostRule"/> and <see cref="LatencyRule"/>, the
+/// <see cref="LearnedRewardRule"/> (bandit) and <see cref="ConfidenceRule"/>. Never calls a provider.
 /// </summary>
-public sealed partial class CapabilityRouter(
-    TaskAnalyzer analyzer,
-    ModelCatalog catalog,
-    ProviderRegistry providers,
-    ProviderHealthMonitor health,
-    CircuitBreaker breaker,
-    IRouterStatsStore stats,
-    ThompsonSamplingBandit bandit,
-    IRoutingBudget budget,
-    IOptions<RoutingOptions> options,
-    ILogger<CapabilityRouter> logger) : ITaskRouter
+public sealed partial class CapabilityRouter : ITaskRouter
 {
-    /// <summary>Below this blended price (USD per 1M tokens) a model counts as cheap.</summary>
-    private const double CheapPricePerMillion = 1.0;
+    private readonly ModelCatalog _catalog;
+    private readonly TaskAnalyzer _analyzer;
+    private readonly ProviderRegistry _providers;
+    private readonly ProviderHealthMonitor _health;
+    private readonly CircuitBreaker _breaker;
+    private readonly IRouterStatsStore _stats;
+    private readonly IRoutingBudget _budget;
+    private readonly ILogger<CapabilityRouter> _logger;
+    private readonly ContextWindowCheck _window;
+    private readonly CapabilityRule _capability;
+    private readonly PreferenceRule _preference;
+    private readonly HealthRule _healthRule;
+    private readonly LatencyRule _latency;
+    private readonly ObjectiveRule _objective;
+    private readonly LearnedRewardRule _learned;
+    private readonly ConfidenceRule _confidence;
 
-    /// <summary>Latency assumed for a model whose catalog entry gives none, in ms.</summary>
-    private const double DefaultLatencyMs = 1000;
-
-    private readonly RoutingOptions _options = options.Value;
-
-    private sealed record Draft(
-        CatalogModel Model, int Order, double Capability, int MaxTokens, double CostUsd, double RelativeCostUsd, double LatencyMs,
-        List<string> Reasons, Dictionary<string, double> Breakdown, double Multiplier, CircuitStatus Circuit, ModelStats Stats, ModelStats TaskStats,
-        double PriorCapability);
-
-    public async ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken)
+    /// <summary>A router with the default scoring weights.</summary>
+    public CapabilityRouter(TaskAnalyzer analyzer, ModelCatalog catalog, ProviderRegistry providers, ProviderHealthMonitor health, CircuitBreaker breaker,
+        IRouterStatsStore stats, ThompsonSamplingBandit bandit, IRoutingBudget budget, IOptions<RoutingOptions> options, ILogger<CapabilityRouter> logger)
+        : this(analyzer, catalog, providers, health, breaker, stats, bandit, budget, options, Options.Create(new RoutingScoringOptions()), logger)
     {
-        var analysis = analyzer.Analyze(task);
-        var requirement = Requirement(analysis.Level, analysis.Context, analysis.Persona);
-        var (costWeight, latencyWeight) = Weights(task.Objective);
+    }
+
+    internal CapabilityRouter(TaskAnalyzer analyzer, ModelCatalog catalog, ProviderRegistry providers, ProviderHealthMonitor health, CircuitBreaker breaker,
+        IRouterStatsStore stats, ThompsonSamplingBandit bandit, IRoutingBudget budget, IOptions<RoutingOptions> options, IOptions<RoutingScoringOptions> scoring,
+        ILogger<CapabilityRouter> logger)
+    {
+        _analyzer = analyzer;
+        _catalog = catalog;
+        _providers = providers;
+        _health = health;
+        _breaker = breaker;
+        _stats = stats;
+        _budget = budget;
+        _logger = logger;
+        var routing = options.Value;
+        var weights = scoring.Value;
+        _window = new ContextWindowCheck(routing.MinOutputTokens, weights);
+        _capability = new CapabilityRule(routing.MinSamplesForObservedLatency, weights);
+        _preference = new PreferenceRule(weights);
+        _healthRule = new HealthRule(weights);
+        _latency = new LatencyRule(weights);
+        _objective = new ObjectiveRule(weights);
+        _learned = new LearnedRewardRule(bandit, routing, _objective);
+        _confidence = new ConfidenceRule(bandit, weights);
+    }
+
+    public ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken) => PlanAsync(task, RoutePins.None, cancellationToken);
+
+    ValueTask<RoutePlan> ITaskRouter.PlanAsync(TaskRequest task, RoutePins pins, CancellationToken cancellationToken) => PlanAsync(task, pins, cancellationToken);
+
+    internal async ValueTask<RoutePlan> PlanAsync(TaskRequest task, RoutePins pins, CancellationToken cancellationToken)
+    {
+        var pinned = pins.Models.Count > 0;
         var rejected = new List<string>();
-        var budgetRejections = 0;
-
-        var models = catalog.Models.Where(m => providers.IsEnabled(m.Provider) && !m.IsDeprecated).ToList();
-        if (task.PreferredProviders.Count > 0 && task.ModelPreferences.Count == 0 && providers.IsEnabled(task.PreferredProviders))
+        List<(CatalogModel Model, string? Reason)> field;
+        if (pinned)
         {
-            // A preference for an enabled provider narrows the field; others stay out of the plan.
-            models = models.Where(m => task.PreferredProviders.Contains(m.Provider, StringComparer.OrdinalIgnoreCase)).ToList();
-        }
-
-        if (task.AllowedModels is { Count: > 0 } allowed)
-        {
-            // A model or provider the caller names must be on the key's list; with auto only listed models compete.
-            foreach (var (provider, id) in task.ModelPreferences)
+            // Part of the cache key: an answer for one model is never served for a request naming another.
+            var named = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var model in pins.Models)
             {
-                if (catalog.Find(id, provider) is not { } named || !ModelAllowList.Allows(allowed, named))
-                {
-                    throw ModelAllowList.Refused(provider + "/" + id, allowed);
-                }
+                named.TryAdd(model.Provider, model.Id);
             }
 
-            foreach (var provider in task.PreferredProviders.Where(p => !models.Any(m => string.Equals(m.Provider, p, StringComparison.OrdinalIgnoreCase) && ModelAllowList.Allows(allowed, m))))
-            {
-                throw ModelAllowList.Refused(provider, allowed);
-            }
-
-            models = models.Where(m => ModelAllowList.Allows(allowed, m)).ToList();
+            task = task with { ModelPreferences = named };
+            field = Chain(pins, task.AllowedModels, rejected);
+        }
+        else
+        {
+            field = [.. Field(task).Select(m => (m, (string?)null))];
         }
 
-        var keys = models.Select(m => m.Key).ToList();
+        var analysis = _analyzer.Analyze(task);
+        var allowed = AllowList(task, field.Select(x => x.Model).ToList());
+        field = field.Where(x => allowed.Contains(x.Model)).ToList();
+
+        var keys = field.Select(x => x.Model.Key).ToList();
         var taskClass = LearningKeys.TaskClass(analysis);
-        var learned = await stats.GetAsync([.. keys, .. keys.Select(k => LearningKeys.ForTask(k, taskClass))], cancellationToken);
-        var circuits = await breaker.DescribeAsync(keys, cancellationToken);
-        var remaining = await budget.RemainingUsdAsync(task, cancellationToken);
-        double? maxCost = (task.MaxCostUsd, remaining) switch
-        {
-            ({ } a, { } b) => Math.Min(a, b),
-            ({ } a, null) => a,
-            (null, { } b) => b,
-            _ => null,
-        };
+        var learned = await _stats.GetAsync([.. keys, .. keys.Select(k => LearningKeys.ForTask(k, taskClass))], cancellationToken);
+        var circuits = await _breaker.DescribeAsync(keys, cancellationToken);
+        var maxCost = CostRule.Limit(task.MaxCostUsd, await _budget.RemainingUsdAsync(task, cancellationToken));
 
-        var drafts = new List<Draft>();
-        for (var order = 0; order < models.Count; order++)
+        var drafts = new List<CandidateDraft>();
+        var budgetRejections = 0;
+        for (var order = 0; order < field.Count; order++)
         {
-            var model = models[order];
-            var reasons = new List<string>();
+            var (model, pinReason) = field[order];
+            var window = _window.Evaluate(model, analysis, task.MaxTokens);
+            var (cost, relativeCost) = CostRule.Estimate(model, window.Input, window.OutputCap, window.UnclampedOutput);
+            if ((window.Rejection ?? CostRule.OverBudget(model, cost, maxCost)) is { } rejection)
+            {
+                rejected.Add(rejection);
+                budgetRejections += window.Rejection is null ? 1 : 0;
+                continue;
+            }
+
+            var stats = learned.GetValueOrDefault(model.Key) ?? ModelStats.Empty;
+            var taskStats = learned.GetValueOrDefault(LearningKeys.ForTask(model.Key, taskClass)) ?? ModelStats.Empty;
+            var capability = _capability.Evaluate(model, analysis, window.Fit, stats, taskStats, taskClass);
+            var reasons = new List<string> { capability.Summary };
+            reasons.AddRange(window.Reasons);
+            if (capability.Observed is { } observed)
+            {
+                reasons.Add(observed);
+            }
+
             var breakdown = new Dictionary<string, double>();
-
-            // Context window: input + a minimal answer must fit; max_tokens is clamped to what does.
-            var requested = task.MaxTokens;
-            var outputCap = model.MaxOutputTokens > 0 ? Math.Min(requested, model.MaxOutputTokens) : requested;
-            // Session history is trimmed (oldest turns first) to what this window leaves beside the prompt
-            // and the answer (PromptBuilder), so only the part that fits counts against the model.
-            var fixedInput = analysis.EstimatedInputTokens - analysis.HistoryTokens;
-            var input = fixedInput + Math.Min(analysis.HistoryTokens, Math.Max(0, model.ContextWindow - fixedInput - outputCap));
-            var room = model.ContextWindow - input;
-            var minimum = Math.Min(_options.MinOutputTokens, requested);
-            if (room < minimum)
-            {
-                rejected.Add(Inv($"{model.Key}: input of {input} tokens leaves {Math.Max(room, 0)} of its {model.ContextWindow}-token window, less than the {minimum} an answer needs"));
-                continue;
-            }
-
-            if (outputCap < requested)
-            {
-                reasons.Add(Inv($"max_tokens capped at the model's output limit of {model.MaxOutputTokens}"));
-            }
-
-            double window = 1;
-            if (room < outputCap)
-            {
-                window = 0.5 + 0.5 * room / outputCap;
-                reasons.Add(Inv($"max_tokens clamped from {outputCap} to {room} to fit its {model.ContextWindow}-token window with {input} input tokens"));
-                outputCap = (int)room;
-            }
-            else
-            {
-                reasons.Add(Inv($"fits its {model.ContextWindow}-token window ({input + outputCap} needed)"));
-            }
-
-            // Budget: the worst case is the whole prompt plus every allowed output token. Ranking compares
-            // prices at the unclamped output, so a clamped (cut-short) answer never looks cheaper.
-            var cost = (input * model.InputPricePerMillion + outputCap * model.OutputPricePerMillion) / 1_000_000d;
-            var unclampedOutput = model.MaxOutputTokens > 0 ? Math.Min(requested, model.MaxOutputTokens) : requested;
-            var relativeCost = (input * model.InputPricePerMillion + unclampedOutput * model.OutputPricePerMillion) / 1_000_000d;
-            if (maxCost is { } limit && cost > limit)
-            {
-                rejected.Add(Inv($"{model.Key}: worst-case cost ${cost:0.######} exceeds the budget of ${limit:0.######}"));
-                budgetRejections++;
-                continue;
-            }
-
-            var s = learned.GetValueOrDefault(model.Key) ?? ModelStats.Empty;
-            var ts = learned.GetValueOrDefault(LearningKeys.ForTask(model.Key, taskClass)) ?? ModelStats.Empty;
-            // Reliability on this task type when it has enough recent attempts, else over every task type.
-            var observed = ts.Attempts >= Math.Max(1, _options.MinSamplesForObservedLatency) ? ts : s;
-            var scope = ReferenceEquals(observed, ts) ? "on " + taskClass : "over all task types";
-            var caps = model.Capabilities;
-            var codeGen = Math.Min(caps.CodeGeneration / requirement.CodeGeneration, 1);
-            var reasoning = Math.Min(caps.Reasoning / requirement.Reasoning, 1);
-            var reliabilityValue = caps.Reliability;
-            if (observed.Attempts >= _options.MinSamplesForObservedLatency && observed.Attempts > 0)
-            {
-                reliabilityValue = 1 - observed.Failures / observed.Attempts;
-                reasons.Add(Inv($"observed reliability {reliabilityValue:0.00} over {observed.Attempts:0.#} recent attempts {scope} (catalog {caps.Reliability:0.00}){(observed.LastError.Length > 0 ? "; last error " + observed.LastError : "")}"));
-            }
-
-            var reliability = Math.Min(reliabilityValue / requirement.Reliability, 1);
-            var capability = 0.3 * codeGen + 0.3 * reasoning + 0.2 * window + 0.2 * reliability;
-            // The bandit's prior takes the catalog's reliability: the observed failures are already
-            // evidence in its posterior, and a failure ratio of time-decayed counts does not fade
-            // while the model goes unused, so counting them in the prior too would keep a recovered
-            // model down until exploration alone had diluted the ratio.
-            var priorCapability = capability + 0.2 * (Math.Min(caps.Reliability / requirement.Reliability, 1) - reliability);
-            reasons.Insert(0, Inv($"capability {capability:0.000}: {caps.CodeGeneration:0.00} code / {caps.Reasoning:0.00} reasoning against the {Lower(analysis.Level)} {Lower(analysis.Context)} requirement {requirement.CodeGeneration:0.00}/{requirement.Reasoning:0.00}"));
-            breakdown["capability"] = Round(capability);
-            breakdown["code_generation"] = Round(codeGen);
-            breakdown["reasoning"] = Round(reasoning);
-            breakdown["context_fit"] = Round(window);
-            breakdown["reliability"] = Round(reliability);
-
-            // The static score compares catalog latencies only; observed ones are compared with each other in Explore.
-            var latency = CatalogLatency(model);
-
-            var multiplier = 1.0;
-            if (IsPreferred(task, model))
-            {
-                multiplier *= 1.2;
-                breakdown["preference"] = 1.2;
-                reasons.Add("preferred by the caller (×1.2)");
-            }
-
-            var blendedPrice = (model.InputPricePerMillion + model.OutputPricePerMillion) / 2;
-            if (analysis.Complexity < 0.4 && blendedPrice < CheapPricePerMillion)
-            {
-                multiplier *= 1.1;
-                breakdown["cheap_bonus"] = 1.1;
-                reasons.Add("cheap model for a simple task (×1.1)");
-            }
-
-            var providerHealth = health.Get(model.Provider);
-            if (providerHealth.State != HealthState.Healthy)
-            {
-                var factor = providerHealth.State == HealthState.Degraded ? 0.85 : 0.5;
-                multiplier *= factor;
-                breakdown["health"] = factor;
-                reasons.Add(Inv($"provider {Lower(providerHealth.State)}: {providerHealth.Detail} (×{factor:0.00})"));
-            }
-
+            CapabilityRule.Record(capability, breakdown);
             var circuit = circuits.GetValueOrDefault(model.Key);
-            if (circuit.State == CircuitState.Open)
+            var multiplier = _preference.Apply(task, model, analysis.Complexity, reasons, breakdown);
+            multiplier *= _healthRule.Apply(_health.Get(model.Provider), circuit, reasons, breakdown);
+            var latency = _latency.Catalog(model);
+            reasons.Add(LatencyRule.Reason(latency, stats));
+            if (pinReason is not null)
             {
-                reasons.Add(Inv($"circuit open for {circuit.RetryAfter.TotalSeconds:0.#} s more after {circuit.ConsecutiveFailures} consecutive failures: tried last"));
-            }
-            else if (circuit.State == CircuitState.HalfOpen)
-            {
-                reasons.Add("circuit half-open: the next call probes it");
+                reasons.Insert(0, pinReason);
+                breakdown["position"] = drafts.Count;
             }
 
-            drafts.Add(new Draft(model, order, capability, outputCap, cost, relativeCost, latency, reasons, breakdown, multiplier, circuit, s, ts, priorCapability));
-            reasons.Add(s.Successes > 0
-                ? Inv($"expected latency {latency:0} ms (catalog; observed {s.LatencyMs:0} ms, time to first token {s.TimeToFirstTokenMs:0} ms)")
-                : Inv($"expected latency {latency:0} ms (catalog)"));
+            drafts.Add(new CandidateDraft(model, order, capability.Capability, capability.Prior, window.OutputCap, cost, relativeCost, latency,
+                reasons, breakdown, multiplier, circuit, stats, taskStats));
         }
 
         if (drafts.Count == 0)
         {
-            var message = rejected.Count > 0
-                ? "No enabled model can take this task: " + string.Join("; ", rejected)
-                : "No enabled provider has a model for this task.";
-            throw budgetRejections > 0 && budgetRejections == rejected.Count
-                ? RpcErrors.FailedPrecondition("BUDGET_EXCEEDED", message)
-                : RpcErrors.FailedPrecondition("NO_MODEL_AVAILABLE", message);
+            throw NoCandidate(pinned ? pins.Models[0] : null, rejected, budgetRejections);
         }
 
-        var cheapest = drafts.Min(d => d.RelativeCostUsd);
-        var fastest = drafts.Min(d => d.LatencyMs);
-        var candidates = new List<(RouteCandidate Candidate, Draft Draft, double PriorScore)>(drafts.Count);
-        foreach (var d in drafts)
+        var ranked = Rank(drafts, task.Objective, pinned);
+        // Closed (or half-open) circuits first; within each group the caller's order for pinned
+        // models, else score, then cheaper, then catalog order.
+        var ordered = pinned
+            ? ranked.OrderBy(x => HealthRule.OrderKey(x.Draft.Circuit)).ThenBy(x => x.Draft.Order).ToList()
+            : ranked.OrderBy(x => HealthRule.OrderKey(x.Draft.Circuit)).ThenByDescending(x => x.Candidate.Score).ThenBy(x => x.Draft.CostUsd).ThenBy(x => x.Draft.Order).ToList();
+
+        var planReasons = new List<string>();
+        if (pinned)
         {
-            var costScore = d.RelativeCostUsd <= 0 ? 1 : cheapest / d.RelativeCostUsd;
-            var latencyScore = d.LatencyMs <= 0 ? 1 : fastest / d.LatencyMs;
-            var score = ((1 - costWeight - latencyWeight) * d.Capability + costWeight * costScore + latencyWeight * latencyScore) * d.Multiplier;
-            var priorScore = ((1 - costWeight - latencyWeight) * d.PriorCapability + costWeight * costScore + latencyWeight * latencyScore) * d.Multiplier;
-            d.Breakdown["cost"] = Round(costScore);
-            d.Breakdown["latency"] = Round(latencyScore);
-            d.Reasons.Insert(1, Inv($"worst-case cost ${d.CostUsd:0.######} ({costScore:0.00} of the cheapest), latency {latencyScore:0.00} of the fastest; {Lower(task.Objective == RoutingObjective.Unspecified ? RoutingObjective.Balanced : task.Objective)} objective weighs cost {costWeight:0.00}, latency {latencyWeight:0.00}"));
-            candidates.Add((new RouteCandidate(d.Model, Math.Round(score, 4), d.Reasons, d.Breakdown, d.MaxTokens), d, priorScore));
+            planReasons.Add("model named by the caller: " + pins.Models[0].Key);
         }
 
-        // Closed (or half-open) circuits first; within each group: score, then cheaper, then catalog order.
-        var ordered = candidates
-            .OrderBy(x => x.Draft.Circuit.State == CircuitState.Open ? 1 : 0)
-            .ThenByDescending(x => x.Candidate.Score)
-            .ThenBy(x => x.Draft.CostUsd)
-            .ThenBy(x => x.Draft.Order)
-            .ToList();
-
-        var planReasons = new List<string>
-        {
-            Inv($"{Lower(analysis.Level)} {Lower(analysis.Context)} task (complexity {analysis.Complexity:0.00}) for a {Lower(analysis.Persona)}, {analysis.EstimatedInputTokens} input tokens"),
-        };
+        planReasons.Add(Inv($"{Lower(analysis.Level)} {Lower(analysis.Context)} task (complexity {analysis.Complexity:0.00}) for a {Lower(analysis.Persona)}, {analysis.EstimatedInputTokens} input tokens"));
         planReasons.AddRange(rejected.Select(r => "left out " + r));
 
-        var chosen = Explore(task, taskClass, ordered, planReasons, out var posteriors);
+        var chosen = _learned.Choose(task, taskClass, ordered, planReasons, out var posteriors);
         if (chosen > 0)
         {
             var pick = ordered[chosen];
@@ -268,196 +179,154 @@ public sealed partial class CapabilityRouter(
 
         var top = ordered[0];
         planReasons.Add(Inv($"{top.Candidate.Model.Key} goes first of {ordered.Count} (score {top.Candidate.Score:0.000})"));
-        var contextConfidence = analysis.Context == ContextType.General ? 0.5 : 0.9;
-        var confidence = Math.Max(0.1, 0.4 * contextConfidence + 0.6 * Math.Min(top.Draft.Capability, 1) - 0.2 * analysis.Complexity);
-        if (top.Draft.TaskStats.Evidence + top.Draft.Stats.Evidence >= 5)
-        {
-            var (a, b) = posteriors.TryGetValue(top.Candidate.Model.Key, out var posterior)
-                ? posterior
-                : bandit.Posterior(new BanditArm(top.Candidate.Model.Key, 0.9, top.Draft.TaskStats, top.Draft.Stats));
-            confidence = 0.7 * confidence + 0.3 * (a / (a + b));
-        }
-
-        if (top.Draft.Multiplier < 1 || top.Draft.Circuit.State != CircuitState.Closed)
-        {
-            confidence *= 0.9;
-        }
-
-        var strategy = task.Strategy == Strategy.Unspecified ? Strategy.Single : task.Strategy;
+        var candidates = ordered.Select(x => x.Candidate).ToList();
+        candidates.AddRange(CallerFallbacks(pins, pinned, candidates));
         var plan = new RoutePlan
         {
             Task = task,
             Analysis = analysis,
-            Strategy = strategy,
-            Candidates = ordered.Select(x => x.Candidate).ToList(),
-            Confidence = Math.Round(Math.Clamp(confidence, 0.1, 1), 3),
+            Strategy = pinned || task.Strategy == Strategy.Unspecified ? Strategy.Single : task.Strategy,
+            Candidates = candidates,
+            Confidence = _confidence.Compute(analysis, top, posteriors),
             Reasons = planReasons,
             CollapseStrategy = task.CollapseStrategy == CollapseStrategy.Unspecified ? CollapseStrategy.BestScore : task.CollapseStrategy,
             ParallelVariants = task.ParallelVariants > 0 ? task.ParallelVariants : 3,
             PipelinePersonas = task.PipelinePersonas.Count > 0 ? task.PipelinePersonas : [Persona.Architect, Persona.Developer, Persona.Reviewer],
         };
-        Log.Planned(logger, top.Candidate.Model.Key, ordered.Count, plan.Confidence);
+        Log.Planned(_logger, top.Candidate.Model.Key, candidates.Count, plan.Confidence);
         return plan;
     }
 
-    /// <summary>
-    /// Lets the bandit pick among every eligible candidate (closed or half-open circuits; the hard
-    /// constraints already left the rest out): prior from the static score, posterior from what was
-    /// learned on this task type backed off to the model's shared statistics, minus penalties for
-    /// latency and cost relative to the other candidates, plus the exploration floor. Returns the
-    /// index to move first.
-    /// </summary>
-    private int Explore(TaskRequest task, string taskClass, List<(RouteCandidate Candidate, Draft Draft, double PriorScore)> ordered, List<string> planReasons,
-        out Dictionary<string, (double Alpha, double Beta)> posteriors)
+    /// <summary>Capability requirements by complexity level (<see cref="CapabilityRule.Requirement(ComplexityLevel)"/>).</summary>
+    internal static (double CodeGeneration, double Reasoning, double Reliability) Requirement(ComplexityLevel level) => CapabilityRule.Requirement(level);
+
+    /// <summary>Requirements raised by context and persona (<see cref="CapabilityRule.Requirement(ComplexityLevel, ContextType, Persona)"/>).</summary>
+    internal static (double CodeGeneration, double Reasoning, double Reliability) Requirement(ComplexityLevel level, ContextType context, Persona persona) =>
+        CapabilityRule.Requirement(level, context, persona);
+
+    /// <summary>Every enabled, non-deprecated model, narrowed to the caller's preferred providers when one of them is enabled.</summary>
+    private List<CatalogModel> Field(TaskRequest task)
     {
-        posteriors = [];
-        if (_options.BanditCandidates == 1 || task.ModelPreferences.Count > 0)
+        var models = _catalog.Models.Where(m => _providers.IsEnabled(m.Provider) && !m.IsDeprecated).ToList();
+        if (task.PreferredProviders.Count > 0 && task.ModelPreferences.Count == 0 && _providers.IsEnabled(task.PreferredProviders))
         {
-            return 0;
+            // A preference for an enabled provider narrows the field; others stay out of the plan.
+            models = models.Where(m => task.PreferredProviders.Contains(m.Provider, StringComparer.OrdinalIgnoreCase)).ToList();
         }
 
-        var best = ordered[0].Candidate.Score;
-        if (best <= 0)
-        {
-            return 0;
-        }
-
-        var eligible = ordered.TakeWhile(x => x.Draft.Circuit.State != CircuitState.Open);
-        var leading = (_options.BanditCandidates > 1 ? eligible.Take(_options.BanditCandidates) : eligible).ToList();
-        if (leading.Count < 2)
-        {
-            return 0;
-        }
-
-        // Prior means from the static score with the catalog's reliability (see PlanAsync).
-        var bestPrior = leading.Max(x => x.PriorScore);
-        if (bestPrior <= 0)
-        {
-            return 0;
-        }
-
-        // Latencies compared like with like: observed on this task type when every candidate has
-        // enough successes there, else observed over all task types when every one has, else catalog.
-        var minimum = Math.Max(1, _options.MinSamplesForObservedLatency);
-        var (latencySource, latencies) =
-            leading.All(x => x.Draft.TaskStats.Successes >= minimum && x.Draft.TaskStats.LatencyMs > 0) ? ("observed on " + taskClass, leading.Select(x => x.Draft.TaskStats.LatencyMs).ToList())
-            : leading.All(x => x.Draft.Stats.Successes >= minimum && x.Draft.Stats.LatencyMs > 0) ? ("observed", leading.Select(x => x.Draft.Stats.LatencyMs).ToList())
-            : ("catalog", leading.Select(x => x.Draft.LatencyMs).ToList());
-        var fastest = latencies.Min();
-        var cheapest = leading.Min(x => x.Draft.RelativeCostUsd);
-        // The objective scales the penalties as it scales the static score's weights (balanced = ×1,
-        // quality = none, cost = ×5 on cost, latency = ×5 on latency).
-        var (objectiveCost, objectiveLatency) = Weights(task.Objective);
-        var (balancedCost, balancedLatency) = Weights(RoutingObjective.Balanced);
-        var costWeight = Math.Min(1, _options.CostWeight * objectiveCost / balancedCost);
-        var latencyWeight = Math.Min(1, _options.LatencyWeight * objectiveLatency / balancedLatency);
-        var arms = new List<BanditArm>(leading.Count);
-        for (var i = 0; i < leading.Count; i++)
-        {
-            var d = leading[i].Draft;
-            var latencyPenalty = latencyWeight * (latencies[i] <= 0 ? 0 : 1 - fastest / latencies[i]);
-            var costPenalty = costWeight * (d.RelativeCostUsd <= 0 ? 0 : 1 - cheapest / d.RelativeCostUsd);
-            arms.Add(new BanditArm(d.Model.Key, 0.9 * leading[i].PriorScore / bestPrior, d.TaskStats, d.Stats, latencyPenalty + costPenalty));
-        }
-
-        var choice = bandit.Choose(arms);
-        for (var i = 0; i < leading.Count; i++)
-        {
-            var breakdown = (Dictionary<string, double>)leading[i].Candidate.Breakdown;
-            var d = leading[i].Draft;
-            posteriors[d.Model.Key] = bandit.Posterior(arms[i]);
-            breakdown["posterior_mean"] = Round(choice.PosteriorMeans[i]);
-            breakdown["learned_penalty"] = Round(arms[i].Penalty);
-            breakdown["bandit_draw"] = Round(choice.Draws[i]);
-            ((List<string>)leading[i].Candidate.Reasons).Add(Inv(
-                $"learned on {taskClass}: posterior mean {choice.PosteriorMeans[i]:0.000} from {d.TaskStats.Evidence:0.#} weighted outcomes here and {d.Stats.Evidence:0.#} over all task types; {d.TaskStats.Attempts:0.#} recent attempts; latency ({latencySource}) {latencies[i]:0} ms; latency and cost take {arms[i].Penalty:0.000} off; draw {choice.Draws[i]:0.000}"));
-        }
-
-        var picked = leading[choice.Index].Candidate.Model.Key;
-        var field = string.Join(", ", leading.Select((x, i) => Inv($"{x.Candidate.Model.Key} {choice.Draws[i]:0.000}")));
-        planReasons.Add(choice.Forced
-            ? Inv($"bandit ({ThompsonSamplingBandit.Name} sampling) explored {picked}: below its exploration floor of {_options.ExplorationFloor / leading.Count:0.###} of recent {taskClass} attempts; draws {field}")
-            : Inv($"bandit ({ThompsonSamplingBandit.Name} sampling, exploration rate {_options.ExplorationRate:0.00}) {(choice.Index == 0 ? "kept" : "chose")} {picked} among {field}"));
-        return choice.Index;
+        return models;
     }
-
-    private static double CatalogLatency(CatalogModel model) => model.TypicalLatencyMs > 0 ? model.TypicalLatencyMs : DefaultLatencyMs;
-
-    private static (double Cost, double Latency) Weights(RoutingObjective objective) => objective switch
-    {
-        RoutingObjective.Quality => (0, 0),
-        RoutingObjective.Cost => (0.5, 0.05),
-        RoutingObjective.Latency => (0.05, 0.5),
-        _ => (0.1, 0.1),
-    };
-
-    private static bool IsPreferred(TaskRequest task, CatalogModel model)
-    {
-        if (task.ModelPreferences.TryGetValue(model.Provider, out var preferred))
-        {
-            return string.Equals(preferred, model.Id, StringComparison.OrdinalIgnoreCase)
-                || model.Aliases.Contains(preferred, StringComparer.OrdinalIgnoreCase);
-        }
-
-        return task.PreferredProviders.Contains(model.Provider, StringComparer.OrdinalIgnoreCase);
-    }
-
-    /// <summary>Capability requirements by complexity level, as the original router scaled them.</summary>
-    internal static (double CodeGeneration, double Reasoning, double Reliability) Requirement(ComplexityLevel level) => level switch
-    {
-        ComplexityLevel.Critical => (0.95, 0.95, 0.95),
-        ComplexityLevel.Complex => (0.85, 0.85, 0.9),
-        ComplexityLevel.Moderate => (0.7, 0.7, 0.85),
-        ComplexityLevel.Simple => (0.55, 0.5, 0.8),
-        _ => (0.4, 0.3, 0.75),
-    };
 
     /// <summary>
-    /// Requirements by complexity, raised where the context or persona needs one capability more,
-    /// as the original router did (code generation → code 0.9, architecture → reasoning 0.95,
-    /// security → reliability 0.95; an architect persona → reasoning 0.9). The code and reasoning
-    /// floors scale with the original's complexity multiplier (0.6 trivial … 1.0 critical), so a
-    /// trivial task still goes to a cheap model; reliability for security work does not scale.
+    /// Each pinned model, then its catalog chain ("id" = same provider first, or "provider/id"; kept
+    /// within the key's allow-list), then the caller's fallbacks — each model once; models of
+    /// providers not enabled here are left out with the reason.
     /// </summary>
-    internal static (double CodeGeneration, double Reasoning, double Reliability) Requirement(ComplexityLevel level, ContextType context, Persona persona)
+    private List<(CatalogModel Model, string? Reason)> Chain(RoutePins pins, IReadOnlyList<string>? allowed, List<string> rejected)
     {
-        var (code, reasoning, reliability) = Requirement(level);
-        var m = level switch
+        var chain = new List<(CatalogModel Model, string? Reason)>();
+        foreach (var pin in pins.Models)
         {
-            ComplexityLevel.Critical => 1.0,
-            ComplexityLevel.Complex => 0.9,
-            ComplexityLevel.Moderate => 0.8,
-            ComplexityLevel.Simple => 0.7,
-            _ => 0.6,
-        };
-        if (context is ContextType.CodeGeneration or ContextType.Debugging)
-        {
-            code = Math.Max(code, 0.9 * m);
+            chain.Add((pin, "requested by the caller"));
+            foreach (var name in pin.Fallbacks)
+            {
+                if (_catalog.Find(name, pin.Provider) is { } model && ModelAllowList.Allows(allowed, model))
+                {
+                    chain.Add((model, "catalog fallback of " + pin.Key));
+                }
+            }
         }
 
-        if (context == ContextType.Architecture)
+        chain.AddRange(pins.Fallbacks.Select(m => (m, (string?)"fallback listed by the caller")));
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var field = new List<(CatalogModel Model, string? Reason)>();
+        foreach (var entry in chain.Where(x => seen.Add(x.Model.Key)))
         {
-            reasoning = Math.Max(reasoning, 0.95 * m);
-        }
-        else if (persona == Persona.Architect || context == ContextType.Performance)
-        {
-            reasoning = Math.Max(reasoning, 0.9 * m);
+            if (_providers.IsEnabled(entry.Model.Provider))
+            {
+                field.Add(entry);
+            }
+            else
+            {
+                rejected.Add($"{entry.Model.Key}: provider '{entry.Model.Provider}' is not enabled");
+            }
         }
 
-        if (context == ContextType.Security || persona == Persona.SecurityAnalyst)
-        {
-            reliability = Math.Max(reliability, 0.95);
-        }
-
-        return (code, reasoning, reliability);
+        return field;
     }
 
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A model or provider the caller names must be on the key's list (else PERMISSION_DENIED);
+    /// only listed models compete.
+    /// </summary>
+    private HashSet<CatalogModel> AllowList(TaskRequest task, List<CatalogModel> models)
+    {
+        if (task.AllowedModels is not { Count: > 0 } allowed)
+        {
+            return [.. models];
+        }
 
-    private static double Round(double value) => Math.Round(value, 4);
+        foreach (var (provider, id) in task.ModelPreferences)
+        {
+            if (_catalog.Find(id, provider) is not { } named || !ModelAllowList.Allows(allowed, named))
+            {
+                throw ModelAllowList.Refused(provider + "/" + id, allowed);
+            }
+        }
 
-    private static string Lower<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
+        foreach (var provider in task.PreferredProviders.Where(p => !models.Any(m => string.Equals(m.Provider, p, StringComparison.OrdinalIgnoreCase) && ModelAllowList.Allows(allowed, m))))
+        {
+            throw ModelAllowList.Refused(provider, allowed);
+        }
+
+        return [.. models.Where(m => ModelAllowList.Allows(allowed, m))];
+    }
+
+    /// <summary>Scores every draft: the objective's blend of capability, relative cost and relative latency, times the multipliers.</summary>
+    private List<RankedCandidate> Rank(List<CandidateDraft> drafts, RoutingObjective objective, bool pinned)
+    {
+        var cheapest = drafts.Min(d => d.RelativeCostUsd);
+        var fastest = drafts.Min(d => d.LatencyMs);
+        var ranked = new List<RankedCandidate>(drafts.Count);
+        foreach (var d in drafts)
+        {
+            var costScore = CostRule.Score(d.RelativeCostUsd, cheapest);
+            var latencyScore = LatencyRule.Score(d.LatencyMs, fastest);
+            var score = _objective.Blend(objective, d.Capability, costScore, latencyScore, d.Multiplier);
+            var priorScore = _objective.Blend(objective, d.PriorCapability, costScore, latencyScore, d.Multiplier);
+            d.Breakdown["cost"] = Round(costScore);
+            d.Breakdown["latency"] = Round(latencyScore);
+            // After the capability summary (and, for a pinned model, the reason it is in the plan).
+            d.Reasons.Insert(pinned ? 2 : 1, _objective.Reason(objective, d.CostUsd, costScore, latencyScore));
+            ranked.Add(new RankedCandidate(new RouteCandidate(d.Model, Math.Round(score, 4), d.Reasons, d.Breakdown, d.MaxTokens), d, priorScore));
+        }
+
+        return ranked;
+    }
+
+    /// <summary>After a ranking, the caller's fallbacks not already ranked (enabled providers only), in the caller's order.</summary>
+    private IEnumerable<RouteCandidate> CallerFallbacks(RoutePins pins, bool pinned, List<RouteCandidate> ranked) => pinned
+        ? []
+        : pins.Fallbacks
+            .Where(m => _providers.IsEnabled(m.Provider) && ranked.All(c => !string.Equals(c.Model.Key, m.Key, StringComparison.OrdinalIgnoreCase)))
+            .DistinctBy(m => m.Key, StringComparer.OrdinalIgnoreCase)
+            .Select(m => new RouteCandidate(m, 0, ["fallback listed by the caller"], new Dictionary<string, double>()))
+            .ToList();
+
+    private static RpcException NoCandidate(CatalogModel? named, List<string> rejected, int budgetRejections)
+    {
+        var reason = budgetRejections > 0 && budgetRejections == rejected.Count ? "BUDGET_EXCEEDED" : "NO_MODEL_AVAILABLE";
+        if (named is not null)
+        {
+            return RpcErrors.Create(StatusCode.FailedPrecondition, reason,
+                "No model in the request's chain can take this task: " + string.Join("; ", rejected) + ".",
+                new Dictionary<string, string> { ["model"] = named.Key });
+        }
+
+        return RpcErrors.FailedPrecondition(reason, rejected.Count > 0
+            ? "No enabled model can take this task: " + string.Join("; ", rejected)
+            : "No enabled provider has a model for this task.");
+    }
 
     private static partial class Log
     {

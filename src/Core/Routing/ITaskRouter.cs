@@ -4,4 +4,7 @@ namespace MonkeyCoder.Core.Routing;
 public interface ITaskRouter
 {
     ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken);
+
+    /// <summary>A plan honouring the caller's pinned models and their fallback chains (<see cref="RoutePins"/>).</summary>
+    internal ValueTask<RoutePlan> PlanAsync(TaskRequest task, RoutePins pins, CancellationToken cancellationToken);
 }

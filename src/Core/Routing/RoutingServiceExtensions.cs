@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Routing.Learning;
+using MonkeyCoder.Core.Routing.Scoring;
 using StackExchange.Redis;
 
 namespace MonkeyCoder.Core.Routing;
@@ -19,6 +20,8 @@ public static partial class RoutingServiceExtensions
     {
         services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
         services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RoutingScoringOptions>, RoutingScoringOptionsValidator>();
+        services.AddOptions<RoutingScoringOptions>().Bind(configuration.GetSection(RoutingScoringOptions.Section)).ValidateOnStart();
 
         services.TryAddSingleton<TaskAnalyzer>();
         services.TryAddSingleton(sp => new BanditRandom(sp.GetRequiredService<IOptions<RoutingOptions>>().Value.RandomSeed));
@@ -34,7 +37,12 @@ public static partial class RoutingServiceExtensions
             Log.StoreSelected(sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RoutingServiceExtensions).FullName!), "router statistics", store.Kind);
             return store;
         });
-        services.AddSingleton<ITaskRouter, CapabilityRouter>();
+        services.AddSingleton<ITaskRouter>(sp => new CapabilityRouter(
+            sp.GetRequiredService<TaskAnalyzer>(), sp.GetRequiredService<Providers.ModelCatalog>(), sp.GetRequiredService<Providers.ProviderRegistry>(),
+            sp.GetRequiredService<Observability.ProviderHealthMonitor>(), sp.GetRequiredService<Execution.Resilience.CircuitBreaker>(),
+            sp.GetRequiredService<IRouterStatsStore>(), sp.GetRequiredService<ThompsonSamplingBandit>(), sp.GetRequiredService<IRoutingBudget>(),
+            sp.GetRequiredService<IOptions<RoutingOptions>>(), sp.GetRequiredService<IOptions<RoutingScoringOptions>>(),
+            sp.GetRequiredService<ILogger<CapabilityRouter>>()));
         // Opt-in snapshot of the in-process statistics; with Redis the statistics live there instead.
         if (!string.IsNullOrWhiteSpace(configuration[RoutingOptions.Section + ":" + nameof(RoutingOptions.SnapshotPath)]))
         {

@@ -31,6 +31,8 @@ public sealed class OpenAiChatServiceTests : IDisposable
               "capabilities": { "codeGeneration": 0.9, "reasoning": 0.9, "reliability": 0.9 } },
             { "id": "beta-2", "provider": "beta", "aliases": ["b2"], "contextWindow": 100000, "maxOutputTokens": 4096,
               "capabilities": { "codeGeneration": 0.6, "reasoning": 0.6, "reliability": 0.9 } },
+            { "id": "tiny-1", "provider": "alpha", "contextWindow": 300, "maxOutputTokens": 256, "fallbacks": ["beta/beta-1"],
+              "capabilities": { "codeGeneration": 0.5, "reasoning": 0.5, "reliability": 0.9 } },
             { "id": "off-1", "provider": "offline", "contextWindow": 100000, "maxOutputTokens": 4096, "fallbacks": ["beta/beta-2"] }
           ]
         }
@@ -110,7 +112,7 @@ public sealed class OpenAiChatServiceTests : IDisposable
 
     private OpenAiChatService Chat => _services.GetRequiredService<OpenAiChatService>();
 
-    private ChatPlanner Planner => _services.GetRequiredService<ChatPlanner>();
+    private Task<MonkeyCoder.Core.Routing.RoutePlan> PlanAsync(ChatCall call) => Chat.PlanAsync(call, null, CancellationToken.None).AsTask();
 
     private static ChatCall Call(string model, params string[] fallbacks) => ChatRequestMapper.Map(new ChatCompletionRequest
     {
@@ -123,16 +125,60 @@ public sealed class OpenAiChatServiceTests : IDisposable
     [Fact]
     public async Task PlanAsync_NamedModel_RequestedThenCatalogChainThenRequestFallbacksEachOnce()
     {
-        var plan = await Planner.PlanAsync(Call("alpha-1", "b2", "beta-1", "alpha-1"), CancellationToken.None);
+        var plan = await PlanAsync(Call("alpha-1", "b2", "beta-1", "alpha-1"));
         Assert.Equal(["alpha/alpha-1", "beta/beta-1", "beta/beta-2"], plan.Candidates.Select(c => c.Model.Key));
         Assert.Equal(Strategy.Single, plan.Strategy);
         Assert.Equal("alpha-1", plan.Task.ModelPreferences["alpha"]);
     }
 
     [Fact]
+    public async Task PlanAsync_NamedModelFitsAndHealthy_RequestedFirstWithTheRouterExplanations()
+    {
+        var plan = await PlanAsync(Call("alpha-1"));
+        Assert.Equal(["alpha/alpha-1", "beta/beta-1"], plan.Candidates.Select(c => c.Model.Key));
+        Assert.Equal("requested by the caller", plan.Candidates[0].Reasons[0]);
+        Assert.Contains(plan.Candidates[0].Reasons, r => r.StartsWith("fits its 100000-token window", StringComparison.Ordinal));
+        Assert.Equal("catalog fallback of alpha/alpha-1", plan.Candidates[1].Reasons[0]);
+        Assert.Equal("model named by the caller: alpha/alpha-1", plan.Reasons[0]);
+        Assert.Equal(0, plan.Candidates[0].Breakdown["position"]);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_NamedModelWindowTooSmall_ItsChainAnswersAndThePlanSaysWhy()
+    {
+        var call = Call("tiny-1") with { Task = Call("tiny-1").Task with { Prompt = string.Join(' ', Enumerable.Repeat("word", 400)) } };
+        var plan = await PlanAsync(call);
+        Assert.Equal(["beta/beta-1"], plan.Candidates.Select(c => c.Model.Key));
+        Assert.Contains(plan.Reasons, r => r.StartsWith("left out alpha/tiny-1: input of ", StringComparison.Ordinal) && r.Contains("of its 300-token window, less than the 64 an answer needs", StringComparison.Ordinal));
+
+        var completion = await Chat.CompleteAsync(call, CallerIdentity.Anonymous, CancellationToken.None);
+        Assert.Equal("beta-1", completion.Model);
+        Assert.Empty(_alpha.Calls);
+    }
+
+    [Fact]
+    public async Task PlanAsync_NamedModelCircuitOpen_ItsChainGoesFirstAndThePlanSaysWhy()
+    {
+        var breaker = _services.GetRequiredService<MonkeyCoder.Core.Execution.Resilience.CircuitBreaker>();
+        for (var i = 0; i < 5; i++)
+        {
+            await breaker.OnFailureAsync("alpha/alpha-1", ProviderErrorClass.Overloaded, CancellationToken.None);
+        }
+
+        var plan = await PlanAsync(Call("alpha-1", "beta-2"));
+        Assert.Equal(["beta/beta-1", "beta/beta-2", "alpha/alpha-1"], plan.Candidates.Select(c => c.Model.Key));
+        Assert.Contains(plan.Candidates[^1].Reasons, r => r.StartsWith("circuit open for ", StringComparison.Ordinal) && r.EndsWith("after 5 consecutive failures: tried last", StringComparison.Ordinal));
+        Assert.Equal("beta/beta-1 goes first of 3 (score " + plan.Candidates[0].Score.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) + ")", plan.Reasons[^1]);
+
+        var completion = await Chat.CompleteAsync(Call("alpha-1", "beta-2"), CallerIdentity.Anonymous, CancellationToken.None);
+        Assert.Equal("beta-1", completion.Model);
+        Assert.Empty(_alpha.Calls);
+    }
+
+    [Fact]
     public async Task PlanAsync_Auto_RouterRankingThenRequestFallbacksNotAlreadyRanked()
     {
-        var plan = await Planner.PlanAsync(Call("auto", "beta-2", "off-1"), CancellationToken.None);
+        var plan = await PlanAsync(Call("auto", "beta-2", "off-1"));
         var keys = plan.Candidates.Select(c => c.Model.Key).ToList();
         Assert.Equal(keys.Count, keys.Distinct(StringComparer.OrdinalIgnoreCase).Count());
         Assert.Contains("beta/beta-2", keys);
@@ -142,7 +188,7 @@ public sealed class OpenAiChatServiceTests : IDisposable
     [Fact]
     public async Task PlanAsync_ProviderNotEnabled_SkippedWithReason()
     {
-        var plan = await Planner.PlanAsync(Call("off-1"), CancellationToken.None);
+        var plan = await PlanAsync(Call("off-1"));
         Assert.Equal(["beta/beta-2"], plan.Candidates.Select(c => c.Model.Key));
         Assert.Contains(plan.Reasons, r => r.Contains("offline/off-1", StringComparison.Ordinal));
     }
@@ -150,7 +196,7 @@ public sealed class OpenAiChatServiceTests : IDisposable
     [Fact]
     public async Task PlanAsync_UnknownModel_NotFound()
     {
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await Planner.PlanAsync(Call("gpt-nonexistent"), CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await PlanAsync(Call("gpt-nonexistent")));
         Assert.Equal(StatusCode.NotFound, ex.StatusCode);
         Assert.Equal("model_not_found", OpenAiErrors.FromRpc(ex).Body.Error.Code);
     }
@@ -158,7 +204,7 @@ public sealed class OpenAiChatServiceTests : IDisposable
     [Fact]
     public async Task PlanAsync_UnknownFallback_InvalidArgumentNamingIt()
     {
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await Planner.PlanAsync(Call("alpha-1", "nope"), CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await PlanAsync(Call("alpha-1", "nope")));
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.Equal("fallbacks[0]", OpenAiErrors.FromRpc(ex).Body.Error.Param);
     }

@@ -1,21 +1,25 @@
 using System.Runtime.CompilerServices;
+using Grpc.Core;
+using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Routing;
 using MonkeyCoder.Core.Usage;
 using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Edge.OpenAi;
 
 /// <summary>
-/// Chat completions on Monkey Coder: plan (<see cref="ChatPlanner"/>), then the same
-/// <see cref="TaskExecutor"/> the gRPC API uses (cache, failover, usage events), then OpenAI's
-/// response shapes. The response's <c>model</c> is the model that actually answered.
+/// Chat completions on Monkey Coder: plan (the router, with a named model and the request's
+/// <c>fallbacks</c> as pins), then the same <see cref="TaskExecutor"/> the gRPC API uses (cache,
+/// failover, usage events), then OpenAI's response shapes. The response's <c>model</c> is the
+/// model that actually answered.
 /// </summary>
-public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor, TimeProvider time)
+public sealed class OpenAiChatService(ITaskRouter router, ModelCatalog catalog, TaskExecutor executor, TimeProvider time)
 {
     public async Task<ChatCompletion> CompleteAsync(ChatCall call, CallerIdentity caller, CancellationToken cancellationToken)
     {
-        var plan = await planner.PlanAsync(call with { Task = call.Task with { AllowedModels = caller.AllowedModels } }, cancellationToken);
+        var plan = await PlanAsync(call, caller.AllowedModels, cancellationToken);
         await call.Charge.ReserveAsync(plan, cancellationToken);
         var executionId = Api.RouterApi.NewExecutionId();
         var outcome = await executor.ExecuteAsync(plan, executionId, caller, cancellationToken, charge: call.Charge);
@@ -39,7 +43,7 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
     /// </summary>
     public async IAsyncEnumerable<ChatCompletionChunk> StreamAsync(ChatCall call, CallerIdentity caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var plan = await planner.PlanAsync(call with { Task = call.Task with { AllowedModels = caller.AllowedModels } }, cancellationToken);
+        var plan = await PlanAsync(call, caller.AllowedModels, cancellationToken);
         await call.Charge.ReserveAsync(plan, cancellationToken);
         var executionId = Api.RouterApi.NewExecutionId();
         var id = CompletionId(executionId);
@@ -85,6 +89,36 @@ public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor
                 yield return Chunk(id, created, item.Model?.Id ?? model, null, new ChunkDelta { Content = item.Delta }, null);
             }
         }
+    }
+
+    /// <summary>
+    /// The router plans the call: <c>auto</c> is ranked with the request's <c>fallbacks</c> after the
+    /// ranking; a named model is pinned, followed by its catalog chain and the request's
+    /// <c>fallbacks</c>, under the router's window, budget and circuit checks (<see cref="RoutePins"/>).
+    /// Names the caller gives must exist and be on the key's allow-list.
+    /// </summary>
+    internal ValueTask<RoutePlan> PlanAsync(ChatCall call, IReadOnlyList<string>? allowedModels, CancellationToken cancellationToken)
+    {
+        var task = call.Task with { AllowedModels = allowedModels };
+        List<CatalogModel> pinned = [];
+        if (!call.IsAuto)
+        {
+            var requested = catalog.Find(call.Model)
+                ?? throw RpcErrors.Create(StatusCode.NotFound, "MODEL_NOT_FOUND",
+                    $"The model '{call.Model}' does not exist. List models with GET /openai/v1/models, or use \"auto\".",
+                    new Dictionary<string, string> { ["model"] = call.Model });
+            pinned.Add(ModelAllowList.Allows(allowedModels, requested) ? requested : throw ModelAllowList.Refused(call.Model, allowedModels!));
+        }
+
+        var fallbacks = new List<CatalogModel>();
+        for (var i = 0; i < call.Fallbacks.Count; i++)
+        {
+            var model = catalog.Find(call.Fallbacks[i])
+                ?? throw RpcErrors.InvalidArgument($"fallbacks[{i}]", $"The model '{call.Fallbacks[i]}' does not exist.");
+            fallbacks.Add(ModelAllowList.Allows(allowedModels, model) ? model : throw ModelAllowList.Refused(call.Fallbacks[i], allowedModels!));
+        }
+
+        return router.PlanAsync(task, new RoutePins(pinned, fallbacks), cancellationToken);
     }
 
     /// <summary>OpenAI's finish reasons; an unspecified one (never expected) reads as stop.</summary>
