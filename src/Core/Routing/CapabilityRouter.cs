@@ -79,24 +79,13 @@ public sealed partial class CapabilityRouter : ITaskRouter
     {
         var pinned = pins.Models.Count > 0;
         var rejected = new List<string>();
-        List<(CatalogModel Model, string? Reason)> field;
         if (pinned)
         {
             // Part of the cache key: an answer for one model is never served for a request naming another.
-            var named = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var model in pins.Models)
-            {
-                named.TryAdd(model.Provider, model.Id);
-            }
-
-            task = task with { ModelPreferences = named };
-            field = Chain(pins, task.AllowedModels, rejected);
-        }
-        else
-        {
-            field = [.. Field(task).Select(m => (m, (string?)null))];
+            task = task with { ModelPreferences = Named(pins) };
         }
 
+        var field = pinned ? Chain(pins, task.AllowedModels, rejected) : [.. Field(task).Select(m => (m, (string?)null))];
         var analysis = _analyzer.Analyze(task);
         var allowed = AllowList(task, field.Select(x => x.Model).ToList());
         field = field.Where(x => allowed.Contains(x.Model)).ToList();
@@ -112,40 +101,22 @@ public sealed partial class CapabilityRouter : ITaskRouter
         for (var order = 0; order < field.Count; order++)
         {
             var (model, pinReason) = field[order];
-            var window = _window.Evaluate(model, analysis, task.MaxTokens);
-            var (cost, relativeCost) = CostRule.Estimate(model, window.Input, window.OutputCap, window.UnclampedOutput);
-            if ((window.Rejection ?? CostRule.OverBudget(model, cost, maxCost)) is { } rejection)
+            var stats = learned.GetValueOrDefault(model.Key) ?? ModelStats.Empty;
+            var taskStats = learned.GetValueOrDefault(LearningKeys.ForTask(model.Key, taskClass)) ?? ModelStats.Empty;
+            var (draft, rejection, overBudget) = Evaluate(task, analysis, taskClass, model, order, pinReason, maxCost, stats, taskStats, circuits.GetValueOrDefault(model.Key));
+            if (draft is null)
             {
-                rejected.Add(rejection);
-                budgetRejections += window.Rejection is null ? 1 : 0;
+                rejected.Add(rejection!);
+                budgetRejections += overBudget ? 1 : 0;
                 continue;
             }
 
-            var stats = learned.GetValueOrDefault(model.Key) ?? ModelStats.Empty;
-            var taskStats = learned.GetValueOrDefault(LearningKeys.ForTask(model.Key, taskClass)) ?? ModelStats.Empty;
-            var capability = _capability.Evaluate(model, analysis, window.Fit, stats, taskStats, taskClass);
-            var reasons = new List<string> { capability.Summary };
-            reasons.AddRange(window.Reasons);
-            if (capability.Observed is { } observed)
-            {
-                reasons.Add(observed);
-            }
-
-            var breakdown = new Dictionary<string, double>();
-            CapabilityRule.Record(capability, breakdown);
-            var circuit = circuits.GetValueOrDefault(model.Key);
-            var multiplier = _preference.Apply(task, model, analysis.Complexity, reasons, breakdown);
-            multiplier *= _healthRule.Apply(_health.Get(model.Provider), circuit, reasons, breakdown);
-            var latency = _latency.Catalog(model);
-            reasons.Add(LatencyRule.Reason(latency, stats));
             if (pinReason is not null)
             {
-                reasons.Insert(0, pinReason);
-                breakdown["position"] = drafts.Count;
+                draft.Breakdown["position"] = drafts.Count;
             }
 
-            drafts.Add(new CandidateDraft(model, order, capability.Capability, capability.Prior, window.OutputCap, cost, relativeCost, latency,
-                reasons, breakdown, multiplier, circuit, stats, taskStats));
+            drafts.Add(draft);
         }
 
         if (drafts.Count == 0)
@@ -203,6 +174,61 @@ public sealed partial class CapabilityRouter : ITaskRouter
     /// <summary>Requirements raised by context and persona (<see cref="CapabilityRule.Requirement(ComplexityLevel, ContextType, Persona)"/>).</summary>
     internal static (double CodeGeneration, double Reasoning, double Reliability) Requirement(ComplexityLevel level, ContextType context, Persona persona) =>
         CapabilityRule.Requirement(level, context, persona);
+
+    /// <summary>
+    /// One model through the per-model rules: the window and budget checks (a rejection names why),
+    /// then capability, preferences, health and catalog latency, with the reasons in the order a
+    /// reader follows (pin reason, capability, window, observed reliability, multipliers, circuit, latency).
+    /// </summary>
+    private (CandidateDraft? Draft, string? Rejection, bool OverBudget) Evaluate(TaskRequest task, TaskProfile analysis, string taskClass, CatalogModel model, int order,
+        string? pinReason, double? maxCost, ModelStats stats, ModelStats taskStats, CircuitStatus circuit)
+    {
+        var window = _window.Evaluate(model, analysis, task.MaxTokens);
+        if (window.Rejection is { } tooSmall)
+        {
+            return (null, tooSmall, false);
+        }
+
+        var (cost, relativeCost) = CostRule.Estimate(model, window.Input, window.OutputCap, window.UnclampedOutput);
+        if (CostRule.OverBudget(model, cost, maxCost) is { } overBudget)
+        {
+            return (null, overBudget, true);
+        }
+
+        var capability = _capability.Evaluate(model, analysis, window.Fit, stats, taskStats, taskClass);
+        var reasons = new List<string> { capability.Summary };
+        reasons.AddRange(window.Reasons);
+        if (capability.Observed is { } observed)
+        {
+            reasons.Add(observed);
+        }
+
+        var breakdown = new Dictionary<string, double>();
+        CapabilityRule.Record(capability, breakdown);
+        var multiplier = _preference.Apply(task, model, analysis.Complexity, reasons, breakdown);
+        multiplier *= _healthRule.Apply(_health.Get(model.Provider), circuit, reasons, breakdown);
+        var latency = _latency.Catalog(model);
+        reasons.Add(LatencyRule.Reason(latency, stats));
+        if (pinReason is not null)
+        {
+            reasons.Insert(0, pinReason);
+        }
+
+        return (new CandidateDraft(model, order, capability.Capability, capability.Prior, window.OutputCap, cost, relativeCost, latency,
+            reasons, breakdown, multiplier, circuit, stats, taskStats), null, false);
+    }
+
+    /// <summary>The pinned models as provider → model id (the first pin of each provider).</summary>
+    private static Dictionary<string, string> Named(RoutePins pins)
+    {
+        var named = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var model in pins.Models)
+        {
+            named.TryAdd(model.Provider, model.Id);
+        }
+
+        return named;
+    }
 
     /// <summary>Every enabled, non-deprecated model, narrowed to the caller's preferred providers when one of them is enabled.</summary>
     private List<CatalogModel> Field(TaskRequest task)
