@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using MonkeyCoder.Core.Hosting;
+
+namespace MonkeyCoder.Core.Calls;
+
+/// <summary>Registers the call pipeline, its steps, the test hooks switch and the gRPC adapter.</summary>
+internal static class CallServiceExtensions
+{
+    public static IServiceCollection AddMonkeyCoderCalls(this IServiceCollection services, IConfiguration configuration)
+    {
+        // The one test-hooks switch; throws at start when asked for in production.
+        services.AddSingleton(TestHooks.From(configuration));
+        services.AddSingleton<TelemetryStep>();
+        services.AddSingleton<DrainStep>();
+        services.AddSingleton<ErrorMappingStep>();
+        services.AddSingleton<SignInLimitStep>();
+        services.AddSingleton<AuthenticationStep>();
+        services.AddSingleton<AdmissionStep>();
+        services.AddSingleton<SettlementStep>();
+        services.AddSingleton<CallPipeline>();
+        services.AddSingleton<GrpcCallInterceptor>();
+        return services;
+    }
+}
