@@ -53,10 +53,11 @@ internal sealed class CallPipeline
     public IReadOnlyList<ICallStep> Steps => _steps;
 
     /// <summary>Runs <paramref name="handler"/> inside every step, for <paramref name="call"/>.</summary>
-    public ValueTask RunAsync(CallContext call, CallNext handler)
+    public async ValueTask RunAsync(CallContext call, CallNext handler)
     {
+        // Set inside this async method, so the call is current for its steps and handler and for nothing after it.
         CallContext.Current = call;
-        return Next(0)(call);
+        await Next(0)(call);
 
         CallNext Next(int index) => index == _steps.Length ? handler : c => _steps[index].RunAsync(c, Next(index + 1));
     }

@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MonkeyCoder.Core.Hosting;
@@ -19,7 +20,9 @@ internal static class CallServiceExtensions
         services.AddSingleton<AdmissionStep>();
         services.AddSingleton<SettlementStep>();
         services.AddSingleton<CallPipeline>();
+        // The gRPC adapter is the only interceptor: it runs the call pipeline around every RPC.
         services.AddSingleton<GrpcCallInterceptor>();
+        services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<GrpcCallInterceptor>());
         return services;
     }
 }

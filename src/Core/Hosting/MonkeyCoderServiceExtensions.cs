@@ -116,8 +116,6 @@ public static class MonkeyCoderServiceExtensions
 
         var grpc = services.AddGrpc(options =>
         {
-            // The only interceptor: it runs the call pipeline (Calls/CallPipeline.cs) around every RPC.
-            options.Interceptors.Add<Calls.GrpcCallInterceptor>();
             // Requests carry files: 1 MiB of content plus prompt and framing. Defaults to 4 MiB.
             options.MaxReceiveMessageSize = 4 * 1024 * 1024;
             options.EnableDetailedErrors = false;
