@@ -22,12 +22,20 @@ public sealed class CallLogLineTests
 
         var call = TestCallEdge.Call("/monkeycoder.v1.RouterService/Execute");
         // The attempt reaches the call's telemetry the way the executor reports it: through the attempt observer.
-        await TestCallEdge.RunAsync(call, _ =>
+        var run = TestCallEdge.RunAsync(call, _ =>
         {
             new AttemptMetricsObserver(capture.Metrics).OnAttempt(
                 new AttemptRecord(model, status == StatusCode.OK ? "ok" : "server_error", TimeSpan.FromMilliseconds(40), null, new TokenUsage(10, 5)));
             return status == StatusCode.OK ? ValueTask.CompletedTask : throw new RpcException(new Status(status, "down"));
-        }, step).AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
+        }, step).AsTask();
+        if (status == StatusCode.OK)
+        {
+            await run;
+        }
+        else
+        {
+            Assert.Equal(status, (await Assert.ThrowsAsync<RpcException>(() => run)).StatusCode);
+        }
 
         var line = Assert.Single(logger.Entries, e => e.EventId == EventIds.RequestCompleted).Message;
         Assert.Contains(" via openai/gpt-4.1 in ", line, StringComparison.Ordinal);
