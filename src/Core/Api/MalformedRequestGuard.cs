@@ -14,7 +14,7 @@ namespace MonkeyCoder.Core.Api;
 /// (<see cref="RpcErrors.MalformedRequest"/>), not UNKNOWN with an error log.
 /// <para>
 /// grpc-dotnet deserializes the request before any interceptor runs, with the generated (static)
-/// marshallers, so <see cref="ErrorInterceptor"/> never sees a parse failure. Each Monkey Coder
+/// marshallers, so the call pipeline (<see cref="Calls.ErrorMappingStep"/>) never sees a parse failure. Each Monkey Coder
 /// service is therefore bound by <see cref="GuardedServiceMethodProvider{TService}"/>: it calls the
 /// generated <c>BindService(ServiceBinderBase, TService)</c> and adds every method again with a
 /// request marshaller whose deserializer turns a parse failure into that <see cref="RpcException"/>

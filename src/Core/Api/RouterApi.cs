@@ -29,7 +29,7 @@ public sealed class RouterApi(
         var task = await executor.WithHistoryAsync(validator.Validate(request) with { AllowedModels = caller.AllowedModels }, caller, context.CancellationToken);
         var plan = await router.PlanAsync(task, context.CancellationToken);
         await ReserveAsync(context, plan);
-        var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken, DeadlineOf(context), UsageCharge.Of(context));
+        var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken, DeadlineOf(context), Calls.CallContext.Current?.Charge);
         return ProtoMapper.ToResponse(task, outcome, Stopwatch.GetElapsedTime(started));
     }
 
@@ -53,7 +53,7 @@ public sealed class RouterApi(
         }, context.CancellationToken);
 
         var index = 0;
-        await foreach (var item in executor.StreamAsync(plan, executionId, caller, context.CancellationToken, DeadlineOf(context), UsageCharge.Of(context)))
+        await foreach (var item in executor.StreamAsync(plan, executionId, caller, context.CancellationToken, DeadlineOf(context), Calls.CallContext.Current?.Charge))
         {
             if (item.Completed is { } outcome)
             {
@@ -122,7 +122,7 @@ public sealed class RouterApi(
 
     /// <summary>Holds the plan's worst-case cost against the caller's budgets before anything runs or streams.</summary>
     private static ValueTask ReserveAsync(ServerCallContext context, RoutePlan plan) =>
-        UsageCharge.Of(context)?.ReserveAsync(plan, context.CancellationToken) ?? ValueTask.CompletedTask;
+        Calls.CallContext.Current?.Charge?.ReserveAsync(plan, context.CancellationToken) ?? ValueTask.CompletedTask;
 
     /// <summary>Time-ordered, unique ids (UUIDv7), so executions sort by creation in storage.</summary>
     public static string NewExecutionId() => "exec_" + Guid.CreateVersion7().ToString("N");

@@ -1,4 +1,3 @@
-using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -16,13 +15,12 @@ using StackExchange.Redis;
 
 namespace MonkeyCoder.Core.Auth;
 
-/// <summary>Storage clients, identity, API keys, the auth and rate-limit interceptors, and limits.</summary>
+/// <summary>Storage clients, identity, API keys and limits (the call pipeline's authentication and admission steps use them).</summary>
 public static class AuthServiceExtensions
 {
     /// <summary>
     /// Registers storage (shared data source and multiplexer), identity (PostgreSQL or embedded),
-    /// limits (Redis or embedded) and appends the auth then rate-limit interceptors after those
-    /// configured by <c>AddGrpc</c> (the error interceptor stays outermost).
+    /// limits (Redis or embedded).
     /// </summary>
     public static IServiceCollection AddMonkeyCoderAuth(this IServiceCollection services, IConfiguration configuration)
     {
@@ -86,8 +84,7 @@ public static class AuthServiceExtensions
         services.AddHostedService(sp => sp.GetRequiredService<LastUsedTracker>());
         services.AddSingleton<ApiKeys>();
         services.AddSingleton<IdentityService>();
-        services.AddSingleton<AuthInterceptor>();
-        services.AddSingleton<RateLimitInterceptor>();
+        services.AddSingleton<RequestLimits>();
         // Budgets: worst-case holds, this replica's share while Redis is unreachable, threshold alerts.
         services.AddSingleton<WorstCaseCost>();
         services.AddSingleton<OutageBudget>();
@@ -98,11 +95,6 @@ public static class AuthServiceExtensions
         }
 
         services.AddSingleton<AnonymousLimiter>();
-        services.AddSingleton<AnonymousLimitInterceptor>();
-        // The HTTP edge (OpenAI-compatible endpoints) authenticates and limits exactly like gRPC.
-        services.AddHttpContextAccessor();
-        services.AddSingleton<Edge.IEdgeAuthenticator, EdgeAuthenticator>();
-        services.AddSingleton<Edge.IEdgeRequestLimiter, Limits.EdgeRequestLimiter>();
         // After StorageStartup (registered above), so migrations ran before the first admin key is written.
         services.AddHostedService<BootstrapAdmin>();
         services.AddSingleton<IdentityRetention>();
@@ -111,15 +103,6 @@ public static class AuthServiceExtensions
 
         services.AddHealthChecks()
             .AddCheck<IdentityStoreHealthCheck>("identity", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
-
-        // PostConfigure runs after AddGrpc's own configuration: ErrorInterceptor first (outermost), then
-        // the anonymous sign-in limits (before any password is hashed), auth, then per-principal limits.
-        services.PostConfigure<GrpcServiceOptions>(options =>
-        {
-            options.Interceptors.Add<AnonymousLimitInterceptor>();
-            options.Interceptors.Add<AuthInterceptor>();
-            options.Interceptors.Add<RateLimitInterceptor>();
-        });
         return services;
     }
 

@@ -13,17 +13,18 @@ namespace MonkeyCoder.Core.Auth;
 /// Check and create run under the store's bootstrap lock (a PostgreSQL advisory lock), so replicas
 /// starting together on an empty database create, audit and print exactly one admin key.
 /// </summary>
-public sealed partial class BootstrapAdmin(
+internal sealed partial class BootstrapAdmin(
     IIdentityStore store,
     AuditTrail audit,
     AccessTokens accessTokens,
     IOptions<AuthOptions> options,
     IOptions<Configuration.HostingOptions> hosting,
     TimeProvider time,
-    ILogger<BootstrapAdmin> logger) : IHostedService
+    ILogger<BootstrapAdmin> logger,
+    Hosting.TestHooks? hooks = null) : IHostedService
 {
-    /// <summary>Where the generated key is printed; tests replace it.</summary>
-    public static TextWriter Output { get; set; } = Console.Out;
+    /// <summary>Where the generated key is printed: stdout, unless the test hooks give a test's own writer.</summary>
+    private TextWriter Output => (hooks ?? Hosting.TestHooks.Off).BootstrapOutput;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -1,8 +1,9 @@
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>
-/// Scopes, roles and the scope each RPC needs. One static table keyed by the full gRPC method name
-/// (<c>/package.Service/Method</c>), so a REST call (transcoded) and a gRPC call check the same entry.
+/// Scopes, roles and the scope each operation needs. One static table keyed by the full gRPC method name
+/// (<c>/package.Service/Method</c>), so a REST call (transcoded) and a gRPC call check the same entry,
+/// and by the HTTP edges' operations (<c>/openai/…</c>), checked by the same pipeline step.
 /// A method missing from the table needs <see cref="Admin"/>: new RPCs fail closed until listed here.
 /// </summary>
 public static class Scopes
@@ -87,6 +88,10 @@ public static class Scopes
         ["/monkeycoder.v1.SessionService/GetSession"] = Sessions,
         ["/monkeycoder.v1.SessionService/ExportSession"] = Sessions,
         ["/monkeycoder.v1.SessionService/DeleteSession"] = Sessions,
+
+        // The HTTP edges' own operations (Calls/CallOperations), checked by the same authentication step.
+        [Calls.CallOperations.ChatCompletions] = Execute,
+        [Calls.CallOperations.ListModels] = ModelsRead,
     };
 
     /// <summary>The requirement for <paramref name="method"/>; unknown methods need admin.</summary>

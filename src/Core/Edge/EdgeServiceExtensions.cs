@@ -8,7 +8,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Edge.OpenAi;
@@ -80,10 +79,9 @@ public static class EdgeServiceExtensions
             });
         });
 
-        services.TryAddSingleton<IEdgeAuthenticator, AnonymousEdgeAuthenticator>();
-        services.TryAddSingleton<IEdgeRequestLimiter, UnlimitedEdgeRequestLimiter>();
         services.AddSingleton<OpenAiChatService>();
         services.AddSingleton<OpenAiEndpoints>();
+        services.AddSingleton<OpenAiCallFilter>();
         return services;
     }
 

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Auth;
+using MonkeyCoder.Core.Calls;
 using MonkeyCoder.Core.Configuration;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Observability;
@@ -33,7 +34,7 @@ public static class MonkeyCoderServiceExtensions
     public const string LiveTag = "live";
 
     /// <summary>
-    /// Registers every Core feature and the gRPC server with its interceptors. Returns the gRPC
+    /// Registers every Core feature and the gRPC server with the call pipeline's adapter. Returns the gRPC
     /// builder so the REST host can add JSON transcoding to the same services.
     /// </summary>
     public static IGrpcServerBuilder AddMonkeyCoder(this IServiceCollection services, IConfiguration configuration)
@@ -77,12 +78,10 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<TaskRequestValidator>();
         services.AddHostedService<StartupWarmup>();
         services.AddMonkeyCoderObservability(configuration);
-        // After the telemetry interceptor (registered just above), before the error mapping: calls
-        // still running at the drain bound end with UNAVAILABLE + RetryInfo.
         services.AddSingleton<DrainDeadline>();
-        services.AddSingleton<DrainInterceptor>();
-        services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<DrainInterceptor>());
         services.AddMonkeyCoderAuth(configuration);
+        // The call pipeline every edge runs (its order is written in Calls/CallPipeline.cs).
+        services.AddMonkeyCoderCalls(configuration);
         services.AddMonkeyCoderShutdown();
 
         var health = services.AddGrpcHealthChecks(options =>
@@ -117,7 +116,6 @@ public static class MonkeyCoderServiceExtensions
 
         var grpc = services.AddGrpc(options =>
         {
-            options.Interceptors.Add<ErrorInterceptor>();
             // Requests carry files: 1 MiB of content plus prompt and framing. Defaults to 4 MiB.
             options.MaxReceiveMessageSize = 4 * 1024 * 1024;
             options.EnableDetailedErrors = false;

@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Limits;
 /// <summary>
 /// Counts anonymous calls per client address and per account email through the shared limiter
 /// (Redis: one count across replicas), falling back to this replica's in-process limiter while Redis
-/// is unreachable, as <see cref="RateLimitInterceptor"/> does. The email is hashed before it becomes a key.
+/// is unreachable, as <see cref="RequestLimits"/> does. The email is hashed before it becomes a key.
 /// </summary>
 public sealed partial class AnonymousLimiter(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<AnonymousLimitOptions> options,
     IOptions<LimitOptions> limits, ILogger<AnonymousLimiter> logger, Observability.MonkeyCoderMetrics? metrics = null)
@@ -32,7 +32,7 @@ public sealed partial class AnonymousLimiter(IRateLimiter limiter, InMemoryRateL
             var address = client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client;
             if (await OverAsync("anon-ip:" + address.ToString(), method, _options.PerClientPerMinute, cancellationToken) is { } wait)
             {
-                metrics?.RecordRateLimitRejected(RateLimitInterceptor.RpcLabel(method), "client");
+                metrics?.RecordRateLimitRejected(RequestLimits.RpcLabel(method), "client");
                 return wait;
             }
         }
@@ -42,7 +42,7 @@ public sealed partial class AnonymousLimiter(IRateLimiter limiter, InMemoryRateL
             var tag = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(account.Trim().ToLowerInvariant())))[..24];
             if (await OverAsync("anon-account:" + tag, method, _options.PerAccountPerMinute, cancellationToken) is { } wait)
             {
-                metrics?.RecordRateLimitRejected(RateLimitInterceptor.RpcLabel(method), "account");
+                metrics?.RecordRateLimitRejected(RequestLimits.RpcLabel(method), "account");
                 return wait;
             }
         }

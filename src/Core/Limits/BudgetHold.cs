@@ -4,7 +4,7 @@ using MonkeyCoder.Core.Usage;
 namespace MonkeyCoder.Core.Limits;
 
 /// <summary>One call's budget hold: taken once the plan is known, settled by the limits when the call ends.</summary>
-internal sealed class BudgetHold(RateLimitInterceptor limits, LimitRequest request) : IBudgetHold
+internal sealed class BudgetHold(RequestLimits limits, LimitRequest request) : IBudgetHold
 {
     /// <summary>The hold taken, or null before (or without) one.</summary>
     public SpendReservation? Reservation { get; private set; }

@@ -7,7 +7,7 @@ using MonkeyCoder.Core.Configuration;
 namespace MonkeyCoder.Core.Observability;
 
 /// <summary>
-/// Where unexpected failures go. Only the INTERNAL branch of <c>Api/ErrorInterceptor</c> calls it:
+/// Where unexpected failures go. Only the INTERNAL branch of <c>Calls/ErrorMappingStep</c> calls it:
 /// failures the caller is told about (validation, auth, limits, provider errors) are not errors of
 /// this service and are not reported.
 /// </summary>
@@ -70,7 +70,7 @@ public sealed partial class SentryErrorReporter : IErrorReporter, IDisposable
     public void ReportInternal(Exception exception, string method, string errorEventId)
     {
         var telemetry = RequestTelemetry.Current;
-        var rpc = telemetry?.Rpc ?? TelemetryInterceptor.RpcName(method);
+        var rpc = telemetry?.Rpc ?? Calls.TelemetryStep.RpcName(method);
         var type = exception.GetType().FullName ?? exception.GetType().Name;
         var evt = new SentryEvent(exception) { Level = SentryLevel.Error };
         evt.SetTag("rpc", rpc);

@@ -72,7 +72,6 @@ public static class EventIds
     public const int FaultInjectionEnabled = 1507;
 
     // 1600–1699 REST edge (OpenAI compatibility, CORS, security headers)
-    public const int EdgeUnhandledException = 1600;
     public const int EdgeStreamFailed = 1601;
     public const int EdgeFailedAfterStart = 1602;
     public const int EdgeBodyTooLarge = 1603;

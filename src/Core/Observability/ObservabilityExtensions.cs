@@ -1,6 +1,5 @@
 using System.Net;
 using Grpc.AspNetCore.HealthChecks;
-using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -29,8 +28,8 @@ public static class ObservabilityExtensions
     public const string ProviderTag = "provider";
 
     /// <summary>
-    /// Registers everything under Observability. Call before <c>AddGrpc</c> (as <c>AddMonkeyCoder</c> does):
-    /// the telemetry interceptor must be the outermost one so it sees final status codes.
+    /// Registers everything under Observability. The per-call telemetry is a step of the call pipeline
+    /// (<c>Calls/TelemetryStep</c>), registered with it.
     /// </summary>
     public static IServiceCollection AddMonkeyCoderObservability(this IServiceCollection services, IConfiguration configuration)
     {
@@ -83,21 +82,6 @@ public static class ObservabilityExtensions
         else
         {
             services.AddSingleton<IErrorReporter, NullErrorReporter>();
-        }
-
-        services.AddSingleton<TelemetryInterceptor>();
-        services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<TelemetryInterceptor>());
-
-        // Test-only fault hook: refused in production, absent unless switched on.
-        if (configuration.GetValue(DiagnosticsOptions.Section + ":EnableFaultInjection", false))
-        {
-            if (production)
-            {
-                throw new InvalidOperationException(
-                    "MonkeyCoder:Diagnostics:EnableFaultInjection is a test-only setting and cannot be enabled when ENVIRONMENT is production.");
-            }
-
-            services.PostConfigure<GrpcServiceOptions>(o => o.Interceptors.Add<FaultInjectionInterceptor>());
         }
 
         // Health: probes, per-provider checks (gRPC health "provider/<name>"), alerts.

@@ -112,7 +112,7 @@ public sealed class ProbeOptions
 public sealed partial class ProbeOptionsValidator : IValidateOptions<ProbeOptions>;
 
 /// <summary>
-/// Test-only diagnostics. Section <c>MonkeyCoder:Diagnostics</c>. <see cref="EnableFaultInjection"/>
+/// Test-only diagnostics. Section <c>MonkeyCoder:Diagnostics</c>. <see cref="EnableTestHooks"/>
 /// is refused at start when ENVIRONMENT is production.
 /// </summary>
 public sealed class DiagnosticsOptions
@@ -120,9 +120,9 @@ public sealed class DiagnosticsOptions
     public const string Section = "MonkeyCoder:Diagnostics";
 
     /// <summary>
-    /// When true (and ENVIRONMENT is not production), an Execute/StreamExecute/Route request whose
-    /// prompt contains <see cref="FaultInjectionInterceptor.Marker"/> fails with an unexpected
-    /// exception, to test the INTERNAL error path end to end (Sentry, logs, metrics). Defaults to false.
+    /// The one switch of the test hooks (Hosting/TestHooks.cs), refused when ENVIRONMENT is production: an
+    /// Execute/StreamExecute/Route request whose prompt contains the fault marker `[[monkeycoder-test-fault:internal]]`
+    /// fails with an unexpected exception, to test the INTERNAL error path end to end (Sentry, logs, metrics). Defaults to false.
     /// </summary>
-    public bool EnableFaultInjection { get; set; }
+    public bool EnableTestHooks { get; set; }
 }

@@ -4,15 +4,14 @@ namespace MonkeyCoder.Core.Observability;
 
 /// <summary>
 /// What one RPC has learned about itself so far: its request id, principal, the provider and model
-/// that answered, and the time spent waiting on providers. Set by <see cref="TelemetryInterceptor"/>
-/// for the call's async flow (<see cref="Current"/>); features add to it (auth sets
+/// that answered, and the time spent waiting on providers. Set by the call pipeline's telemetry step
+/// (<see cref="Calls.TelemetryStep"/>) on the call's <see cref="Calls.CallContext"/>; features add to it (authentication sets
 /// <see cref="PrincipalId"/>). It is also the logging scope of the call, read when a line is
 /// written, so later values appear in later lines. Holds no secrets; the request's secrets and free text
 /// are kept only as <see cref="SensitiveValues"/> for scrubbing and never logged.
 /// </summary>
 public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object?>>
 {
-    private static readonly AsyncLocal<RequestTelemetry?> Ambient = new();
     private long _providerTicks;
 
     public RequestTelemetry(string requestId, string rpc)
@@ -21,19 +20,15 @@ public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object
         Rpc = rpc;
     }
 
-    /// <summary>The telemetry of the RPC running on this async flow, if any.</summary>
-    public static RequestTelemetry? Current
-    {
-        get => Ambient.Value;
-        internal set => Ambient.Value = value;
-    }
+    /// <summary>The telemetry of the call running on this async flow, if any (kept by its <see cref="Calls.CallContext"/>).</summary>
+    internal static RequestTelemetry? Current => Calls.CallContext.Current?.Telemetry;
 
     public string RequestId { get; }
 
     /// <summary>"Service/Method", e.g. "RouterService/Execute".</summary>
     public string Rpc { get; }
 
-    /// <summary>The principal's user id (never a key or token), set by authentication (<c>Auth/PrincipalAccessor.SetPrincipal</c>).</summary>
+    /// <summary>The principal's user id (never a key or token), set by authentication (<c>Calls/CallContext.Authenticated</c>).</summary>
     public string? PrincipalId { get; set; }
 
     /// <summary>Provider of the latest attempt.</summary>
@@ -44,7 +39,7 @@ public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object
 
     /// <summary>
     /// Values that must never leave the process (prompt, file contents, passwords, refresh tokens and
-    /// other free text: <see cref="TelemetryInterceptor.SensitiveValues"/>); used by scrubbers only.
+    /// other free text: <c>Calls/RequestSecrets</c>); used by scrubbers only.
     /// </summary>
     public IReadOnlyList<string> SensitiveValues { get; set; } = [];
 

@@ -1,4 +1,3 @@
-using Grpc.Core;
 
 namespace MonkeyCoder.Core.Usage;
 
@@ -11,8 +10,6 @@ namespace MonkeyCoder.Core.Usage;
 /// </summary>
 public sealed class UsageCharge
 {
-    private const string Key = "monkeycoder.usage-charge";
-
     private readonly Lock _gate = new();
     private long _tokens;
     private double _costUsd;
@@ -62,16 +59,4 @@ public sealed class UsageCharge
             _costUsd += usage.Billed.CostUsd;
         }
     }
-
-    /// <summary>Starts the charge of an admitted call.</summary>
-    public static UsageCharge Attach(ServerCallContext context)
-    {
-        var charge = new UsageCharge();
-        context.UserState[Key] = charge;
-        return charge;
-    }
-
-    /// <summary>The call's charge, or null when nothing settles it (limits off, anonymous call).</summary>
-    public static UsageCharge? Of(ServerCallContext context) =>
-        context.UserState.TryGetValue(Key, out var value) ? value as UsageCharge : null;
 }

@@ -23,8 +23,8 @@ public sealed class BootstrapAdminTests
         // Each replica with its own connection pool, as separate processes would have.
         var sources = Enumerable.Range(0, Replicas).Select(_ => TestServices.Open(url)).ToList();
         var printed = new StringWriter();
-        var output = BootstrapAdmin.Output;
-        BootstrapAdmin.Output = TextWriter.Synchronized(printed);
+        // The bootstrap-key output hook: the test hooks print the key to this writer instead of stdout.
+        var hooks = MonkeyCoder.Core.Hosting.TestHooks.ForTests(TextWriter.Synchronized(printed));
         try
         {
             var options = Options.Create(new AuthOptions { JwtSecretKey = new string('s', 48) });
@@ -33,7 +33,7 @@ public sealed class BootstrapAdminTests
                 var store = new PostgresIdentityStore(source);
                 return new BootstrapAdmin(store, new AuditTrail(store, TimeProvider.System, NullLogger<AuditTrail>.Instance),
                     new AccessTokens(options, TimeProvider.System), options, Options.Create(new MonkeyCoder.Core.Configuration.HostingOptions()), TimeProvider.System,
-                    NullLogger<BootstrapAdmin>.Instance);
+                    NullLogger<BootstrapAdmin>.Instance, hooks);
             }).ToList();
             // Connections opened beforehand and one signal to start: the replicas really race.
             foreach (var source in sources)
@@ -53,7 +53,6 @@ public sealed class BootstrapAdminTests
         }
         finally
         {
-            BootstrapAdmin.Output = output;
             foreach (var source in sources)
             {
                 await source.DisposeAsync();

@@ -21,7 +21,7 @@ public sealed class SentryTests : IAsyncLifetime
         _host = await HostProcess.StartServiceAsync(new Dictionary<string, string>
         {
             ["SENTRY_DSN"] = $"http://publickey@127.0.0.1:{_sentry.Port}/1",
-            ["MonkeyCoder__Diagnostics__EnableFaultInjection"] = "true",
+            ["MonkeyCoder__Diagnostics__EnableTestHooks"] = "true",
             ["SIMULATED_FIRST_TOKEN_DELAY_MS"] = "0",
         });
         _channel = ServiceFixture.AuthenticatedChannel(_host.Address, ServiceFixture.AdminKey);
@@ -34,7 +34,7 @@ public sealed class SentryTests : IAsyncLifetime
         await _host.DisposeAsync();
         _sentry.Dispose();
         // The forced fault is logged as an error on purpose; nothing else may be.
-        Assert.All(errors, line => Assert.Contains("ErrorInterceptor[1100]", line, StringComparison.Ordinal));
+        Assert.All(errors, line => Assert.Contains("ErrorMappingStep[1100]", line, StringComparison.Ordinal));
     }
 
     [Fact]

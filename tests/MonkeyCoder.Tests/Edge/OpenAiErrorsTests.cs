@@ -63,4 +63,34 @@ public sealed class OpenAiErrorsTests
         Assert.Equal("provider_rate_limited", error.Body.Error.Code);
         Assert.Equal(TimeSpan.FromSeconds(7), error.RetryAfter);
     }
+
+    /// <summary>What the error step makes of a body Kestrel refused, rendered as the edge answered it before the call pipeline.</summary>
+    [Fact]
+    public void Render_BodyOverTheLimit_413RequestTooLargeNamingTheLimit()
+    {
+        var status = new Core.Calls.ErrorMappingStep(Microsoft.Extensions.Logging.Abstractions.NullLogger<Core.Calls.ErrorMappingStep>.Instance)
+            .Map(new Microsoft.AspNetCore.Http.BadHttpRequestException("Request body too large.", 413), Infrastructure.TestCallEdge.Call(Core.Calls.CallOperations.ChatCompletions));
+
+        var error = OpenAiErrors.Render(status, 1024);
+
+        Assert.Equal(413, error.HttpStatus);
+        Assert.Equal("request_too_large", error.Body.Error.Code);
+        Assert.Equal(OpenAiErrors.BodyTooLarge(1024).Body.Error.Message, error.Body.Error.Message);
+    }
+
+    [Fact]
+    public void Render_StatusCarryingAnHttpStatus_ThatStatusOtherwiseAsFromRpc()
+    {
+        var unsupported = RpcErrors.Create(StatusCode.InvalidArgument, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.",
+            new Dictionary<string, string> { [Core.Calls.ErrorMappingStep.HttpStatusKey] = "415" });
+
+        var error = OpenAiErrors.Render(unsupported, 1024);
+
+        Assert.Equal(415, error.HttpStatus);
+        Assert.Equal(OpenAiErrors.UnsupportedMediaType().Body.Error.Code, error.Body.Error.Code);
+        Assert.Equal(OpenAiErrors.UnsupportedMediaType().Body.Error.Message, error.Body.Error.Message);
+        var plain = OpenAiErrors.Render(RpcErrors.InvalidArgument("messages", "Required."), 1024);
+        Assert.Equal(400, plain.HttpStatus);
+        Assert.Equal("messages", plain.Body.Error.Param);
+    }
 }

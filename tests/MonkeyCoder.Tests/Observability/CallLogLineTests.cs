@@ -1,4 +1,5 @@
 using Grpc.Core;
+using MonkeyCoder.Core.Calls;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Observability;
 using MonkeyCoder.Core.Providers;
@@ -12,18 +13,29 @@ public sealed class CallLogLineTests
     [Theory]
     [InlineData(StatusCode.OK)]
     [InlineData(StatusCode.Unavailable)]
-    public void End_AfterAnAttemptOfOpenAiGpt41_NamesProviderSlashModelOnce(StatusCode status)
+    public async Task RunAsync_AfterAnAttemptOfOpenAiGpt41_NamesProviderSlashModelOnce(StatusCode status)
     {
         using var capture = new MetricsCapture();
-        var logger = new RecordingLogger<TelemetryInterceptor>();
-        var interceptor = new TelemetryInterceptor(capture.Metrics, new NullErrorReporter(), logger);
+        var logger = new RecordingLogger<TelemetryStep>();
+        var step = new TelemetryStep(capture.Metrics, new NullErrorReporter(), logger);
         var model = new CatalogModel { Id = "gpt-4.1", Provider = "openai" };
 
-        var telemetry = TelemetryInterceptor.Begin(null, "Execute");
+        var call = TestCallEdge.Call("/monkeycoder.v1.RouterService/Execute");
         // The attempt reaches the call's telemetry the way the executor reports it: through the attempt observer.
-        new AttemptMetricsObserver(capture.Metrics).OnAttempt(
-            new AttemptRecord(model, status == StatusCode.OK ? "ok" : "server_error", TimeSpan.FromMilliseconds(40), null, new TokenUsage(10, 5)));
-        interceptor.End(telemetry, status, TimeSpan.FromMilliseconds(50), trace: null);
+        var run = TestCallEdge.RunAsync(call, _ =>
+        {
+            new AttemptMetricsObserver(capture.Metrics).OnAttempt(
+                new AttemptRecord(model, status == StatusCode.OK ? "ok" : "server_error", TimeSpan.FromMilliseconds(40), null, new TokenUsage(10, 5)));
+            return status == StatusCode.OK ? ValueTask.CompletedTask : throw new RpcException(new Status(status, "down"));
+        }, step).AsTask();
+        if (status == StatusCode.OK)
+        {
+            await run;
+        }
+        else
+        {
+            Assert.Equal(status, (await Assert.ThrowsAsync<RpcException>(() => run)).StatusCode);
+        }
 
         var line = Assert.Single(logger.Entries, e => e.EventId == EventIds.RequestCompleted).Message;
         Assert.Contains(" via openai/gpt-4.1 in ", line, StringComparison.Ordinal);

@@ -1,15 +1,14 @@
 using Grpc.Core;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using MonkeyCoder.Core.Auth;
-using MonkeyCoder.Core.Edge;
+using MonkeyCoder.Core.Calls;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Execution.Resilience;
 using MonkeyCoder.Core.Limits;
 using MonkeyCoder.Core.Providers;
-using MonkeyCoder.Core.Usage;
+using MonkeyCoder.Tests.Infrastructure;
 
 namespace MonkeyCoder.Tests.Observability;
 
@@ -19,8 +18,8 @@ public sealed class FeatureMetricsTests
     private static readonly Principal Caller = new("usr_1", "dev@example.com", "Dev", "developer", new HashSet<string>(), Principal.ApiKeyMethod, "key_1",
         new CredentialLimits(RequestsPerMinute: 1, TokensPerMinute: 100, KeyMonthlyBudgetUsd: null, UserMonthlyBudgetUsd: null));
 
-    private static RateLimitInterceptor Limits(MetricsCapture capture, FakeTimeProvider time) =>
-        new(new InMemoryRateLimiter(time), new InMemoryRateLimiter(time), Options.Create(new LimitOptions()), NullLogger<RateLimitInterceptor>.Instance, capture.Metrics);
+    private static RequestLimits Limits(MetricsCapture capture, FakeTimeProvider time) =>
+        new(new InMemoryRateLimiter(time), new InMemoryRateLimiter(time), Options.Create(new LimitOptions()), NullLogger<RequestLimits>.Instance, capture.Metrics);
 
     [Fact]
     public async Task AdmitAsync_RequestLimitReached_RejectionCountedWithRpcAndLimit()
@@ -56,20 +55,22 @@ public sealed class FeatureMetricsTests
     }
 
     [Fact]
-    public async Task EdgeAcquireAsync_RequestLimitReached_RejectionCountedWithOperation()
+    public async Task AdmissionStep_OpenAiChatOverTheRequestLimit_RejectionCountedWithOperation()
     {
         using var capture = new MetricsCapture();
-        var limits = Limits(capture, new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000)));
-        var context = new DefaultHttpContext();
-        context.Items[EdgeAuthenticator.PrincipalItem] = Caller;
-        var edge = new EdgeRequestLimiter(limits, new HttpContextAccessor { HttpContext = context });
-        var caller = new CallerIdentity(Caller.Id, Caller.ApiKeyId, IsAdmin: false);
+        var admission = new AdmissionStep(Limits(capture, new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000))));
+        CallContext Chat()
+        {
+            var call = TestCallEdge.Call(CallOperations.ChatCompletions);
+            call.Authenticated(Caller);
+            return call;
+        }
 
-        Assert.NotNull(await edge.AcquireAsync(caller, EdgeOperations.ChatCompletions, 0, CancellationToken.None));
-        await Assert.ThrowsAsync<RpcException>(async () => await edge.AcquireAsync(caller, EdgeOperations.ChatCompletions, 0, CancellationToken.None));
+        await TestCallEdge.RunAsync(Chat(), _ => ValueTask.CompletedTask, admission);
+        await Assert.ThrowsAsync<RpcException>(async () => await TestCallEdge.RunAsync(Chat(), _ => ValueTask.CompletedTask, admission));
 
         var rejection = Assert.Single(capture.Read("monkeycoder.ratelimit.rejections"));
-        Assert.Equal(EdgeOperations.ChatCompletions, rejection["rpc"]);
+        Assert.Equal("openai.chat.completions", rejection["rpc"]);
         Assert.Equal("requests", rejection["limit"]);
     }
 

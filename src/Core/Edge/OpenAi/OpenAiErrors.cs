@@ -17,6 +17,25 @@ public sealed record OpenAiError(int HttpStatus, ErrorEnvelope Body, TimeSpan? R
 /// </summary>
 public static class OpenAiErrors
 {
+    /// <summary>
+    /// The final status of a call on the OpenAI edge in OpenAI's shape: <see cref="FromRpc"/>, except a
+    /// body over <paramref name="maxBodyBytes"/> (413), a body the HTTP server refused (its status), and
+    /// an <c>http_status</c> the status carries (e.g. 415 for a body that is not JSON).
+    /// </summary>
+    public static OpenAiError Render(RpcException ex, long maxBodyBytes)
+    {
+        var info = ex.GetRpcStatus()?.GetDetail<ErrorInfo>();
+        int? http = info is not null && info.Metadata.TryGetValue(Calls.ErrorMappingStep.HttpStatusKey, out var value)
+            && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+        return info?.Reason switch
+        {
+            Calls.ErrorMappingStep.RequestTooLarge => BodyTooLarge(maxBodyBytes),
+            "BAD_REQUEST" => BadJson(ex.GetRpcStatus()?.Message ?? ex.Status.Detail) with { HttpStatus = http ?? StatusCodes.Status400BadRequest },
+            _ when http is { } status => FromRpc(ex) with { HttpStatus = status },
+            _ => FromRpc(ex),
+        };
+    }
+
     public static OpenAiError FromRpc(RpcException ex)
     {
         var status = ex.GetRpcStatus();

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Auth;
+using MonkeyCoder.Core.Calls;
 using MonkeyCoder.Core.Limits;
 using MonkeyCoder.Core.Providers;
 using MonkeyCoder.Core.Usage;
@@ -9,9 +10,10 @@ using MonkeyCoder.Tests.Infrastructure;
 using MonkeyCoder.V1;
 using Principal = MonkeyCoder.Core.Auth.Principal;
 
-namespace MonkeyCoder.Tests.Limits;
+namespace MonkeyCoder.Tests.Calls;
 
-public sealed class RateLimitInterceptorTests
+/// <summary>The admission and settlement steps over <see cref="RequestLimits"/>: limits while Redis is down, settlement of what a failed call spent.</summary>
+public sealed class AdmissionStepTests
 {
     private const string Execute = "/monkeycoder.v1.RouterService/Execute";
 
@@ -93,91 +95,91 @@ public sealed class RateLimitInterceptorTests
             Down ? throw new StackExchange.Redis.RedisException("down") : Task.FromResult(new BudgetSnapshot(null, new BudgetUse(null, 0, 0, 0)));
     }
 
-    private static RateLimitInterceptor Interceptor(IRateLimiter limiter, LimitOptions? options = null, RecordingLogger<RateLimitInterceptor>? logger = null) =>
+    private static RequestLimits Limits(IRateLimiter limiter, LimitOptions? options = null, RecordingLogger<RequestLimits>? logger = null) =>
         new(limiter, new InMemoryRateLimiter(TimeProvider.System), Options.Create(options ?? new LimitOptions { MonthlyBudgetUsd = 10 }),
-            (Microsoft.Extensions.Logging.ILogger<RateLimitInterceptor>?)logger ?? NullLogger<RateLimitInterceptor>.Instance);
+            (Microsoft.Extensions.Logging.ILogger<RequestLimits>?)logger ?? NullLogger<RequestLimits>.Instance);
 
-    private static Task<ExecuteResponse> CallAsync(RateLimitInterceptor interceptor) =>
-        interceptor.UnaryServerHandler<ExecuteRequest, ExecuteResponse>(new ExecuteRequest { Prompt = "hi" }, Context(), (_, _) => Task.FromResult(new ExecuteResponse()));
-
-    [Fact]
-    public async Task UnaryServerHandler_RedisUnreachable_InProcessLimitStillRefusesOverTheRate()
+    /// <summary>One Execute through admission and settlement, as the pipeline runs them, with <paramref name="handler"/> as the RPC.</summary>
+    private static Task CallAsync(RequestLimits limits, CallNext? handler = null)
     {
-        var interceptor = Interceptor(new UnreachableRedis(), new LimitOptions { RequestsPerMinute = 3 });
-
-        for (var i = 0; i < 3; i++)
-        {
-            await CallAsync(interceptor);
-        }
-
-        var refused = await Assert.ThrowsAsync<RpcException>(() => CallAsync(interceptor));
-        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
-        Assert.True(interceptor.FallingBack);
+        var call = Context();
+        return TestCallEdge.RunAsync(call, handler ?? (_ => ValueTask.CompletedTask), new AdmissionStep(limits), new SettlementStep(limits)).AsTask();
     }
 
     [Fact]
-    public async Task UnaryServerHandler_TwoRedisOutages_LoggedOncePerOutageAndRecoveryLogged()
+    public async Task Admission_RedisUnreachable_InProcessLimitStillRefusesOverTheRate()
+    {
+        var limits = Limits(new UnreachableRedis(), new LimitOptions { RequestsPerMinute = 3 });
+
+        for (var i = 0; i < 3; i++)
+        {
+            await CallAsync(limits);
+        }
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => CallAsync(limits));
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.True(limits.FallingBack);
+    }
+
+    [Fact]
+    public async Task Admission_TwoRedisOutages_LoggedOncePerOutageAndRecoveryLogged()
     {
         var redis = new UnreachableRedis();
-        var logger = new RecordingLogger<RateLimitInterceptor>();
-        var interceptor = Interceptor(redis, logger: logger);
+        var logger = new RecordingLogger<RequestLimits>();
+        var limits = Limits(redis, logger: logger);
 
         for (var i = 0; i < 5; i++)
         {
-            await CallAsync(interceptor);
+            await CallAsync(limits);
         }
 
         Assert.Equal(1, logger.Count(Core.Observability.EventIds.LimitsUnavailable));
         redis.Down = false;
-        await CallAsync(interceptor);
-        Assert.False(interceptor.FallingBack);
+        await CallAsync(limits);
+        Assert.False(limits.FallingBack);
         Assert.Equal(1, redis.Acquired);
         Assert.Equal(1, logger.Count(Core.Observability.EventIds.LimitsRecovered));
         redis.Down = true;
         for (var i = 0; i < 5; i++)
         {
-            await CallAsync(interceptor);
+            await CallAsync(limits);
         }
 
         Assert.Equal(2, logger.Count(Core.Observability.EventIds.LimitsUnavailable));
     }
 
-    private static TestServerCallContext Context()
+    private static CallContext Context()
     {
-        var context = new TestServerCallContext(Execute);
-        context.SetPrincipal(new Principal("u1", "u1@example.com", "U", "developer", new HashSet<string> { Scopes.Execute }, Principal.ApiKeyMethod, "k1", CredentialLimits.Defaults));
-        return context;
+        var call = TestCallEdge.Call(Execute, new ExecuteRequest { Prompt = "hi" });
+        call.Authenticated(new Principal("u1", "u1@example.com", "U", "developer", new HashSet<string> { Scopes.Execute }, Principal.ApiKeyMethod, "k1", CredentialLimits.Defaults));
+        return call;
     }
 
     [Fact]
-    public async Task UnaryServerHandler_ExecutionFailsAfterSpending_SettlesWithTheRecordedTokensAndCost()
+    public async Task Settlement_ExecutionFailsAfterSpending_SettlesWithTheRecordedTokensAndCost()
     {
         var limiter = new RecordingLimiter();
-        var context = Context();
 
-        await Assert.ThrowsAsync<ProviderException>(() => Interceptor(limiter).UnaryServerHandler<ExecuteRequest, ExecuteResponse>(
-            new ExecuteRequest { Prompt = "hi" }, context, (_, ctx) =>
-            {
-                // What TaskExecutor does when it records the failed execution's usage.
-                UsageCharge.Of(ctx)!.Add(FailedAttempts);
-                throw new ProviderException("p1", ProviderErrorClass.StreamCut, "cut");
-            }));
+        await Assert.ThrowsAsync<ProviderException>(() => CallAsync(Limits(limiter), call =>
+        {
+            // What TaskExecutor does when it records the failed execution's usage.
+            call.Charge!.Add(FailedAttempts);
+            throw new ProviderException("p1", ProviderErrorClass.StreamCut, "cut");
+        }));
 
         Assert.Equal([(120L, 0.25)], limiter.Completed);
     }
 
     [Fact]
-    public async Task ServerStreamingServerHandler_ClientGoneAfterSpending_SettlesWithTheRecordedTokensAndCost()
+    public async Task Settlement_ClientGoneAfterSpendingOnAStream_SettlesWithTheRecordedTokensAndCost()
     {
         var limiter = new RecordingLimiter();
-        var context = Context();
 
-        await Assert.ThrowsAsync<OperationCanceledException>(() => Interceptor(limiter).ServerStreamingServerHandler<ExecuteRequest, StreamExecuteResponse>(
-            new ExecuteRequest { Prompt = "hi" }, null!, context, (_, _, ctx) =>
-            {
-                UsageCharge.Of(ctx)!.Add(FailedAttempts);
-                throw new OperationCanceledException();
-            }));
+        await Assert.ThrowsAsync<OperationCanceledException>(() => CallAsync(Limits(limiter), call =>
+        {
+            call.Charge!.Add(FailedAttempts);
+            throw new OperationCanceledException();
+        }));
 
         Assert.Equal([(120L, 0.25)], limiter.Completed);
     }

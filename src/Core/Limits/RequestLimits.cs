@@ -1,18 +1,14 @@
 using System.Globalization;
-using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
-using MonkeyCoder.Core.Auth;
 using MonkeyCoder.Core.Usage;
-using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Limits;
 
 /// <summary>
-/// Runs after authentication: admits or refuses each call by the principal's request, token and
-/// budget limits. Refusals are RESOURCE_EXHAUSTED with RetryInfo (reasons RATE_LIMITED,
+/// The per-principal limits the admission step (<see cref="Calls.AdmissionStep"/>) applies to every
+/// call of every edge: admits or refuses by the principal's request, token and budget limits. Refusals are RESOURCE_EXHAUSTED with RetryInfo (reasons RATE_LIMITED,
 /// TOKEN_RATE_LIMITED, BUDGET_EXCEEDED). Every limited call gets <c>x-ratelimit-limit</c>,
 /// <c>x-ratelimit-remaining</c>, <c>x-ratelimit-reset</c> (and <c>retry-after</c> when refused) as
 /// response headers, which the REST host passes through as HTTP headers. Each refusal (gRPC or the
@@ -20,8 +16,8 @@ namespace MonkeyCoder.Core.Limits;
 /// While the shared limiter (Redis) is unreachable, this replica limits with its in-process limiter,
 /// the one used without Redis, so limits hold per replica rather than switching off; logged once per outage.
 /// </summary>
-public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger,
-    Observability.MonkeyCoderMetrics? metrics = null, WorstCaseCost? worstCase = null, OutageBudget? outage = null, BudgetAlerts? alerts = null) : Interceptor
+internal sealed partial class RequestLimits(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<LimitOptions> options, ILogger<RequestLimits> logger,
+    Observability.MonkeyCoderMetrics? metrics = null, WorstCaseCost? worstCase = null, OutageBudget? outage = null, BudgetAlerts? alerts = null)
 {
     public const string RateLimited = "RATE_LIMITED";
     public const string TokenRateLimited = "TOKEN_RATE_LIMITED";
@@ -41,61 +37,17 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
 
     private readonly OutageBudget _shares = outage ?? new OutageBudget();
 
-    /// <summary>Method prefix of the HTTP edge's operations (see <see cref="EdgeRequestLimiter"/>).</summary>
-    internal const string EdgeMethodPrefix = "/openai/";
-
     private readonly LimitOptions _options = options.Value;
     private int _outage;
 
+    /// <summary>LIMITS_ENABLED.</summary>
+    public bool Enabled => _options.Enabled;
+
+    /// <summary>The output a request that names no max tokens is assumed to allow (DEFAULT_MAX_TOKENS).</summary>
+    public int DefaultMaxTokens => _options.DefaultMaxTokens;
+
     /// <summary>True while the shared limiter is unreachable and this replica limits on its own.</summary>
     public bool FallingBack => Volatile.Read(ref _outage) == 1;
-
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        var admission = await AdmitAsync(request, context);
-        if (admission is null)
-        {
-            return await continuation(request, context);
-        }
-
-        // Settled with what usage recorded, answer or not: a failed or cancelled execution's attempts were really spent.
-        var charge = UsageCharge.Attach(context);
-        var hold = AttachHold(admission.Value, charge);
-        try
-        {
-            return await continuation(request, context);
-        }
-        finally
-        {
-            Trail(context, hold);
-            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd, hold?.Reservation);
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
-        ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        var admission = await AdmitAsync(request, context);
-        if (admission is null)
-        {
-            await continuation(request, responseStream, context);
-            return;
-        }
-
-        var charge = UsageCharge.Attach(context);
-        var hold = AttachHold(admission.Value, charge);
-        try
-        {
-            await continuation(request, responseStream, context);
-        }
-        finally
-        {
-            Trail(context, hold);
-            await CompleteAsync(admission.Value, charge.Tokens, charge.CostUsd, hold?.Reservation);
-        }
-    }
 
     /// <summary>Gives the call's charge a budget hold when a key or user budget applies (null otherwise).</summary>
     internal BudgetHold? AttachHold((LimitRequest Request, LimitDecision Decision) admission, UsageCharge charge)
@@ -108,14 +60,6 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
         var hold = new BudgetHold(this, admission.Request);
         charge.Budget = hold;
         return hold;
-    }
-
-    private static void Trail(ServerCallContext context, BudgetHold? hold)
-    {
-        if (hold?.Reservation is { } reservation)
-        {
-            context.ResponseTrailers.Add(HoldTrailer, reservation.Micros.ToString(CultureInfo.InvariantCulture));
-        }
     }
 
     /// <summary>
@@ -182,21 +126,10 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
 
     private static string Usd(long micros) => (micros / 1_000_000d).ToString("0.######", CultureInfo.InvariantCulture) + " USD";
 
-    private Task<(LimitRequest Request, LimitDecision Decision)?> AdmitAsync<TRequest>(TRequest request, ServerCallContext context)
-    {
-        if (!_options.Enabled || context.GetPrincipal() is not { } principal)
-        {
-            return Task.FromResult<(LimitRequest, LimitDecision)?>(null);
-        }
-
-        var estimate = request is ExecuteRequest execute ? Estimate(execute) : 0;
-        return AdmitAsync(principal, context.Method, estimate, context.GetHttpContext()?.Response, context.CancellationToken);
-    }
-
     /// <summary>
     /// Admits one call of <paramref name="principal"/> to <paramref name="method"/> or throws
     /// RESOURCE_EXHAUSTED with RetryInfo; sets the X-RateLimit-* headers on <paramref name="response"/>.
-    /// Shared by the gRPC interceptor and the HTTP edge. Null when limits do not apply.
+    /// Null when limits do not apply.
     /// </summary>
     public async Task<(LimitRequest Request, LimitDecision Decision)?> AdmitAsync(Auth.Principal principal, string method, long estimate, Microsoft.AspNetCore.Http.HttpResponse? response, CancellationToken cancellationToken)
     {
@@ -373,19 +306,7 @@ public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryR
 
     /// <summary>"RouterService/Execute" for gRPC methods; the operation ("openai.chat.completions") for the HTTP edge's "/openai/…".</summary>
     internal static string RpcLabel(string method) =>
-        method.StartsWith(EdgeMethodPrefix, StringComparison.Ordinal) ? method[EdgeMethodPrefix.Length..] : Observability.TelemetryInterceptor.RpcName(method);
-
-    /// <summary>Prompt and files at ~4 characters per token, plus the output the request allows.</summary>
-    private long Estimate(ExecuteRequest request)
-    {
-        long characters = request.Prompt.Length + request.CustomInstructions.Length;
-        foreach (var file in request.Files)
-        {
-            characters += file.Content.Length;
-        }
-
-        return (characters / 4) + 1 + (request.HasMaxTokens ? request.MaxTokens : _options.DefaultMaxTokens);
-    }
+        method.StartsWith(Calls.CallOperations.EdgePrefix, StringComparison.Ordinal) ? method[Calls.CallOperations.EdgePrefix.Length..] : Calls.TelemetryStep.RpcName(method);
 
     private static void SetHeaders(Microsoft.AspNetCore.Http.HttpResponse? response, LimitDecision decision)
     {

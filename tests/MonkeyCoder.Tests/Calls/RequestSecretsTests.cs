@@ -1,17 +1,18 @@
+using MonkeyCoder.Core.Calls;
 using MonkeyCoder.Core.Observability;
 using MonkeyCoder.V1;
 
-namespace MonkeyCoder.Tests.Observability;
+namespace MonkeyCoder.Tests.Calls;
 
-public sealed class TelemetryInterceptorTests
+public sealed class RequestSecretsTests
 {
     [Fact]
-    public void SensitiveValues_ExecuteRequest_PromptFilesAndCustomInstructions()
+    public void Of_ExecuteRequest_PromptFilesAndCustomInstructions()
     {
         var request = new ExecuteRequest { Prompt = "the prompt", CustomInstructions = "answer as a pirate", TaskId = "task-1", SessionId = "ses_1" };
         request.Files.Add(new SourceFile { Path = "a.cs", Content = "class A {}" });
 
-        var values = TelemetryInterceptor.SensitiveValues(request);
+        var values = RequestSecrets.Of(request);
 
         Assert.Equal(["the prompt", "answer as a pirate", "class A {}"], values);
     }
@@ -33,22 +34,22 @@ public sealed class TelemetryInterceptorTests
 
     [Theory]
     [MemberData(nameof(AuthAndFreeTextRequests))]
-    public void SensitiveValues_SecretOrFreeTextField_Listed(object request, string secret)
+    public void Of_SecretOrFreeTextField_Listed(object request, string secret)
     {
-        Assert.Contains(secret, TelemetryInterceptor.SensitiveValues(request));
+        Assert.Contains(secret, RequestSecrets.Of(request));
     }
 
     [Fact]
-    public void SensitiveValues_RequestWithoutFreeText_Empty()
+    public void Of_RequestWithoutFreeText_Empty()
     {
-        Assert.Empty(TelemetryInterceptor.SensitiveValues(new RevokeApiKeyRequest { KeyId = "key_1" }));
+        Assert.Empty(RequestSecrets.Of(new RevokeApiKeyRequest { KeyId = "key_1" }));
     }
 
     [Fact]
     public void Scrub_PasswordInExceptionOfLoginRequest_Removed()
     {
         var request = new LoginRequest { Email = "dev@example.com", Password = "plain words no shape" };
-        var scrubbed = SentryScrubber.Text("login failed for dev@example.com with 'plain words no shape'", TelemetryInterceptor.SensitiveValues(request));
+        var scrubbed = SentryScrubber.Text("login failed for dev@example.com with 'plain words no shape'", RequestSecrets.Of(request));
 
         Assert.DoesNotContain("plain words no shape", scrubbed, StringComparison.Ordinal);
         Assert.DoesNotContain("dev@example.com", scrubbed, StringComparison.Ordinal);
