@@ -7,7 +7,7 @@ using Principal = MonkeyCoder.Core.Auth.Principal;
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>AuthService: accounts, sessions, the device flow and the audit trail. Logic lives in <see cref="IdentityService"/>.</summary>
-public sealed class AuthApi(IdentityService identity, IIdentityStore store, Microsoft.Extensions.Options.IOptions<AuthOptions> options,
+internal sealed class AuthApi(IdentityService identity, IIdentityStore store, Microsoft.Extensions.Options.IOptions<AuthOptions> options,
     Limits.RateLimitInterceptor? limits = null) : AuthService.AuthServiceBase
 {
     public override async Task<SignUpResponse> SignUp(SignUpRequest request, ServerCallContext context)

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Api;
 /// UNAVAILABLE with RetryInfo (<see cref="Storage.StorageFailures"/>), and anything unexpected
 /// becomes INTERNAL with an event id (logged with the exception; the caller sees no internals).
 /// </summary>
-public sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, Observability.IErrorReporter? reporter = null) : Interceptor
+internal sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger, Observability.IErrorReporter? reporter = null) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)

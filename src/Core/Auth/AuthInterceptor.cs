@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Auth;
 /// JWT bearer token) and checks the scope <see cref="Scopes.ByMethod"/> lists for it. No credential
 /// or a bad one → UNAUTHENTICATED; a valid one without the scope → PERMISSION_DENIED.
 /// </summary>
-public sealed class AuthInterceptor(ApiKeys apiKeys, AccessTokens accessTokens, IOptions<AuthOptions> options) : Interceptor
+internal sealed class AuthInterceptor(ApiKeys apiKeys, AccessTokens accessTokens, IOptions<AuthOptions> options) : Interceptor
 {
     private readonly bool _enabled = options.Value.Enabled;
 

@@ -17,7 +17,7 @@ using StackExchange.Redis;
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>Storage clients, identity, API keys, the auth and rate-limit interceptors, and limits.</summary>
-public static class AuthServiceExtensions
+internal static class AuthServiceExtensions
 {
     /// <summary>
     /// Registers storage (shared data source and multiplexer), identity (PostgreSQL or embedded),

@@ -13,7 +13,7 @@ namespace MonkeyCoder.Core.Auth;
 /// Check and create run under the store's bootstrap lock (a PostgreSQL advisory lock), so replicas
 /// starting together on an empty database create, audit and print exactly one admin key.
 /// </summary>
-public sealed partial class BootstrapAdmin(
+internal sealed partial class BootstrapAdmin(
     IIdentityStore store,
     AuditTrail audit,
     AccessTokens accessTokens,
@@ -182,7 +182,7 @@ public sealed partial class BootstrapAdmin(
 }
 
 /// <summary>Reports which identity store serves (embedded or PostgreSQL) and that it answers.</summary>
-public sealed class IdentityStoreHealthCheck(IIdentityStore store, TimeProvider time) : IHealthCheck
+internal sealed class IdentityStoreHealthCheck(IIdentityStore store, TimeProvider time) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

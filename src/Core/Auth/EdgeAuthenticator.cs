@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Auth;
 /// refusals and the same scopes as the gRPC interceptor. The principal is kept on the request for
 /// the limiter.
 /// </summary>
-public sealed class EdgeAuthenticator(AuthInterceptor auth) : IEdgeAuthenticator
+internal sealed class EdgeAuthenticator(AuthInterceptor auth) : IEdgeAuthenticator
 {
     internal const string PrincipalItem = "monkeycoder.principal";
 

@@ -1,6 +1,6 @@
 namespace MonkeyCoder.Core.Auth;
 
-public sealed record UserRecord(
+internal sealed record UserRecord(
     string Id,
     string Email,
     string DisplayName,
@@ -15,7 +15,7 @@ public sealed record UserRecord(
     bool Disabled = false);
 
 /// <summary>What an admin changes on a user; null fields stay as they are (see <see cref="IIdentityStore.UpdateUserAsync"/>).</summary>
-public sealed record UserUpdate(
+internal sealed record UserUpdate(
     string? Role = null,
     bool? Disabled = null,
     LimitChange<int>? RequestsPerMinute = null,
@@ -23,10 +23,10 @@ public sealed record UserUpdate(
     LimitChange<double>? MonthlyBudgetUsd = null);
 
 /// <summary>A new value for an optional limit: <c>Value</c> null clears it (back to the configured default).</summary>
-public sealed record LimitChange<T>(T? Value)
+internal sealed record LimitChange<T>(T? Value)
     where T : struct;
 
-public sealed record ApiKeyRecord(
+internal sealed record ApiKeyRecord(
     string Id,
     string UserId,
     string Name,
@@ -43,7 +43,7 @@ public sealed record ApiKeyRecord(
     string? ParentKeyId = null,
     IReadOnlyList<string>? AllowedModels = null);
 
-public sealed record RefreshTokenRecord(
+internal sealed record RefreshTokenRecord(
     string Id,
     string FamilyId,
     string UserId,
@@ -55,7 +55,7 @@ public sealed record RefreshTokenRecord(
     DateTimeOffset? FamilyExpiresAt = null,
     IReadOnlyList<string>? Scopes = null);
 
-public static class DeviceStatus
+internal static class DeviceStatus
 {
     public const string Pending = "pending";
     public const string Approved = "approved";
@@ -63,7 +63,7 @@ public static class DeviceStatus
     public const string Consumed = "consumed";
 }
 
-public sealed record DeviceAuthorizationRecord(
+internal sealed record DeviceAuthorizationRecord(
     string Id,
     byte[] DeviceCodeHash,
     string UserCode,
@@ -76,14 +76,14 @@ public sealed record DeviceAuthorizationRecord(
     IReadOnlyList<string>? Scopes = null,
     DateTimeOffset? SessionExpiresAt = null);
 
-public sealed record AuditRecord(long Id, DateTimeOffset OccurredAt, string Kind, string? PrincipalId, string Subject, string Detail);
+internal sealed record AuditRecord(long Id, DateTimeOffset OccurredAt, string Kind, string? PrincipalId, string Subject, string Detail);
 
 /// <summary>
 /// Durable identity state. <see cref="PostgresIdentityStore"/> when DATABASE_URL is set, else
 /// <see cref="InMemoryIdentityStore"/> (embedded: one process, lost on restart).
 /// Operations that must not race across replicas (rotation, device status) are conditional updates.
 /// </summary>
-public interface IIdentityStore
+internal interface IIdentityStore
 {
     /// <summary>"postgresql" or "embedded".</summary>
     string Kind { get; }

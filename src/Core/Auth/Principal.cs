@@ -8,7 +8,7 @@ namespace MonkeyCoder.Core.Auth;
 /// key's and its user's; <see cref="ExpiresAt"/> is the key's expiry (children may not outlive it);
 /// <see cref="AllowedModels"/> lists the models/providers the key may use (null = any).
 /// </summary>
-public sealed record CredentialLimits(int? RequestsPerMinute, int? TokensPerMinute, double? KeyMonthlyBudgetUsd, double? UserMonthlyBudgetUsd,
+internal sealed record CredentialLimits(int? RequestsPerMinute, int? TokensPerMinute, double? KeyMonthlyBudgetUsd, double? UserMonthlyBudgetUsd,
     DateTimeOffset? ExpiresAt = null, IReadOnlyList<string>? AllowedModels = null)
 {
     public static readonly CredentialLimits Defaults = new(null, null, null, null);
@@ -19,7 +19,7 @@ public sealed record CredentialLimits(int? RequestsPerMinute, int? TokensPerMinu
 /// <see cref="Id"/> (the user id) and <see cref="ApiKeyId"/> identify who to bill and limit.
 /// Never holds a secret.
 /// </summary>
-public sealed record Principal(
+internal sealed record Principal(
     string Id,
     string Email,
     string DisplayName,
@@ -45,7 +45,7 @@ public sealed record Principal(
 }
 
 /// <summary>Where the auth interceptor leaves the principal for the rest of the call.</summary>
-public static class PrincipalAccessor
+internal static class PrincipalAccessor
 {
     private const string Key = "monkeycoder.principal";
 
@@ -69,7 +69,7 @@ public static class PrincipalAccessor
 }
 
 /// <summary>ErrorInfo reasons of authentication and authorization failures.</summary>
-public static class AuthReasons
+internal static class AuthReasons
 {
     public const string CredentialMissing = "CREDENTIAL_MISSING";
     public const string CredentialInvalid = "CREDENTIAL_INVALID";

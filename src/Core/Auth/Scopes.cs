@@ -5,7 +5,7 @@ namespace MonkeyCoder.Core.Auth;
 /// (<c>/package.Service/Method</c>), so a REST call (transcoded) and a gRPC call check the same entry.
 /// A method missing from the table needs <see cref="Admin"/>: new RPCs fail closed until listed here.
 /// </summary>
-public static class Scopes
+internal static class Scopes
 {
     public const string Execute = "execute";
     public const string Route = "route";

@@ -8,7 +8,7 @@ using StackExchange.Redis;
 namespace MonkeyCoder.Core.Caching;
 
 /// <summary>A finished answer as the cache keeps it.</summary>
-public sealed record CachedAnswer(
+internal sealed record CachedAnswer(
     string Content,
     int FinishReason,
     string Provider,
@@ -22,7 +22,7 @@ public sealed record CachedAnswer(
 internal sealed partial class CacheJsonContext : JsonSerializerContext;
 
 /// <summary>The exact response cache. Failures never fail a request: they read as a miss.</summary>
-public interface IResponseCache
+internal interface IResponseCache
 {
     ValueTask<CachedAnswer?> GetAsync(string key, CancellationToken cancellationToken);
 
@@ -54,10 +54,10 @@ public sealed class CacheOptions
 }
 
 [OptionsValidator]
-public sealed partial class CacheOptionsValidator : IValidateOptions<CacheOptions>;
+internal sealed partial class CacheOptionsValidator : IValidateOptions<CacheOptions>;
 
 /// <summary>Counters for hits, misses and evictions, also exported as metrics (monkeycoder.cache.lookups).</summary>
-public sealed class CacheStatistics(Observability.MonkeyCoderMetrics? metrics = null)
+internal sealed class CacheStatistics(Observability.MonkeyCoderMetrics? metrics = null)
 {
     private long _hits;
     private long _misses;
@@ -102,7 +102,7 @@ public sealed class CacheStatistics(Observability.MonkeyCoderMetrics? metrics = 
 /// The cache in Redis: shared by every replica; TTL by Redis expiry (evictions are Redis's). Reads
 /// and writes are timed as <c>monkeycoder.dependency.duration</c> (redis, cache_get / cache_set).
 /// </summary>
-public sealed partial class RedisResponseCache(IConnectionMultiplexer redis, IOptions<CacheOptions> options, ILogger<RedisResponseCache> logger,
+internal sealed partial class RedisResponseCache(IConnectionMultiplexer redis, IOptions<CacheOptions> options, ILogger<RedisResponseCache> logger,
     Observability.MonkeyCoderMetrics? metrics = null) : IResponseCache
 {
     private readonly TimeSpan _ttl = TimeSpan.FromSeconds(options.Value.TtlSeconds);
@@ -149,7 +149,7 @@ public sealed partial class RedisResponseCache(IConnectionMultiplexer redis, IOp
 }
 
 /// <summary>The cache in process memory for the embedded defaults (one replica), size-bounded.</summary>
-public sealed class MemoryResponseCache : IResponseCache, IDisposable
+internal sealed class MemoryResponseCache : IResponseCache, IDisposable
 {
     private readonly MemoryCache _cache;
     private readonly TimeSpan _ttl;

@@ -10,14 +10,14 @@ namespace MonkeyCoder.Core.Edge;
 /// built with <see cref="Api.RpcErrors"/> (UNAUTHENTICATED, PERMISSION_DENIED, RESOURCE_EXHAUSTED with
 /// RetryInfo …); the edge maps it to the OpenAI error shape, HTTP status and Retry-After.
 /// </summary>
-public interface IEdgeAuthenticator
+internal interface IEdgeAuthenticator
 {
     /// <summary>Resolves the caller of <paramref name="operation"/> (see <see cref="EdgeOperations"/>) from the request's credentials.</summary>
     ValueTask<CallerIdentity> AuthenticateAsync(HttpContext context, string operation, CancellationToken cancellationToken);
 }
 
 /// <summary>Admission after authentication: request and token rate limits, budgets.</summary>
-public interface IEdgeRequestLimiter
+internal interface IEdgeRequestLimiter
 {
     /// <summary>
     /// Throws RESOURCE_EXHAUSTED (with RetryInfo) when <paramref name="caller"/> may not run
@@ -30,28 +30,28 @@ public interface IEdgeRequestLimiter
 }
 
 /// <summary>An admitted call: settled with what it really consumed (the token window is corrected, the spend counts against budgets).</summary>
-public interface IEdgeAdmission
+internal interface IEdgeAdmission
 {
     /// <summary>Called once, when the call ends (successfully or not); must not throw.</summary>
     ValueTask CompleteAsync(long tokens, double costUsd);
 }
 
 /// <summary>Operation names the edge passes to the seams (scopes and limits are keyed by them).</summary>
-public static class EdgeOperations
+internal static class EdgeOperations
 {
     public const string ChatCompletions = "openai.chat.completions";
     public const string ListModels = "openai.models.list";
 }
 
 /// <summary>The default until the auth feature registers its own: every caller is anonymous, as on the gRPC side.</summary>
-public sealed class AnonymousEdgeAuthenticator : IEdgeAuthenticator
+internal sealed class AnonymousEdgeAuthenticator : IEdgeAuthenticator
 {
     public ValueTask<CallerIdentity> AuthenticateAsync(HttpContext context, string operation, CancellationToken cancellationToken) =>
         ValueTask.FromResult(CallerIdentity.Anonymous);
 }
 
 /// <summary>The default until the limits feature registers its own: no limits.</summary>
-public sealed class UnlimitedEdgeRequestLimiter : IEdgeRequestLimiter
+internal sealed class UnlimitedEdgeRequestLimiter : IEdgeRequestLimiter
 {
     public ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken,
         Usage.UsageCharge? charge = null) =>

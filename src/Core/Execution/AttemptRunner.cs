@@ -10,7 +10,7 @@ using MonkeyCoder.Core.Routing;
 namespace MonkeyCoder.Core.Execution;
 
 /// <summary>The result of running one candidate (with its retries): an answer, or the failure and what to do next.</summary>
-public readonly record struct CandidateResult(ProviderResponse? Response, AttemptRecord? Attempt, ProviderException? Failure, FailureAction Next)
+internal readonly record struct CandidateResult(ProviderResponse? Response, AttemptRecord? Attempt, ProviderException? Failure, FailureAction Next)
 {
     public bool Succeeded => Response is not null;
 }
@@ -21,7 +21,7 @@ public readonly record struct CandidateResult(ProviderResponse? Response, Attemp
 /// records it, and retries the same model while <see cref="RetryPolicy"/> says so, waiting on the
 /// injected <see cref="TimeProvider"/>. Strategies compose candidates; this class owns one.
 /// </summary>
-public sealed partial class AttemptRunner(
+internal sealed partial class AttemptRunner(
     ProviderRegistry providers,
     AttemptRecorder recorder,
     CircuitBreaker breaker,
@@ -320,7 +320,7 @@ public sealed partial class AttemptRunner(
 }
 
 /// <summary>A stream committed to after its first content: its enumerator, timers and the text so far.</summary>
-public sealed class OpenedStream(RouteCandidate candidate, ProviderRequest request, long start, CancellationTokenSource due, CancellationTokenSource whole, CancellationTokenSource linked) : IAsyncDisposable
+internal sealed class OpenedStream(RouteCandidate candidate, ProviderRequest request, long start, CancellationTokenSource due, CancellationTokenSource whole, CancellationTokenSource linked) : IAsyncDisposable
 {
     private readonly StringBuilder _text = new();
     private readonly StringBuilder _delivered = new();

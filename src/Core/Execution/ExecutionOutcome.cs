@@ -8,7 +8,7 @@ namespace MonkeyCoder.Core.Execution;
 /// bills for it, also for a broken stream). <see cref="DeliveredTokens"/> counts the tokens of this
 /// attempt's text that reached the caller (a recovered answer is split over several attempts).
 /// </summary>
-public sealed record AttemptRecord(
+internal sealed record AttemptRecord(
     CatalogModel Model,
     string Outcome,
     TimeSpan Latency,
@@ -36,7 +36,7 @@ public sealed record AttemptRecord(
 }
 
 /// <summary>The result of running a plan: the answer, the model that gave it, usage and every attempt.</summary>
-public sealed record ExecutionOutcome
+internal sealed record ExecutionOutcome
 {
     public required string ExecutionId { get; init; }
 
@@ -88,7 +88,7 @@ public sealed record ExecutionOutcome
 /// What a streaming execution yields: content deltas, then exactly one completion. A delta names
 /// the model that wrote it (<see cref="Model"/>), which after an unseen failover is not the plan's first candidate.
 /// </summary>
-public readonly record struct ExecutionEvent(string? Delta, ExecutionOutcome? Completed, CatalogModel? Model = null)
+internal readonly record struct ExecutionEvent(string? Delta, ExecutionOutcome? Completed, CatalogModel? Model = null)
 {
     public static ExecutionEvent Content(string text, CatalogModel model) => new(text, null, model);
 

@@ -9,7 +9,7 @@ using StackExchange.Redis;
 namespace MonkeyCoder.Core.Execution;
 
 /// <summary>Registrations of the execution feature.</summary>
-public static class ExecutionServiceExtensions
+internal static class ExecutionServiceExtensions
 {
     /// <summary>
     /// Strategies, the attempt runner, retries and circuit breakers (state in Redis when an

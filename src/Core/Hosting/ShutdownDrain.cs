@@ -14,7 +14,7 @@ namespace MonkeyCoder.Core.Hosting;
 /// ended (or the drain period ran out), so the last requests' work is included. Register with
 /// <see cref="ShutdownDrainExtensions.AddShutdownDrain{TDrain}"/>; see Hosting/README.md.
 /// </summary>
-public interface IShutdownDrain
+internal interface IShutdownDrain
 {
     /// <summary>Short name for logs, e.g. "usage-queue".</summary>
     string Name { get; }
@@ -26,7 +26,7 @@ public interface IShutdownDrain
     Task DrainAsync(CancellationToken cancellationToken);
 }
 
-public static class ShutdownDrainExtensions
+internal static class ShutdownDrainExtensions
 {
     /// <summary>Registers the drain runner (idempotent). Called once from AddMonkeyCoder.</summary>
     public static IServiceCollection AddMonkeyCoderShutdown(this IServiceCollection services)

@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Limits;
 /// (reason <see cref="Reason"/>) and a <c>retry-after</c> header (HTTP 429 through the REST host)
 /// before any password is hashed or the store is touched.
 /// </summary>
-public sealed class AnonymousLimitInterceptor(AnonymousLimiter limiter) : Interceptor
+internal sealed class AnonymousLimitInterceptor(AnonymousLimiter limiter) : Interceptor
 {
     public const string Reason = "SIGN_IN_RATE_LIMITED";
 

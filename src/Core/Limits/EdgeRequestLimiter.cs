@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Limits;
 /// admission through <see cref="RateLimitInterceptor"/>'s shared logic, headers included, settled
 /// after the call with the tokens and cost it really used, exactly as the interceptor settles RPCs.
 /// </summary>
-public sealed class EdgeRequestLimiter(RateLimitInterceptor limits, IHttpContextAccessor http) : IEdgeRequestLimiter
+internal sealed class EdgeRequestLimiter(RateLimitInterceptor limits, IHttpContextAccessor http) : IEdgeRequestLimiter
 {
     public async ValueTask<IEdgeAdmission?> AcquireAsync(CallerIdentity caller, string operation, long estimatedTokens, CancellationToken cancellationToken,
         UsageCharge? charge = null)

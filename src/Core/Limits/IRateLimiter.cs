@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Limits;
 /// <param name="EstimatedTokens">Tokens reserved before the call; 0 when the RPC uses no model.</param>
 /// <param name="KeyBudgetMicros">Monthly cap of the key in micro-dollars; null = none.</param>
 /// <param name="UserBudgetMicros">Monthly cap of the user in micro-dollars; null = none.</param>
-public sealed record LimitRequest(
+internal sealed record LimitRequest(
     string Subject,
     string Method,
     string UserId,
@@ -21,7 +21,7 @@ public sealed record LimitRequest(
     long? KeyBudgetMicros,
     long? UserBudgetMicros);
 
-public enum LimitVerdict
+internal enum LimitVerdict
 {
     Admitted,
     RequestsExceeded,
@@ -30,7 +30,7 @@ public enum LimitVerdict
 }
 
 /// <summary>The decision for one call, and what to correct afterwards.</summary>
-public sealed record LimitDecision(
+internal sealed record LimitDecision(
     LimitVerdict Verdict,
     int Limit,
     int Remaining,
@@ -51,7 +51,7 @@ public sealed record LimitDecision(
 /// Requests: sliding log over the last 60 s (exact). Tokens: sliding window counter over minute
 /// buckets (weighted previous minute), reserved by estimate and corrected with the real count.
 /// </summary>
-public interface IRateLimiter
+internal interface IRateLimiter
 {
     /// <summary>"redis" or "embedded".</summary>
     string Kind { get; }
@@ -81,7 +81,7 @@ public interface IRateLimiter
 /// "user") has only <see cref="RemainingMicros"/> left. When admitted, <see cref="RemainingMicros"/> is
 /// what the tighter budget had left before this hold (-1 = no budget), for the outage share.
 /// </summary>
-public sealed record SpendReservation(string Id, long Micros, bool Admitted, string? Scope, long RemainingMicros)
+internal sealed record SpendReservation(string Id, long Micros, bool Admitted, string? Scope, long RemainingMicros)
 {
     /// <summary>Held by this replica's outage share while the shared limiter was unreachable.</summary>
     public bool Fallback { get; init; }
@@ -99,19 +99,19 @@ public sealed record SpendReservation(string Id, long Micros, bool Admitted, str
 }
 
 /// <summary>The month's spend after a settlement, in micro-USD (key -1 when the call used no key), for the threshold alerts.</summary>
-public readonly record struct SpendTotals(long KeySpentMicros, long UserSpentMicros)
+internal readonly record struct SpendTotals(long KeySpentMicros, long UserSpentMicros)
 {
     public static readonly SpendTotals Unknown = new(-1, -1);
 }
 
 /// <summary>One budget this month, in micro-USD: its cap (null = none), what was spent and what open reservations hold.</summary>
-public sealed record BudgetUse(long? LimitMicros, long SpentMicros, long ReservedMicros, int OpenReservations)
+internal sealed record BudgetUse(long? LimitMicros, long SpentMicros, long ReservedMicros, int OpenReservations)
 {
     /// <summary>Cap minus spend minus holds, never below 0; null without a cap.</summary>
     public long? RemainingMicros => LimitMicros is { } limit ? Math.Max(0, limit - SpentMicros - ReservedMicros) : null;
 }
 
-public sealed record BudgetSnapshot(BudgetUse? Key, BudgetUse User);
+internal sealed record BudgetSnapshot(BudgetUse? Key, BudgetUse User);
 
 internal static class LimitMath
 {

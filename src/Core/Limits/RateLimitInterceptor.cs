@@ -20,7 +20,7 @@ namespace MonkeyCoder.Core.Limits;
 /// While the shared limiter (Redis) is unreachable, this replica limits with its in-process limiter,
 /// the one used without Redis, so limits hold per replica rather than switching off; logged once per outage.
 /// </summary>
-public sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger,
+internal sealed partial class RateLimitInterceptor(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<LimitOptions> options, ILogger<RateLimitInterceptor> logger,
     Observability.MonkeyCoderMetrics? metrics = null, WorstCaseCost? worstCase = null, OutageBudget? outage = null, BudgetAlerts? alerts = null) : Interceptor
 {
     public const string RateLimited = "RATE_LIMITED";

@@ -4,7 +4,7 @@ namespace MonkeyCoder.Core.Observability;
 /// Every log event id the service uses, in one list so ids never collide. Each feature owns a
 /// range; add new ids under its heading only.
 /// </summary>
-public static class EventIds
+internal static class EventIds
 {
     // 1000–1099 hosting and configuration
     public const int Started = 1000;

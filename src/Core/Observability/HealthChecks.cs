@@ -5,7 +5,7 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Core.Observability;
 
 /// <summary>Ready when the catalog loaded and at least one enabled provider has an active model.</summary>
-public sealed class CatalogHealthCheck(ModelCatalog catalog, ProviderRegistry providers) : IHealthCheck
+internal sealed class CatalogHealthCheck(ModelCatalog catalog, ProviderRegistry providers) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -17,7 +17,7 @@ public sealed class CatalogHealthCheck(ModelCatalog catalog, ProviderRegistry pr
 }
 
 /// <summary>Healthy while every enabled provider is; degraded while some are not; unhealthy when none can serve.</summary>
-public sealed class ProvidersHealthCheck(ProviderRegistry providers, ProviderHealthMonitor monitor) : IHealthCheck
+internal sealed class ProvidersHealthCheck(ProviderRegistry providers, ProviderHealthMonitor monitor) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Observability;
 /// keys: RPC, status, provider, model, outcome and token counts. Without a listener (no
 /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>) every Start returns null and costs nothing.
 /// </summary>
-public static class MonkeyCoderTracing
+internal static class MonkeyCoderTracing
 {
     public const string SourceName = "MonkeyCoder";
 

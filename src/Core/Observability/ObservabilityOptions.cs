@@ -24,7 +24,7 @@ public sealed class SentrySettings
 }
 
 [OptionsValidator]
-public sealed partial class SentrySettingsValidator : IValidateOptions<SentrySettings>;
+internal sealed partial class SentrySettingsValidator : IValidateOptions<SentrySettings>;
 
 /// <summary>Prometheus metrics. Section <c>MonkeyCoder:Metrics</c>.</summary>
 public sealed class MetricsOptions
@@ -41,7 +41,7 @@ public sealed class MetricsOptions
 }
 
 [OptionsValidator]
-public sealed partial class MetricsOptionsValidator : IValidateOptions<MetricsOptions>;
+internal sealed partial class MetricsOptionsValidator : IValidateOptions<MetricsOptions>;
 
 /// <summary>
 /// OpenTelemetry tracing. Section <c>MonkeyCoder:Tracing</c>. Spans are exported over OTLP when
@@ -81,7 +81,7 @@ public sealed class AlertOptions
 }
 
 [OptionsValidator]
-public sealed partial class AlertOptionsValidator : IValidateOptions<AlertOptions>;
+internal sealed partial class AlertOptionsValidator : IValidateOptions<AlertOptions>;
 
 /// <summary>Active provider probes. Section <c>MonkeyCoder:Probes</c>.</summary>
 public sealed class ProbeOptions
@@ -109,7 +109,7 @@ public sealed class ProbeOptions
 }
 
 [OptionsValidator]
-public sealed partial class ProbeOptionsValidator : IValidateOptions<ProbeOptions>;
+internal sealed partial class ProbeOptionsValidator : IValidateOptions<ProbeOptions>;
 
 /// <summary>
 /// Test-only diagnostics. Section <c>MonkeyCoder:Diagnostics</c>. <see cref="EnableFaultInjection"/>

@@ -6,7 +6,7 @@ using MonkeyCoder.Core.Providers;
 namespace MonkeyCoder.Core.Observability;
 
 /// <summary>The result of one probe. <see cref="Detail"/> is shown to operators: never a secret or a URL with a key.</summary>
-public readonly record struct ProbeResult(bool Healthy, string Detail)
+internal readonly record struct ProbeResult(bool Healthy, string Detail)
 {
     public static ProbeResult Ok(string detail = "ok") => new(true, detail);
 
@@ -19,7 +19,7 @@ public readonly record struct ProbeResult(bool Healthy, string Detail)
 /// <c>IProviderProbe</c> singletons, or let the provider client implement it; a provider without a
 /// probe is watched through passive signals only. A probe must not spend tokens.
 /// </summary>
-public interface IProviderProbe
+internal interface IProviderProbe
 {
     /// <summary>The provider probed, e.g. "openai".</summary>
     string Provider { get; }
@@ -29,7 +29,7 @@ public interface IProviderProbe
 }
 
 /// <summary>The simulated provider lives in-process: its probe checks the tokenizer it generates with still works.</summary>
-public sealed class SimulatedProviderProbe(TokenCounter tokens) : IProviderProbe
+internal sealed class SimulatedProviderProbe(TokenCounter tokens) : IProviderProbe
 {
     public string Provider => Providers.Simulated.SimulatedProvider.Name;
 
@@ -38,7 +38,7 @@ public sealed class SimulatedProviderProbe(TokenCounter tokens) : IProviderProbe
 }
 
 /// <summary>GET a configured URL (<see cref="ProbeOptions.Urls"/>); any 2xx is healthy.</summary>
-public sealed class HttpEndpointProbe(string provider, Uri url, HttpClient http) : IProviderProbe
+internal sealed class HttpEndpointProbe(string provider, Uri url, HttpClient http) : IProviderProbe
 {
     public string Provider => provider;
 
@@ -54,7 +54,7 @@ public sealed class HttpEndpointProbe(string provider, Uri url, HttpClient http)
 /// Probes every enabled provider that has a probe, at start and then every interval (on the
 /// injected <see cref="TimeProvider"/>), and feeds <see cref="ProviderHealthMonitor"/>.
 /// </summary>
-public sealed partial class ProviderProbeService(
+internal sealed partial class ProviderProbeService(
     ProviderRegistry providers,
     ProviderHealthMonitor health,
     IEnumerable<IProviderProbe> registered,
@@ -165,7 +165,7 @@ public sealed partial class ProviderProbeService(
 }
 
 /// <summary>A health check per enabled provider ("provider/&lt;name&gt;"), served by gRPC health under that name.</summary>
-public sealed class ProviderHealthCheck(string provider, ProviderHealthMonitor monitor) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+internal sealed class ProviderHealthCheck(string provider, ProviderHealthMonitor monitor) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
 {
     public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
         Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default)

@@ -14,7 +14,7 @@ namespace MonkeyCoder.Core.Observability;
 /// a response header on unary calls, a trailer on server streams. Runs outside the error mapping,
 /// so it sees the final status code.
 /// </summary>
-public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IErrorReporter reporter, ILogger<TelemetryInterceptor> logger) : Interceptor
+internal sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IErrorReporter reporter, ILogger<TelemetryInterceptor> logger) : Interceptor
 {
     public const string OverheadHeader = "x-monkey-overhead-ms";
     public const string RequestIdHeader = "x-request-id";
@@ -242,7 +242,7 @@ public sealed partial class TelemetryInterceptor(MonkeyCoderMetrics metrics, IEr
 /// <c>x-api-key</c> and a fake provider key: the worst case for scrubbing), so tests can drive the INTERNAL path: error log, Sentry event, metrics.
 /// Runs innermost, inside the error mapping.
 /// </summary>
-public sealed class FaultInjectionInterceptor : Interceptor
+internal sealed class FaultInjectionInterceptor : Interceptor
 {
     public const string Marker = "[[monkeycoder-test-fault:internal]]";
 
@@ -273,7 +273,7 @@ public sealed class FaultInjectionInterceptor : Interceptor
 }
 
 /// <summary>The exception the test fault hook throws.</summary>
-public sealed class InjectedFaultException : Exception
+internal sealed class InjectedFaultException : Exception
 {
     public InjectedFaultException()
     {

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace MonkeyCoder.Core.Providers;
 
 /// <summary>One model as the catalog describes it. Immutable; the catalog swaps whole snapshots.</summary>
-public sealed record CatalogModel
+internal sealed record CatalogModel
 {
     /// <summary>The provider's own model id, sent upstream as is.</summary>
     public required string Id { get; init; }
@@ -76,7 +76,7 @@ public sealed record CatalogModel
 }
 
 /// <summary>0–1 capability scores used by routing.</summary>
-public sealed record ModelScores
+internal sealed record ModelScores
 {
     public double CodeGeneration { get; init; } = 0.5;
 
@@ -86,7 +86,7 @@ public sealed record ModelScores
 }
 
 /// <summary>A provider the catalog knows: which wire protocol it speaks and where.</summary>
-public sealed record CatalogProvider
+internal sealed record CatalogProvider
 {
     public required string Name { get; init; }
 
@@ -102,7 +102,7 @@ public sealed record CatalogProvider
     public string? ApiKeyVariable { get; init; }
 }
 
-public sealed record CatalogDocument
+internal sealed record CatalogDocument
 {
     public IReadOnlyList<CatalogProvider> Providers { get; init; } = [];
 

@@ -7,7 +7,7 @@ namespace MonkeyCoder.Core.Providers;
 /// provider's HTTP call and its answer back, classify every failure as a
 /// <see cref="ProviderException"/>, and end the upstream request as soon as the token fires.
 /// </summary>
-public interface IProviderClient
+internal interface IProviderClient
 {
     /// <summary>The provider this client calls, e.g. "openai" or "simulated".</summary>
     string Provider { get; }
@@ -24,17 +24,17 @@ public interface IProviderClient
     IAsyncEnumerable<ProviderStreamEvent> StreamAsync(ProviderRequest request, CancellationToken cancellationToken);
 }
 
-public enum ChatRole
+internal enum ChatRole
 {
     System,
     User,
     Assistant,
 }
 
-public sealed record ChatMessage(ChatRole Role, string Content);
+internal sealed record ChatMessage(ChatRole Role, string Content);
 
 /// <summary>A provider-neutral chat request for one model.</summary>
-public sealed record ProviderRequest
+internal sealed record ProviderRequest
 {
     public required CatalogModel Model { get; init; }
 
@@ -51,7 +51,7 @@ public sealed record ProviderRequest
 }
 
 /// <summary>Token counts as the provider reported them (or estimated when it reported none).</summary>
-public readonly record struct TokenUsage(long InputTokens, long OutputTokens, bool Estimated = false)
+internal readonly record struct TokenUsage(long InputTokens, long OutputTokens, bool Estimated = false)
 {
     public long TotalTokens => InputTokens + OutputTokens;
 
@@ -59,10 +59,10 @@ public readonly record struct TokenUsage(long InputTokens, long OutputTokens, bo
         new(a.InputTokens + b.InputTokens, a.OutputTokens + b.OutputTokens, a.Estimated || b.Estimated);
 }
 
-public sealed record ProviderResponse(string Content, FinishReason FinishReason, TokenUsage Usage, string Model);
+internal sealed record ProviderResponse(string Content, FinishReason FinishReason, TokenUsage Usage, string Model);
 
 /// <summary>A content delta, or the final event carrying the finish reason and usage.</summary>
-public readonly record struct ProviderStreamEvent(string? Delta, FinishReason FinishReason, TokenUsage? Usage)
+internal readonly record struct ProviderStreamEvent(string? Delta, FinishReason FinishReason, TokenUsage? Usage)
 {
     public bool IsFinal => FinishReason != FinishReason.Unspecified;
 

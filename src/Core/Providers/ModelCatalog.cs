@@ -27,7 +27,7 @@ internal sealed record CatalogProviderOverride(string Name, string? Protocol, st
 /// <c>catalog.json</c> (or <see cref="CatalogOptions.Path"/>) plus models added by configuration.
 /// Lookups accept an id, an alias, or "provider/id".
 /// </summary>
-public sealed class ModelCatalog
+internal sealed class ModelCatalog
 {
     private readonly FrozenDictionary<string, CatalogProvider> _providers;
     private readonly Lock _gate = new();

@@ -129,10 +129,10 @@ public sealed class ModelScoresOptions
 }
 
 [OptionsValidator]
-public sealed partial class ProviderEndpointOptionsAnnotationsValidator : IValidateOptions<ProviderEndpointOptions>;
+internal sealed partial class ProviderEndpointOptionsAnnotationsValidator : IValidateOptions<ProviderEndpointOptions>;
 
 /// <summary>Ranges from the annotations, plus checks whose messages name the provider and its variable.</summary>
-public sealed class ProviderEndpointOptionsValidator : IValidateOptions<ProviderEndpointOptions>
+internal sealed class ProviderEndpointOptionsValidator : IValidateOptions<ProviderEndpointOptions>
 {
     private readonly ProviderEndpointOptionsAnnotationsValidator _annotations = new();
 

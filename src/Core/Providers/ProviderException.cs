@@ -1,7 +1,7 @@
 namespace MonkeyCoder.Core.Providers;
 
 /// <summary>The provider-neutral failure classes the execution layer acts on.</summary>
-public enum ProviderErrorClass
+internal enum ProviderErrorClass
 {
     Unknown,
     /// <summary>429 or a quota error; <see cref="ProviderException.RetryAfter"/> holds the provider's hint.</summary>
@@ -32,7 +32,7 @@ public enum ProviderErrorClass
 /// A classified upstream failure. Keeps the provider's own code and message for the caller;
 /// never carries a credential.
 /// </summary>
-public sealed class ProviderException : Exception
+internal sealed class ProviderException : Exception
 {
     public ProviderException(string provider, ProviderErrorClass errorClass, string message, Exception? inner = null)
         : base(message, inner)
@@ -84,7 +84,7 @@ public sealed class ProviderException : Exception
         or ProviderErrorClass.StreamCut or ProviderErrorClass.Stalled or ProviderErrorClass.ServerError or ProviderErrorClass.Unknown;
 }
 
-public static class ErrorClassNames
+internal static class ErrorClassNames
 {
     public static string Of(ProviderErrorClass errorClass) => errorClass switch
     {

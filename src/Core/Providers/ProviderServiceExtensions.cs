@@ -10,7 +10,7 @@ using MonkeyCoder.Core.Providers.Simulated;
 
 namespace MonkeyCoder.Core.Providers;
 
-public static class ProviderServiceExtensions
+internal static class ProviderServiceExtensions
 {
     /// <summary>
     /// Registers one HTTP client per provider configured under <c>MonkeyCoder:Providers</c> with a
@@ -44,7 +44,7 @@ public static class ProviderServiceExtensions
 }
 
 /// <summary>Provider names found under <c>MonkeyCoder:Providers</c> at start-up.</summary>
-public sealed record ConfiguredProviderNames(IReadOnlyList<string> Names);
+internal sealed record ConfiguredProviderNames(IReadOnlyList<string> Names);
 
 /// <summary>Adds configured providers (protocol, base URL) and their models to the catalog options.</summary>
 internal sealed class ConfigureCatalogFromProviders(ConfiguredProviderNames names, IOptionsMonitor<ProviderEndpointOptions> providers) : IConfigureOptions<CatalogOptions>
@@ -65,7 +65,7 @@ internal sealed class ConfigureCatalogFromProviders(ConfiguredProviderNames name
 }
 
 /// <summary>Builds each enabled provider's client from its options and the catalog entry.</summary>
-public sealed partial class ProviderClientFactory(
+internal sealed partial class ProviderClientFactory(
     IOptionsMonitor<ProviderEndpointOptions> options,
     ModelCatalog catalog,
     TokenCounter tokens,

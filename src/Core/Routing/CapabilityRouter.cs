@@ -23,7 +23,7 @@ namespace MonkeyCoder.Core.Routing;
 /// Confidence = max(0.1, 0.4·context + 0.6·capability − 0.2·complexity), blended with the
 /// leader's learned success once it has evidence. Never calls a provider.
 /// </summary>
-public sealed partial class CapabilityRouter(
+internal sealed partial class CapabilityRouter(
     TaskAnalyzer analyzer,
     ModelCatalog catalog,
     ProviderRegistry providers,

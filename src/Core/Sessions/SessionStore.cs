@@ -8,10 +8,10 @@ using StackExchange.Redis;
 namespace MonkeyCoder.Core.Sessions;
 
 /// <summary>One stored turn of a conversation.</summary>
-public sealed record StoredTurn(string Role, string Content, DateTimeOffset At, string Model = "");
+internal sealed record StoredTurn(string Role, string Content, DateTimeOffset At, string Model = "");
 
 /// <summary>A session as listed: id, size, last use and a title from its first user turn.</summary>
-public sealed record SessionInfo(string SessionId, int TurnCount, DateTimeOffset UpdatedAt, string Title);
+internal sealed record SessionInfo(string SessionId, int TurnCount, DateTimeOffset UpdatedAt, string Title);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(StoredTurn))]
@@ -33,10 +33,10 @@ public sealed class SessionOptions
 }
 
 [OptionsValidator]
-public sealed partial class SessionOptionsValidator : IValidateOptions<SessionOptions>;
+internal sealed partial class SessionOptionsValidator : IValidateOptions<SessionOptions>;
 
 /// <summary>Conversation turns by (owner, session id). Owners never see each other's sessions.</summary>
-public interface ISessionStore
+internal interface ISessionStore
 {
     Task<IReadOnlyList<StoredTurn>> GetTurnsAsync(string owner, string sessionId, CancellationToken cancellationToken);
 
@@ -51,7 +51,7 @@ public interface ISessionStore
 /// Sessions in Redis, shared by every replica: a list of JSON turns per session (trimmed to
 /// MaxTurns) and a sorted set per owner indexing sessions by last use; both expire after TtlHours.
 /// </summary>
-public sealed class RedisSessionStore(IConnectionMultiplexer redis, IOptions<SessionOptions> options, TimeProvider time) : ISessionStore
+internal sealed class RedisSessionStore(IConnectionMultiplexer redis, IOptions<SessionOptions> options, TimeProvider time) : ISessionStore
 {
     private readonly SessionOptions _options = options.Value;
 
@@ -120,7 +120,7 @@ public sealed class RedisSessionStore(IConnectionMultiplexer redis, IOptions<Ses
 }
 
 /// <summary>Sessions in process memory for the embedded defaults (one replica; lost on restart).</summary>
-public sealed class InMemorySessionStore(IOptions<SessionOptions> options, TimeProvider time) : ISessionStore
+internal sealed class InMemorySessionStore(IOptions<SessionOptions> options, TimeProvider time) : ISessionStore
 {
     private readonly ConcurrentDictionary<(string Owner, string Id), Session> _sessions = new();
 

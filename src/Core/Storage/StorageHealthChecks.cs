@@ -9,7 +9,7 @@ namespace MonkeyCoder.Core.Storage;
 /// registration's failure status: Degraded, because the service serves through an outage (keys
 /// within their stale window, usage spilled); see docs/operations.md.
 /// </summary>
-public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -33,7 +33,7 @@ public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCh
 /// registration's failure status: Degraded, because limits, breakers and the cache fall back to
 /// this process while Redis is away.
 /// </summary>
-public sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

@@ -11,7 +11,7 @@ using MonkeyCoder.Core.Storage;
 namespace MonkeyCoder.Core.Usage;
 
 /// <summary>Usage accounting, the response cache and sessions; PostgreSQL/Redis when configured, else in-process.</summary>
-public static class UsageServiceExtensions
+internal static class UsageServiceExtensions
 {
     public static IServiceCollection AddMonkeyCoderUsage(this IServiceCollection services, IConfiguration configuration, IHealthChecksBuilder health)
     {

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Usage;
 /// database are replayed; other databases' files are left alone.
 /// On shutdown it drains what is queued; what cannot be written in time goes to disk.
 /// </summary>
-public sealed partial class UsageWriter(
+internal sealed partial class UsageWriter(
     UsageQueue queue,
     IUsageStore store,
     IOptions<UsageOptions> options,
@@ -302,7 +302,7 @@ public sealed partial class UsageWriter(
 }
 
 /// <summary>Purges usage older than RetentionDays, every PurgeIntervalMinutes.</summary>
-public sealed partial class UsageRetention(IUsageStore store, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageRetention> logger) : BackgroundService
+internal sealed partial class UsageRetention(IUsageStore store, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageRetention> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -13,7 +13,7 @@ namespace MonkeyCoder.Core.Edge.OpenAi;
 /// <c>fallbacks</c> in order — each model once, models of providers not enabled here left out —
 /// and the execution engine fails over along that order as it does for any plan.
 /// </summary>
-public sealed class ChatPlanner(ITaskRouter router, TaskAnalyzer analyzer, ModelCatalog catalog, ProviderRegistry providers)
+internal sealed class ChatPlanner(ITaskRouter router, TaskAnalyzer analyzer, ModelCatalog catalog, ProviderRegistry providers)
 {
     public async ValueTask<RoutePlan> PlanAsync(ChatCall call, CancellationToken cancellationToken)
     {

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Edge.OpenAi;
 /// <see cref="TaskExecutor"/> the gRPC API uses (cache, failover, usage events), then OpenAI's
 /// response shapes. The response's <c>model</c> is the model that actually answered.
 /// </summary>
-public sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor, TimeProvider time)
+internal sealed class OpenAiChatService(ChatPlanner planner, TaskExecutor executor, TimeProvider time)
 {
     public async Task<ChatCompletion> CompleteAsync(ChatCall call, CallerIdentity caller, CancellationToken cancellationToken)
     {

@@ -20,7 +20,7 @@ namespace MonkeyCoder.Core.Edge.OpenAi;
 /// ModelService.ListModels; <c>POST /v1/chat/completions</c> is also accepted (no conflict).
 /// Plain request delegates with source-generated JSON: no reflection, AOT-safe.
 /// </summary>
-public sealed partial class OpenAiEndpoints(
+internal sealed partial class OpenAiEndpoints(
     OpenAiChatService chat,
     ModelCatalog catalog,
     ProviderRegistry providers,

@@ -8,12 +8,12 @@ namespace MonkeyCoder.Core.Execution.Resilience;
 /// What a breaker store holds for one provider+model: consecutive failures, when the open period
 /// ends (Unix ms; 0 = closed) and until when a half-open probe holds the circuit (Unix ms; 0 = none).
 /// </summary>
-public readonly record struct BreakerState(int ConsecutiveFailures, long OpenUntilMs, long ProbeUntilMs)
+internal readonly record struct BreakerState(int ConsecutiveFailures, long OpenUntilMs, long ProbeUntilMs)
 {
     public bool IsClosed => OpenUntilMs == 0;
 }
 
-public enum CircuitState
+internal enum CircuitState
 {
     Closed,
     /// <summary>Failing: callers are served by the next candidate until the break ends.</summary>
@@ -23,10 +23,10 @@ public enum CircuitState
 }
 
 /// <summary>A circuit's state as routing reports it.</summary>
-public readonly record struct CircuitStatus(CircuitState State, int ConsecutiveFailures, TimeSpan RetryAfter);
+internal readonly record struct CircuitStatus(CircuitState State, int ConsecutiveFailures, TimeSpan RetryAfter);
 
 /// <summary>The answer to "may I call this model now?".</summary>
-public readonly record struct BreakerPermit(bool Allowed, bool IsProbe, TimeSpan RetryAfter)
+internal readonly record struct BreakerPermit(bool Allowed, bool IsProbe, TimeSpan RetryAfter)
 {
     public static readonly BreakerPermit Closed = new(true, false, TimeSpan.Zero);
 }
@@ -35,7 +35,7 @@ public readonly record struct BreakerPermit(bool Allowed, bool IsProbe, TimeSpan
 /// Storage of breaker states with atomic transitions. <see cref="InMemoryCircuitBreakerStore"/> for
 /// one process; <see cref="RedisCircuitBreakerStore"/> to share them across replicas.
 /// </summary>
-public interface ICircuitBreakerStore
+internal interface ICircuitBreakerStore
 {
     /// <summary>"redis" or "in-process".</summary>
     string Kind { get; }
@@ -72,7 +72,7 @@ public interface ICircuitBreakerStore
 /// is a protection, never a reason to refuse a call. Each state this replica sees or sets is
 /// reported as <c>monkeycoder.breaker.state</c> (provider, model).
 /// </summary>
-public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<CircuitBreaker> logger,
+internal sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<CircuitBreaker> logger,
     Observability.MonkeyCoderMetrics? metrics = null)
 {
     private readonly ExecutionOptions _options = options.Value;

@@ -5,7 +5,7 @@ using MonkeyCoder.Core.Routing.Learning;
 namespace MonkeyCoder.Core.Execution.Resilience;
 
 /// <summary>What to do after a failed attempt.</summary>
-public enum FailureAction
+internal enum FailureAction
 {
     /// <summary>Try the same model again after <see cref="RetryDecision.Delay"/>.</summary>
     Retry,
@@ -15,7 +15,7 @@ public enum FailureAction
     Stop,
 }
 
-public readonly record struct RetryDecision(FailureAction Action, TimeSpan Delay, string Why);
+internal readonly record struct RetryDecision(FailureAction Action, TimeSpan Delay, string Why);
 
 /// <summary>
 /// Decides per failure class: a silent upstream (no headers, no first token) fails over at once;
@@ -27,7 +27,7 @@ public readonly record struct RetryDecision(FailureAction Action, TimeSpan Delay
 /// executor then only tries larger windows for the first). Content filtered stops: another model
 /// would not make the request acceptable, and the caller must see the provider's reason.
 /// </summary>
-public sealed class RetryPolicy(IOptions<ExecutionOptions> options, RetryBudget budget, BanditRandom random)
+internal sealed class RetryPolicy(IOptions<ExecutionOptions> options, RetryBudget budget, BanditRandom random)
 {
     private readonly ExecutionOptions _options = options.Value;
 
@@ -105,7 +105,7 @@ public sealed class RetryPolicy(IOptions<ExecutionOptions> options, RetryBudget 
 /// attempts plus <see cref="ExecutionOptions.RetryBudgetMinPerWindow"/>. When a provider fails for
 /// everyone, retries stop and calls fail over instead of multiplying the load on it.
 /// </summary>
-public sealed class RetryBudget(IOptions<ExecutionOptions> options, TimeProvider time)
+internal sealed class RetryBudget(IOptions<ExecutionOptions> options, TimeProvider time)
 {
     private readonly ExecutionOptions _options = options.Value;
     private readonly Queue<(long At, bool Retry)> _events = new();

@@ -13,7 +13,7 @@ namespace MonkeyCoder.Core.Providers.Simulated;
 /// "code_generation" or "documentation"). Settable, so the JSON source generator leaves what a
 /// file omits at its default (it sets omitted init-only members to their type's default).
 /// </summary>
-public sealed record SimulatedMarketModel
+internal sealed record SimulatedMarketModel
 {
     public required string Id { get; set; }
 
@@ -69,7 +69,7 @@ public sealed record SimulatedMarketModel
 }
 
 /// <summary>Per-task-type overrides of a simulated model; null fields keep the model's own.</summary>
-public sealed record SimulatedTaskBehaviour
+internal sealed record SimulatedTaskBehaviour
 {
     public int? LatencyMs { get; set; }
 
@@ -79,10 +79,10 @@ public sealed record SimulatedTaskBehaviour
 }
 
 /// <summary>How a simulated model behaves on one task type.</summary>
-public readonly record struct SimulatedBehaviour(int? LatencyMs, double ErrorRate, double Quality);
+internal readonly record struct SimulatedBehaviour(int? LatencyMs, double ErrorRate, double Quality);
 
 /// <summary>The market file: models, and the seed of the error draws (0 = from the clock).</summary>
-public sealed record SimulatedMarketDocument
+internal sealed record SimulatedMarketDocument
 {
     public List<SimulatedMarketModel> Models { get; set; } = [];
 
@@ -98,7 +98,7 @@ public sealed record SimulatedMarketDocument
 /// 200 ms), so a demo or a load test can degrade and recover a model live. A file that becomes
 /// unreadable keeps the last good market and logs a warning.
 /// </summary>
-public sealed partial class SimulatedMarket
+internal sealed partial class SimulatedMarket
 {
     private static readonly TimeSpan CheckEvery = TimeSpan.FromMilliseconds(200);
     private readonly string? _path;
