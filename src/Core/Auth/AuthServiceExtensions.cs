@@ -4,24 +4,21 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Configuration;
 using MonkeyCoder.Core.Limits;
 using MonkeyCoder.Core.Storage;
 using Npgsql;
-using StackExchange.Redis;
 
 namespace MonkeyCoder.Core.Auth;
 
-/// <summary>Storage clients, identity, API keys, the auth and rate-limit interceptors, and limits.</summary>
+/// <summary>Storage clients, identity, API keys, and the auth and rate-limit interceptors.</summary>
 internal static class AuthServiceExtensions
 {
     /// <summary>
-    /// Registers storage (shared data source and multiplexer), identity (PostgreSQL or embedded),
-    /// limits (Redis or embedded) and appends the auth then rate-limit interceptors after those
+    /// Registers storage (shared data source and multiplexer), identity (PostgreSQL or embedded)
+    /// and appends the auth then rate-limit interceptors after those
     /// configured by <c>AddGrpc</c> (the error interceptor stays outermost).
     /// </summary>
     public static IServiceCollection AddMonkeyCoderAuth(this IServiceCollection services, IConfiguration configuration)
@@ -30,10 +27,6 @@ internal static class AuthServiceExtensions
         var production = string.Equals(configuration.GetValue(HostingOptions.Section + ":Environment", "development"), "production", StringComparison.OrdinalIgnoreCase);
         // Sign-up is closed in production unless the operator opted in (AUTH_ALLOW_SIGN_UP=true).
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).Configure(o => o.AllowSignUp ??= !production).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>();
-        services.AddOptions<LimitOptions>().Bind(configuration.GetSection(LimitOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<AnonymousLimitOptions>, AnonymousLimitOptionsValidator>();
-        services.AddOptions<AnonymousLimitOptions>().Bind(configuration.GetSection(AnonymousLimitOptions.Section)).ValidateOnStart();
 
         var environment = configuration.GetValue(HostingOptions.Section + ":Environment", "development");
         if (string.Equals(environment, "production", StringComparison.OrdinalIgnoreCase))
@@ -52,7 +45,6 @@ internal static class AuthServiceExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMonkeyCoderStorage(configuration);
         var database = !string.IsNullOrWhiteSpace(configuration[StorageServiceExtensions.DatabaseUrlKey]);
-        var redis = !string.IsNullOrWhiteSpace(configuration[StorageServiceExtensions.RedisUrlKey]);
 
         if (database)
         {
@@ -61,18 +53,6 @@ internal static class AuthServiceExtensions
         else
         {
             services.AddSingleton<IIdentityStore, InMemoryIdentityStore>();
-        }
-
-        // The in-process limiter: the limiter without Redis, and this replica's fallback while Redis is unreachable.
-        services.AddSingleton<InMemoryRateLimiter>();
-        if (redis)
-        {
-            services.AddSingleton<IRateLimiter>(sp => new RedisRateLimiter(sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<Observability.MonkeyCoderMetrics>(),
-                sp.GetService<Usage.IUsageStore>(), sp.GetService<Microsoft.Extensions.Logging.ILogger<RedisRateLimiter>>()));
-        }
-        else
-        {
-            services.AddSingleton<IRateLimiter>(sp => sp.GetRequiredService<InMemoryRateLimiter>());
         }
 
         services.AddSingleton(sp =>
@@ -88,16 +68,6 @@ internal static class AuthServiceExtensions
         services.AddSingleton<IdentityService>();
         services.AddSingleton<AuthInterceptor>();
         services.AddSingleton<RateLimitInterceptor>();
-        // Budgets: worst-case holds, this replica's share while Redis is unreachable, threshold alerts.
-        services.AddSingleton<WorstCaseCost>();
-        services.AddSingleton<OutageBudget>();
-        services.AddSingleton<BudgetAlerts>();
-        if (redis)
-        {
-            services.AddHostedService<ReplicaCensus>();
-        }
-
-        services.AddSingleton<AnonymousLimiter>();
         services.AddSingleton<AnonymousLimitInterceptor>();
         // The HTTP edge (OpenAI-compatible endpoints) authenticates and limits exactly like gRPC.
         services.AddHttpContextAccessor();
@@ -107,7 +77,6 @@ internal static class AuthServiceExtensions
         services.AddHostedService<BootstrapAdmin>();
         services.AddSingleton<IdentityRetention>();
         services.AddHostedService(sp => sp.GetRequiredService<IdentityRetention>());
-        services.AddHostedService<LimitsStartup>();
 
         services.AddHealthChecks()
             .AddCheck<IdentityStoreHealthCheck>("identity", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, tags: [Hosting.MonkeyCoderServiceExtensions.ReadyTag]);
@@ -130,24 +99,5 @@ internal static class AuthServiceExtensions
         endpoints.MapGrpcService<ApiKeyApi>();
         endpoints.MapGrpcService<UserApi>();
         return endpoints;
-    }
-}
-
-/// <summary>Says at start which limiter serves (embedded = this process only).</summary>
-internal sealed partial class LimitsStartup(IRateLimiter limiter, IOptions<LimitOptions> options, ILogger<LimitsStartup> logger) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        Log.Backend(logger, limiter.Kind, options.Value.Enabled, options.Value.RequestsPerMinute, options.Value.TokensPerMinute);
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = Observability.EventIds.LimitsBackend, Level = LogLevel.Information,
-            Message = "Rate limits: {Limiter} (embedded = in-process, one replica); enabled {Enabled}; defaults {RequestsPerMinute} requests/min per RPC, {TokensPerMinute} tokens/min")]
-        public static partial void Backend(ILogger logger, string limiter, bool enabled, int requestsPerMinute, int tokensPerMinute);
     }
 }

@@ -9,12 +9,15 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Auth;
+using MonkeyCoder.Core.Caching;
 using MonkeyCoder.Core.Configuration;
 using MonkeyCoder.Core.Execution;
+using MonkeyCoder.Core.Limits;
 using MonkeyCoder.Core.Observability;
 using MonkeyCoder.Core.Providers;
 using MonkeyCoder.Core.Providers.Simulated;
 using MonkeyCoder.Core.Routing;
+using MonkeyCoder.Core.Sessions;
 using MonkeyCoder.Core.Usage;
 using MonkeyCoder.V1;
 
@@ -83,6 +86,7 @@ public static class MonkeyCoderServiceExtensions
         services.AddSingleton<DrainInterceptor>();
         services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<DrainInterceptor>());
         services.AddMonkeyCoderAuth(configuration);
+        services.AddMonkeyCoderLimits(configuration);
         services.AddMonkeyCoderShutdown();
 
         var health = services.AddGrpcHealthChecks(options =>
@@ -114,6 +118,8 @@ public static class MonkeyCoderServiceExtensions
         });
         services.AddLogging(b => b.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Error));
         services.AddMonkeyCoderUsage(configuration, health);
+        services.AddMonkeyCoderCaching(configuration);
+        services.AddMonkeyCoderSessions(configuration);
 
         var grpc = services.AddGrpc(options =>
         {
