@@ -1,5 +1,3 @@
-using Grpc.Core;
-
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>
@@ -42,51 +40,4 @@ internal sealed record Principal(
 
     /// <summary>The rate-limit and budget identity: the key when authenticated by key, else the user.</summary>
     public string LimitKey => ApiKeyId is null ? "user:" + Id : "key:" + ApiKeyId;
-}
-
-/// <summary>Where the auth interceptor leaves the principal for the rest of the call.</summary>
-internal static class PrincipalAccessor
-{
-    private const string Key = "monkeycoder.principal";
-
-    /// <summary>The caller, or <c>null</c> for anonymous RPCs (health, sign-in) and when auth is disabled.</summary>
-    public static Principal? GetPrincipal(this ServerCallContext context) =>
-        context.UserState.TryGetValue(Key, out var value) ? value as Principal : null;
-
-    /// <summary>The caller of an RPC that requires authentication (the interceptor guarantees one).</summary>
-    public static Principal RequirePrincipal(this ServerCallContext context) =>
-        context.GetPrincipal() ?? throw Api.RpcErrors.Unauthenticated(AuthReasons.CredentialMissing, "This call needs a credential.");
-
-    /// <summary>Keeps the principal for the call and puts its id (never a credential) in the call's log scope.</summary>
-    internal static void SetPrincipal(this ServerCallContext context, Principal principal)
-    {
-        context.UserState[Key] = principal;
-        if (Observability.RequestTelemetry.Current is { } telemetry)
-        {
-            telemetry.PrincipalId = principal.Id;
-        }
-    }
-}
-
-/// <summary>ErrorInfo reasons of authentication and authorization failures.</summary>
-internal static class AuthReasons
-{
-    public const string CredentialMissing = "CREDENTIAL_MISSING";
-    public const string CredentialInvalid = "CREDENTIAL_INVALID";
-    public const string CredentialExpired = "CREDENTIAL_EXPIRED";
-    public const string CredentialRevoked = "CREDENTIAL_REVOKED";
-    public const string ScopeMissing = "SCOPE_MISSING";
-    public const string InvalidCredentials = "INVALID_CREDENTIALS";
-    public const string RefreshTokenInvalid = "REFRESH_TOKEN_INVALID";
-    public const string RefreshTokenReused = "REFRESH_TOKEN_REUSED";
-    public const string SignUpRejected = "SIGN_UP_REJECTED";
-    public const string SignUpDisabled = "SIGN_UP_DISABLED";
-    public const string DeviceCodeInvalid = "DEVICE_CODE_INVALID";
-    public const string UserCodeInvalid = "USER_CODE_INVALID";
-    public const string UserRequired = "USER_REQUIRED";
-    public const string ApiKeyNotFound = "API_KEY_NOT_FOUND";
-    public const string UserDisabled = "USER_DISABLED";
-    public const string LimitAboveCreator = "LIMIT_ABOVE_CREATOR";
-    public const string ApprovalNotAllowed = "DEVICE_APPROVAL_NOT_ALLOWED";
-    public const string UserNotFound = "USER_NOT_FOUND";
 }

@@ -1,6 +1,3 @@
-using Grpc.Core;
-using MonkeyCoder.Core.Auth;
-
 namespace MonkeyCoder.Core.Usage;
 
 /// <summary>
@@ -11,19 +8,4 @@ internal sealed record CallerIdentity(string PrincipalId, string? ApiKeyId, bool
 {
     /// <summary>The caller when no authentication is configured (embedded defaults).</summary>
     public static readonly CallerIdentity Anonymous = new("anonymous", null, false);
-}
-
-/// <summary>Resolves the caller of an RPC. The auth feature supplies the real one.</summary>
-internal interface ICallerAccessor
-{
-    CallerIdentity Get(ServerCallContext context);
-}
-
-/// <summary>The authenticated principal of the call; <see cref="CallerIdentity.Anonymous"/> when auth is off.</summary>
-internal sealed class PrincipalCallerAccessor : ICallerAccessor
-{
-    public CallerIdentity Get(ServerCallContext context) =>
-        context.GetPrincipal() is { } principal
-            ? new CallerIdentity(principal.Id, principal.ApiKeyId, principal.IsAdmin, principal.Limits.AllowedModels)
-            : CallerIdentity.Anonymous;
 }
