@@ -10,7 +10,7 @@ internal static class EventIds
     public const int Started = 1000;
     public const int EmbeddedDefaults = 1001;
 
-    // 1050–1059 shutdown drain (Hosting/ShutdownDrain.cs)
+    // 1050–1059 shutdown drain (Hosting/ShutdownDrainService.cs)
     public const int ShutdownDrainStarted = 1050;
     public const int ShutdownDrainCompleted = 1051;
     public const int ShutdownHookDrained = 1052;
