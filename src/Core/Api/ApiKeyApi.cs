@@ -6,7 +6,7 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>ApiKeyService: the caller's API keys. Logic lives in <see cref="ApiKeys"/>.</summary>
-public sealed class ApiKeyApi(ApiKeys keys) : ApiKeyService.ApiKeyServiceBase
+internal sealed class ApiKeyApi(ApiKeys keys) : ApiKeyService.ApiKeyServiceBase
 {
     public override async Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
     {

@@ -168,7 +168,7 @@ public static class MalformedRequestGuard
 /// binding that instance again and taking the one handler asked for (one delegate per RPC of the
 /// service, allocated per call).
 /// </summary>
-public sealed class GuardedServiceMethodProvider<[DynamicallyAccessedMembers(MalformedRequestGuard.ServiceAccessibility)] TService>(
+internal sealed class GuardedServiceMethodProvider<[DynamicallyAccessedMembers(MalformedRequestGuard.ServiceAccessibility)] TService>(
     Action<ServiceBinderBase, TService?> bindService) : IServiceMethodProvider<TService> where TService : class
 {
     // What grpc-dotnet's binder adds besides the service's attributes (none on these services).

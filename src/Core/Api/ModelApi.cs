@@ -6,7 +6,7 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>ModelService: enabled providers with their health, and the catalog of their models.</summary>
-public sealed class ModelApi(ModelCatalog catalog, ProviderRegistry providers, ProviderHealthMonitor health) : ModelService.ModelServiceBase
+internal sealed class ModelApi(ModelCatalog catalog, ProviderRegistry providers, ProviderHealthMonitor health) : ModelService.ModelServiceBase
 {
     public override Task<ListProvidersResponse> ListProviders(ListProvidersRequest request, ServerCallContext context)
     {

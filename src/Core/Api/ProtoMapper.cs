@@ -7,7 +7,7 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>Maps Core's runtime models to contract messages. One place, so every edge answers alike.</summary>
-public static class ProtoMapper
+internal static class ProtoMapper
 {
     public static ExecutionPlan ToProto(RoutePlan plan)
     {

@@ -4,7 +4,7 @@ using MonkeyCoder.Core.Providers;
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>Maps a classified provider failure (after failover gave up) to the caller's status.</summary>
-public static class ProviderErrors
+internal static class ProviderErrors
 {
     /// <summary>RetryInfo for upstream trouble the provider gave no hint for. Defaults to 1 s.</summary>
     private static readonly TimeSpan DefaultRetry = TimeSpan.FromSeconds(1);

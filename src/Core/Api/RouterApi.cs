@@ -10,7 +10,7 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>RouterService: validate → plan → execute → map. Thin by design; behaviour lives in the features.</summary>
-public sealed class RouterApi(
+internal sealed class RouterApi(
     TaskRequestValidator validator,
     ITaskRouter router,
     TaskExecutor executor,

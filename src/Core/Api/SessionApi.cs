@@ -9,7 +9,7 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Core.Api;
 
 /// <summary>SessionService: a caller's own conversations.</summary>
-public sealed class SessionApi(ISessionStore store, ICallerAccessor callers) : SessionService.SessionServiceBase
+internal sealed class SessionApi(ISessionStore store, ICallerAccessor callers) : SessionService.SessionServiceBase
 {
     public override async Task<ListSessionsResponse> ListSessions(ListSessionsRequest request, ServerCallContext context)
     {

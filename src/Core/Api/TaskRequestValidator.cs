@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Api;
 /// Validates an <see cref="ExecuteRequest"/> and normalizes it into a <see cref="TaskRequest"/>.
 /// Collects every violation, then throws one INVALID_ARGUMENT with a BadRequest listing them.
 /// </summary>
-public sealed class TaskRequestValidator(ModelCatalog catalog)
+internal sealed class TaskRequestValidator(ModelCatalog catalog)
 {
     public const int MaxPromptChars = 200_000;
     public const int MaxFiles = 64;

@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Api;
 /// unreachable GetUsage answers a caller's own last answer to the same request, marked stale
 /// (<see cref="UsageReadCache"/>); a caller without one gets UNAVAILABLE with RetryInfo.
 /// </summary>
-public sealed class UsageApi(IUsageStore store, ICallerAccessor callers, TimeProvider time, UsageReadCache staleReads) : UsageService.UsageServiceBase
+internal sealed class UsageApi(IUsageStore store, ICallerAccessor callers, TimeProvider time, UsageReadCache staleReads) : UsageService.UsageServiceBase
 {
     /// <summary>Longest range one GetUsage call may cover. Defaults to 366 days.</summary>
     private static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Api;
 /// audit event ("user.updated", detail naming what changed). Admin scope is checked by the auth
 /// interceptor (<see cref="Scopes.ByMethod"/>).
 /// </summary>
-public sealed class UserApi(IIdentityStore store, AuditTrail audit) : UserService.UserServiceBase
+internal sealed class UserApi(IIdentityStore store, AuditTrail audit) : UserService.UserServiceBase
 {
     public override async Task<ListUsersResponse> ListUsers(ListUsersRequest request, ServerCallContext context)
     {

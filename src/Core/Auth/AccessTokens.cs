@@ -7,11 +7,11 @@ using Microsoft.IdentityModel.Tokens;
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>The claims an access token carries. Scopes: the session's when narrower than the role's (claim <c>scope</c>, space-separated); null = the role's.</summary>
-public sealed record AccessTokenClaims(string UserId, string Email, string DisplayName, string Role, string SessionFamily, double? UserMonthlyBudgetUsd,
+internal sealed record AccessTokenClaims(string UserId, string Email, string DisplayName, string Role, string SessionFamily, double? UserMonthlyBudgetUsd,
     int? UserRequestsPerMinute = null, int? UserTokensPerMinute = null, IReadOnlyList<string>? Scopes = null);
 
 /// <summary>Why a bearer token was refused.</summary>
-public enum AccessTokenFailure
+internal enum AccessTokenFailure
 {
     None,
     Invalid,
@@ -23,7 +23,7 @@ public enum AccessTokenFailure
 /// lifetime and signature are validated on every call. The signing key is <c>JWT_SECRET_KEY</c>, or
 /// a random per-process key outside production.
 /// </summary>
-public sealed class AccessTokens
+internal sealed class AccessTokens
 {
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
     private readonly SymmetricSecurityKey _key;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
@@ -7,17 +6,17 @@ using MonkeyCoder.Core.Api;
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>A key as the caller sees it right after creation: the only time the secret exists outside the caller.</summary>
-public sealed record CreatedApiKey(ApiKeyRecord Key, string Secret);
+internal sealed record CreatedApiKey(ApiKeyRecord Key, string Secret);
 
 /// <summary>Limits asked for when creating a key; null fields fall back to the configured defaults.</summary>
-public sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, double? MonthlyBudgetUsd, IReadOnlyList<string>? AllowedModels = null);
+internal sealed record ApiKeyLimits(int? RequestsPerMinute, int? TokensPerMinute, double? MonthlyBudgetUsd, IReadOnlyList<string>? AllowedModels = null);
 
 /// <summary>
 /// API keys: creation (stored as SHA-256 + public prefix), listing, revocation and authentication.
 /// A validated key is trusted for <see cref="AuthOptions.ApiKeyCacheSeconds"/> so the hot path does
 /// not hit the database on every call; revocation clears this replica's cache at once.
 /// </summary>
-public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, LastUsedTracker lastUsed, IOptions<AuthOptions> options, TimeProvider time,
+internal sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, LastUsedTracker lastUsed, IOptions<AuthOptions> options, TimeProvider time,
     IOptions<Limits.LimitOptions> limitDefaults, ILogger<ApiKeys>? logger = null, Providers.ModelCatalog? catalog = null)
 {
     /// <summary>Highest monthly budget a key or user may have, in USD (1e9), as for MONTHLY_BUDGET_USD.</summary>
@@ -293,58 +292,5 @@ public sealed partial class ApiKeys(IIdentityStore store, AuditTrail audit, Last
         [LoggerMessage(EventId = Observability.EventIds.AuthStoreBack, Level = LogLevel.Information,
             Message = "The {Store} identity store answers again: API keys are looked up as usual")]
         public static partial void StoreBack(ILogger logger, string store);
-    }
-}
-
-/// <summary>
-/// Collects API key use in memory and writes last-used times in one batch every few seconds, off
-/// the request path. At most one flush interval of last-used times is lost on a crash.
-/// </summary>
-public sealed partial class LastUsedTracker(IIdentityStore store, ILogger<LastUsedTracker> logger) : BackgroundService
-{
-    private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(5);
-    private ConcurrentDictionary<string, DateTimeOffset> _pending = new(StringComparer.Ordinal);
-
-    public void Touch(string keyId, DateTimeOffset at) => _pending[keyId] = at;
-
-    public async Task FlushAsync(CancellationToken cancellationToken)
-    {
-        var batch = Interlocked.Exchange(ref _pending, new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal));
-        if (batch.IsEmpty)
-        {
-            return;
-        }
-
-        try
-        {
-            await store.UpdateLastUsedAsync(batch, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Log.FlushFailed(logger, ex, batch.Count);
-        }
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(FlushEvery);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await FlushAsync(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        await FlushAsync(CancellationToken.None);
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = Observability.EventIds.LastUsedFlushFailed, Level = LogLevel.Warning, Message = "Could not record last-used times of {Count} API keys")]
-        public static partial void FlushFailed(ILogger logger, Exception exception, int count);
     }
 }

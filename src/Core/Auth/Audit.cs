@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>Kinds of audit events.</summary>
-public static class AuditKinds
+internal static class AuditKinds
 {
     public const string SignUp = "user.signed_up";
     public const string LoginSucceeded = "login.succeeded";
@@ -21,7 +21,7 @@ public static class AuditKinds
 }
 
 /// <summary>Writes audit events; a failed write is logged and never fails the caller's request.</summary>
-public sealed partial class AuditTrail(IIdentityStore store, TimeProvider time, ILogger<AuditTrail> logger)
+internal sealed partial class AuditTrail(IIdentityStore store, TimeProvider time, ILogger<AuditTrail> logger)
 {
     public async Task WriteAsync(string kind, string? principalId, string subject, string detail = "")
     {

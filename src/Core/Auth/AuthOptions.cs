@@ -127,4 +127,4 @@ public sealed class AuthOptions
 }
 
 [OptionsValidator]
-public sealed partial class AuthOptionsValidator : IValidateOptions<AuthOptions>;
+internal sealed partial class AuthOptionsValidator : IValidateOptions<AuthOptions>;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -179,26 +178,5 @@ internal sealed partial class BootstrapAdmin(
         [LoggerMessage(EventId = Observability.EventIds.EphemeralJwtKey, Level = LogLevel.Warning,
             Message = "JWT_SECRET_KEY is not set: access tokens are signed with a per-process key and do not survive a restart or work on other replicas")]
         public static partial void EphemeralJwtKey(ILogger logger);
-    }
-}
-
-/// <summary>Reports which identity store serves (embedded or PostgreSQL) and that it answers.</summary>
-public sealed class IdentityStoreHealthCheck(IIdentityStore store, TimeProvider time) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            await store.HasActiveAdminKeyAsync(time.GetUtcNow(), timeout.Token);
-            return store.Kind == "embedded"
-                ? HealthCheckResult.Healthy("identity store: embedded (in-process, one replica)")
-                : HealthCheckResult.Healthy("identity store: " + store.Kind);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            return new HealthCheckResult(context.Registration.FailureStatus, "identity store " + store.Kind + " unreachable: " + ex.GetType().Name + "; API keys seen within their stale window keep working");
-        }
     }
 }

@@ -1,89 +1,11 @@
 namespace MonkeyCoder.Core.Auth;
 
-public sealed record UserRecord(
-    string Id,
-    string Email,
-    string DisplayName,
-    string? PasswordHash,
-    string Role,
-    DateTimeOffset CreatedAt,
-    int FailedLogins = 0,
-    DateTimeOffset? LockedUntil = null,
-    double? MonthlyBudgetUsd = null,
-    int? RequestsPerMinute = null,
-    int? TokensPerMinute = null,
-    bool Disabled = false);
-
-/// <summary>What an admin changes on a user; null fields stay as they are (see <see cref="IIdentityStore.UpdateUserAsync"/>).</summary>
-public sealed record UserUpdate(
-    string? Role = null,
-    bool? Disabled = null,
-    LimitChange<int>? RequestsPerMinute = null,
-    LimitChange<int>? TokensPerMinute = null,
-    LimitChange<double>? MonthlyBudgetUsd = null);
-
-/// <summary>A new value for an optional limit: <c>Value</c> null clears it (back to the configured default).</summary>
-public sealed record LimitChange<T>(T? Value)
-    where T : struct;
-
-public sealed record ApiKeyRecord(
-    string Id,
-    string UserId,
-    string Name,
-    string Prefix,
-    byte[] KeyHash,
-    IReadOnlyList<string> Scopes,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset? ExpiresAt = null,
-    DateTimeOffset? RevokedAt = null,
-    DateTimeOffset? LastUsedAt = null,
-    int? RequestsPerMinute = null,
-    int? TokensPerMinute = null,
-    double? MonthlyBudgetUsd = null,
-    string? ParentKeyId = null,
-    IReadOnlyList<string>? AllowedModels = null);
-
-public sealed record RefreshTokenRecord(
-    string Id,
-    string FamilyId,
-    string UserId,
-    byte[] TokenHash,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset ExpiresAt,
-    DateTimeOffset? RotatedAt = null,
-    DateTimeOffset? RevokedAt = null,
-    DateTimeOffset? FamilyExpiresAt = null,
-    IReadOnlyList<string>? Scopes = null);
-
-public static class DeviceStatus
-{
-    public const string Pending = "pending";
-    public const string Approved = "approved";
-    public const string Denied = "denied";
-    public const string Consumed = "consumed";
-}
-
-public sealed record DeviceAuthorizationRecord(
-    string Id,
-    byte[] DeviceCodeHash,
-    string UserCode,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset ExpiresAt,
-    int IntervalSeconds,
-    DateTimeOffset? LastPolledAt,
-    string Status,
-    string? UserId,
-    IReadOnlyList<string>? Scopes = null,
-    DateTimeOffset? SessionExpiresAt = null);
-
-public sealed record AuditRecord(long Id, DateTimeOffset OccurredAt, string Kind, string? PrincipalId, string Subject, string Detail);
-
 /// <summary>
 /// Durable identity state. <see cref="PostgresIdentityStore"/> when DATABASE_URL is set, else
 /// <see cref="InMemoryIdentityStore"/> (embedded: one process, lost on restart).
 /// Operations that must not race across replicas (rotation, device status) are conditional updates.
 /// </summary>
-public interface IIdentityStore
+internal interface IIdentityStore
 {
     /// <summary>"postgresql" or "embedded".</summary>
     string Kind { get; }

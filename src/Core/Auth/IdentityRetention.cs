@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Auth;
 /// expire, audit events older than <see cref="AuthOptions.AuditRetentionDays"/> (0 keeps them). Like
 /// usage retention, a failed purge is logged and retried on the next tick.
 /// </summary>
-public sealed partial class IdentityRetention(IIdentityStore store, IOptions<AuthOptions> options, TimeProvider time, ILogger<IdentityRetention> logger) : BackgroundService
+internal sealed partial class IdentityRetention(IIdentityStore store, IOptions<AuthOptions> options, TimeProvider time, ILogger<IdentityRetention> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

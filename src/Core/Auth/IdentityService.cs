@@ -7,16 +7,16 @@ using MonkeyCoder.Core.Api;
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>Tokens handed to a signed-in user. Scopes: what the session may do — the role's, or fewer when a narrower credential approved a device.</summary>
-public sealed record IssuedTokens(string AccessToken, TimeSpan AccessLifetime, string RefreshToken, TimeSpan RefreshLifetime, IReadOnlyList<string>? Scopes = null);
+internal sealed record IssuedTokens(string AccessToken, TimeSpan AccessLifetime, string RefreshToken, TimeSpan RefreshLifetime, IReadOnlyList<string>? Scopes = null);
 
 /// <summary>What a device poll found (RFC 8628 §3.5).</summary>
-public sealed record DevicePollResult(string State, int IntervalSeconds, IssuedTokens? Tokens = null, UserRecord? User = null);
+internal sealed record DevicePollResult(string State, int IntervalSeconds, IssuedTokens? Tokens = null, UserRecord? User = null);
 
 /// <summary>
 /// Accounts, sign-in, rotating refresh tokens and the device flow. Every failure that could tell
 /// whether an account exists is the same generic UNAUTHENTICATED; time comes from <see cref="TimeProvider"/>.
 /// </summary>
-public sealed class IdentityService(
+internal sealed class IdentityService(
     IIdentityStore store,
     AccessTokens accessTokens,
     PasswordHasher passwords,

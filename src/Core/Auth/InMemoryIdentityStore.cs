@@ -1,7 +1,7 @@
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>Embedded identity store: one process, nothing survives a restart. Thread-safe through one lock (identity writes are rare).</summary>
-public sealed class InMemoryIdentityStore : IIdentityStore
+internal sealed class InMemoryIdentityStore : IIdentityStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, UserRecord> _users = new(StringComparer.Ordinal);

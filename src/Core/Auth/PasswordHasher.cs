@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Auth;
 /// a flood of sign-ins queues for a slot and is refused with RESOURCE_EXHAUSTED after
 /// <see cref="AuthOptions.PasswordHashQueueSeconds"/>, so it cannot take every core.
 /// </summary>
-public sealed class PasswordHasher(int iterations, int concurrency = 0, TimeSpan? queueTimeout = null)
+internal sealed class PasswordHasher(int iterations, int concurrency = 0, TimeSpan? queueTimeout = null)
 {
     /// <summary>ErrorInfo reason when no hashing slot freed up in time.</summary>
     public const string Busy = "SIGN_IN_BUSY";

@@ -3,7 +3,7 @@ using Npgsql;
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>Identity state in PostgreSQL (tables from Storage/Migrations/0001_identity.sql).</summary>
-public sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdentityStore
+internal sealed class PostgresIdentityStore(NpgsqlDataSource dataSource) : IIdentityStore
 {
     private const string UserColumns = "id, email, display_name, password_hash, role, created_at, failed_logins, locked_until, monthly_budget_usd, requests_per_minute, tokens_per_minute, disabled";
     private const string KeyColumns = "id, user_id, name, prefix, key_hash, scopes, created_at, expires_at, revoked_at, last_used_at, requests_per_minute, tokens_per_minute, monthly_budget_usd, parent_key_id, allowed_models";

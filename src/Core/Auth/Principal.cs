@@ -1,5 +1,3 @@
-using Grpc.Core;
-
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>
@@ -8,7 +6,7 @@ namespace MonkeyCoder.Core.Auth;
 /// key's and its user's; <see cref="ExpiresAt"/> is the key's expiry (children may not outlive it);
 /// <see cref="AllowedModels"/> lists the models/providers the key may use (null = any).
 /// </summary>
-public sealed record CredentialLimits(int? RequestsPerMinute, int? TokensPerMinute, double? KeyMonthlyBudgetUsd, double? UserMonthlyBudgetUsd,
+internal sealed record CredentialLimits(int? RequestsPerMinute, int? TokensPerMinute, double? KeyMonthlyBudgetUsd, double? UserMonthlyBudgetUsd,
     DateTimeOffset? ExpiresAt = null, IReadOnlyList<string>? AllowedModels = null)
 {
     public static readonly CredentialLimits Defaults = new(null, null, null, null);
@@ -19,7 +17,7 @@ public sealed record CredentialLimits(int? RequestsPerMinute, int? TokensPerMinu
 /// <see cref="Id"/> (the user id) and <see cref="ApiKeyId"/> identify who to bill and limit.
 /// Never holds a secret.
 /// </summary>
-public sealed record Principal(
+internal sealed record Principal(
     string Id,
     string Email,
     string DisplayName,
@@ -42,38 +40,4 @@ public sealed record Principal(
 
     /// <summary>The rate-limit and budget identity: the key when authenticated by key, else the user.</summary>
     public string LimitKey => ApiKeyId is null ? "user:" + Id : "key:" + ApiKeyId;
-}
-
-/// <summary>The principal of the RPC a handler serves, as the call pipeline's authentication step left it on the <see cref="Calls.CallContext"/>.</summary>
-public static class PrincipalAccessor
-{
-    /// <summary>The caller, or <c>null</c> for anonymous RPCs (health, sign-in) and when auth is disabled.</summary>
-    public static Principal? GetPrincipal(this ServerCallContext context) => Calls.CallContext.Current?.Principal;
-
-    /// <summary>The caller of an RPC that requires authentication (the interceptor guarantees one).</summary>
-    public static Principal RequirePrincipal(this ServerCallContext context) =>
-        context.GetPrincipal() ?? throw Api.RpcErrors.Unauthenticated(AuthReasons.CredentialMissing, "This call needs a credential.");
-}
-
-/// <summary>ErrorInfo reasons of authentication and authorization failures.</summary>
-public static class AuthReasons
-{
-    public const string CredentialMissing = "CREDENTIAL_MISSING";
-    public const string CredentialInvalid = "CREDENTIAL_INVALID";
-    public const string CredentialExpired = "CREDENTIAL_EXPIRED";
-    public const string CredentialRevoked = "CREDENTIAL_REVOKED";
-    public const string ScopeMissing = "SCOPE_MISSING";
-    public const string InvalidCredentials = "INVALID_CREDENTIALS";
-    public const string RefreshTokenInvalid = "REFRESH_TOKEN_INVALID";
-    public const string RefreshTokenReused = "REFRESH_TOKEN_REUSED";
-    public const string SignUpRejected = "SIGN_UP_REJECTED";
-    public const string SignUpDisabled = "SIGN_UP_DISABLED";
-    public const string DeviceCodeInvalid = "DEVICE_CODE_INVALID";
-    public const string UserCodeInvalid = "USER_CODE_INVALID";
-    public const string UserRequired = "USER_REQUIRED";
-    public const string ApiKeyNotFound = "API_KEY_NOT_FOUND";
-    public const string UserDisabled = "USER_DISABLED";
-    public const string LimitAboveCreator = "LIMIT_ABOVE_CREATOR";
-    public const string ApprovalNotAllowed = "DEVICE_APPROVAL_NOT_ALLOWED";
-    public const string UserNotFound = "USER_NOT_FOUND";
 }

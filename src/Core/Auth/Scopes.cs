@@ -6,7 +6,7 @@ namespace MonkeyCoder.Core.Auth;
 /// and by the HTTP edges' operations (<c>/openai/…</c>), checked by the same pipeline step.
 /// A method missing from the table needs <see cref="Admin"/>: new RPCs fail closed until listed here.
 /// </summary>
-public static class Scopes
+internal static class Scopes
 {
     public const string Execute = "execute";
     public const string Route = "route";

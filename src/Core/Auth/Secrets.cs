@@ -4,7 +4,7 @@ using System.Text;
 namespace MonkeyCoder.Core.Auth;
 
 /// <summary>Random secrets, their hashes and the formats of keys and codes.</summary>
-public static class Secrets
+internal static class Secrets
 {
     public const string ApiKeyPrefix = "mk_";
 

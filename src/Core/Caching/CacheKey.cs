@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Caching;
 /// With a <c>scope</c> (the caller's user id, unless <see cref="CacheOptions.SharedAcrossUsers"/>) the
 /// same request of two users hashes differently, so one cannot learn what another sent.
 /// </summary>
-public static class CacheKey
+internal static class CacheKey
 {
     /// <summary>Bump when the canonical form or the cached value's shape changes.</summary>
     public const string Version = "v1";

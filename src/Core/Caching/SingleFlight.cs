@@ -9,7 +9,7 @@ namespace MonkeyCoder.Core.Caching;
 /// own; the shared work is cancelled only when every caller has left, so one impatient caller
 /// never breaks the others' answers, and an abandoned call never runs on for nobody.
 /// </summary>
-public sealed class SingleFlight<T>
+internal sealed class SingleFlight<T>
 {
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
 
@@ -118,7 +118,7 @@ public sealed class SingleFlight<T>
 /// replayed to every caller that joins, from the start, then followed live. The upstream stops
 /// when every subscriber has gone.
 /// </summary>
-public sealed class StreamFlight<T>
+internal sealed class StreamFlight<T>
 {
     private readonly ConcurrentDictionary<string, Broadcast> _flights = new(StringComparer.Ordinal);
 

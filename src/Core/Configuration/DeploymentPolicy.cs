@@ -9,7 +9,7 @@ namespace MonkeyCoder.Core.Configuration;
 /// real users, so the simulated provider is off unless <c>SIMULATED_ENABLED=true</c> is set on
 /// purpose, and production refuses to start with no provider that can answer.
 /// </summary>
-public static class DeploymentPolicy
+internal static class DeploymentPolicy
 {
     public const string SimulatedEnabledKey = "MonkeyCoder:Simulated:Enabled";
 

@@ -27,4 +27,4 @@ public sealed class HostingOptions
 }
 
 [OptionsValidator]
-public sealed partial class HostingOptionsValidator : IValidateOptions<HostingOptions>;
+internal sealed partial class HostingOptionsValidator : IValidateOptions<HostingOptions>;

@@ -82,10 +82,10 @@ public sealed class EdgeOptions
 }
 
 [OptionsValidator]
-public sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOptions>;
+internal sealed partial class EdgeOptionsValidator : IValidateOptions<EdgeOptions>;
 
 /// <summary>Checks what attributes cannot (and ranges whose message must name the variable): each origin an absolute http(s) origin, each proxy an address, each network a CIDR.</summary>
-public sealed class EdgeOptionsListValidator : IValidateOptions<EdgeOptions>
+internal sealed class EdgeOptionsListValidator : IValidateOptions<EdgeOptions>
 {
     public ValidateOptionsResult Validate(string? name, EdgeOptions options)
     {

@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Execution;
 /// model's circuit breaker and the router's learned statistics (latency, time to first token,
 /// error class, cost). Mid-stream failures and cancelled quantum losers come through here too.
 /// </summary>
-public sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreaker breaker, IRouterStatsStore stats, RewardModel rewards,
+internal sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreaker breaker, IRouterStatsStore stats, RewardModel rewards,
     IEnumerable<IAttemptObserver>? observers = null)
 {
     private readonly IAttemptObserver[] _observers = observers?.ToArray() ?? [];
@@ -65,7 +65,7 @@ public sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreaker
 }
 
 /// <summary>Attempt outcomes besides the error classes.</summary>
-public static class AttemptOutcomes
+internal static class AttemptOutcomes
 {
     public const string Ok = "ok";
 

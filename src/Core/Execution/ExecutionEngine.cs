@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Execution;
 /// <see cref="AttemptRunner"/> owns single attempts. Owns "never report a truncated answer as
 /// success": a stream only completes on its provider's final event.
 /// </summary>
-public sealed partial class ExecutionEngine(
+internal sealed partial class ExecutionEngine(
     IEnumerable<IExecutionStrategy> strategies,
     TimeProvider time,
     ILogger<ExecutionEngine> logger)

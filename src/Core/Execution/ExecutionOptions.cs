@@ -104,4 +104,4 @@ public sealed class ExecutionOptions
 }
 
 [OptionsValidator]
-public sealed partial class ExecutionOptionsValidator : IValidateOptions<ExecutionOptions>;
+internal sealed partial class ExecutionOptionsValidator : IValidateOptions<ExecutionOptions>;

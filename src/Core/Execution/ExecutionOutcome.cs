@@ -3,40 +3,8 @@ using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Execution;
 
-/// <summary>
-/// One try against one model: "ok" or the error class, with its timing and usage (what the provider
-/// bills for it, also for a broken stream). <see cref="DeliveredTokens"/> counts the tokens of this
-/// attempt's text that reached the caller (a recovered answer is split over several attempts).
-/// </summary>
-public sealed record AttemptRecord(
-    CatalogModel Model,
-    string Outcome,
-    TimeSpan Latency,
-    TimeSpan? TimeToFirstToken,
-    TokenUsage Usage,
-    string? ErrorDetail = null,
-    long DeliveredTokens = 0)
-{
-    public bool Succeeded => Outcome == "ok";
-
-    /// <summary>What this attempt cost at the catalog's prices (nothing when it consumed no tokens).</summary>
-    public double CostUsd => Model.CostOf(Usage);
-
-    /// <summary>The billed total of a set of attempts.</summary>
-    public static Usage.BilledUsage Bill(IEnumerable<AttemptRecord> attempts)
-    {
-        var total = default(Usage.BilledUsage);
-        foreach (var a in attempts)
-        {
-            total += new Usage.BilledUsage(a.Usage.InputTokens, a.Usage.OutputTokens, a.CostUsd);
-        }
-
-        return total;
-    }
-}
-
 /// <summary>The result of running a plan: the answer, the model that gave it, usage and every attempt.</summary>
-public sealed record ExecutionOutcome
+internal sealed record ExecutionOutcome
 {
     public required string ExecutionId { get; init; }
 
@@ -82,15 +50,4 @@ public sealed record ExecutionOutcome
 
     /// <summary>How the answer was reached (quantum collapse, pipeline steps), for logs and tests.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
-}
-
-/// <summary>
-/// What a streaming execution yields: content deltas, then exactly one completion. A delta names
-/// the model that wrote it (<see cref="Model"/>), which after an unseen failover is not the plan's first candidate.
-/// </summary>
-public readonly record struct ExecutionEvent(string? Delta, ExecutionOutcome? Completed, CatalogModel? Model = null)
-{
-    public static ExecutionEvent Content(string text, CatalogModel model) => new(text, null, model);
-
-    public static ExecutionEvent Done(ExecutionOutcome outcome) => new(null, outcome, outcome.Model);
 }

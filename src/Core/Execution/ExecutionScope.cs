@@ -8,7 +8,7 @@ namespace MonkeyCoder.Core.Execution;
 /// attempt made, the attempt count against <see cref="ExecutionOptions.MaxAttemptsPerExecution"/>,
 /// the models a failure ruled out, and the last classified failure.
 /// </summary>
-public sealed class ExecutionScope(RoutePlan plan, string executionId, long startedTimestamp, DateTimeOffset? deadline)
+internal sealed class ExecutionScope(RoutePlan plan, string executionId, long startedTimestamp, DateTimeOffset? deadline)
 {
     private readonly Lock _gate = new();
     private readonly List<AttemptRecord> _attempts = [];

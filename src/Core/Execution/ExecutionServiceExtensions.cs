@@ -9,11 +9,12 @@ using StackExchange.Redis;
 namespace MonkeyCoder.Core.Execution;
 
 /// <summary>Registrations of the execution feature.</summary>
-public static class ExecutionServiceExtensions
+internal static class ExecutionServiceExtensions
 {
     /// <summary>
     /// Strategies, the attempt runner, retries and circuit breakers (state in Redis when an
-    /// <see cref="IConnectionMultiplexer"/> is registered, else in-process).
+    /// <see cref="IConnectionMultiplexer"/> is registered, else in-process), the engine and the
+    /// <see cref="TaskExecutor"/> the edges call.
     /// </summary>
     public static IServiceCollection AddMonkeyCoderExecution(this IServiceCollection services, IConfiguration configuration)
     {
@@ -34,6 +35,7 @@ public static class ExecutionServiceExtensions
         services.AddSingleton<IExecutionStrategy, QuantumStrategy>();
         services.AddSingleton<IExecutionStrategy, PipelineStrategy>();
         services.AddSingleton<ExecutionEngine>();
+        services.AddSingleton<TaskExecutor>();
         return services;
     }
 }

@@ -4,7 +4,7 @@ namespace MonkeyCoder.Core.Execution;
 /// Told about every finished provider attempt (success or classified failure), in the caller's
 /// async flow. Metrics and per-request telemetry implement it; must be cheap and must not throw.
 /// </summary>
-public interface IAttemptObserver
+internal interface IAttemptObserver
 {
     void OnAttempt(AttemptRecord attempt);
 }

@@ -6,7 +6,7 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Core.Execution;
 
 /// <summary>Turns a task into chat messages: a persona system prompt, prior turns, then the prompt with its files.</summary>
-public static class PromptBuilder
+internal static class PromptBuilder
 {
     public static IReadOnlyList<ChatMessage> Build(TaskRequest task, Persona persona) => Build(task, persona, null, null);
 

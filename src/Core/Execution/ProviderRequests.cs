@@ -4,7 +4,7 @@ using MonkeyCoder.Core.Routing;
 namespace MonkeyCoder.Core.Execution;
 
 /// <summary>Builds the provider-neutral request for one candidate of a plan.</summary>
-public static class ProviderRequests
+internal static class ProviderRequests
 {
     /// <summary>
     /// The request for one candidate. Without explicit <paramref name="messages"/>, the plan's prompt is

@@ -15,7 +15,7 @@ namespace MonkeyCoder.Core.Execution;
 /// plan → response cache / single flight → <see cref="ExecutionEngine"/> → usage event (queued,
 /// never dropped) and session turns out. Edges map messages; this class owns the order of steps.
 /// </summary>
-public sealed partial class TaskExecutor(
+internal sealed partial class TaskExecutor(
     ExecutionEngine engine,
     ModelCatalog catalog,
     IResponseCache cache,

@@ -10,12 +10,15 @@ using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Auth;
 using MonkeyCoder.Core.Calls;
+using MonkeyCoder.Core.Caching;
 using MonkeyCoder.Core.Configuration;
 using MonkeyCoder.Core.Execution;
+using MonkeyCoder.Core.Limits;
 using MonkeyCoder.Core.Observability;
 using MonkeyCoder.Core.Providers;
 using MonkeyCoder.Core.Providers.Simulated;
 using MonkeyCoder.Core.Routing;
+using MonkeyCoder.Core.Sessions;
 using MonkeyCoder.Core.Usage;
 using MonkeyCoder.V1;
 
@@ -80,6 +83,7 @@ public static class MonkeyCoderServiceExtensions
         services.AddMonkeyCoderObservability(configuration);
         services.AddSingleton<DrainDeadline>();
         services.AddMonkeyCoderAuth(configuration);
+        services.AddMonkeyCoderLimits(configuration);
         // The call pipeline every edge runs (its order is written in Calls/CallPipeline.cs).
         services.AddMonkeyCoderCalls(configuration);
         services.AddMonkeyCoderShutdown();
@@ -113,6 +117,8 @@ public static class MonkeyCoderServiceExtensions
         });
         services.AddLogging(b => b.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Error));
         services.AddMonkeyCoderUsage(configuration, health);
+        services.AddMonkeyCoderCaching(configuration);
+        services.AddMonkeyCoderSessions(configuration);
 
         var grpc = services.AddGrpc(options =>
         {

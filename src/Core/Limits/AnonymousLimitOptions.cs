@@ -28,4 +28,4 @@ public sealed class AnonymousLimitOptions
 }
 
 [OptionsValidator]
-public sealed partial class AnonymousLimitOptionsValidator : IValidateOptions<AnonymousLimitOptions>;
+internal sealed partial class AnonymousLimitOptionsValidator : IValidateOptions<AnonymousLimitOptions>;

@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Limits;
 /// (Redis: one count across replicas), falling back to this replica's in-process limiter while Redis
 /// is unreachable, as <see cref="RequestLimits"/> does. The email is hashed before it becomes a key.
 /// </summary>
-public sealed partial class AnonymousLimiter(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<AnonymousLimitOptions> options,
+internal sealed partial class AnonymousLimiter(IRateLimiter limiter, InMemoryRateLimiter fallback, IOptions<AnonymousLimitOptions> options,
     IOptions<LimitOptions> limits, ILogger<AnonymousLimiter> logger, Observability.MonkeyCoderMetrics? metrics = null)
 {
     private readonly AnonymousLimitOptions _options = options.Value;

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Limits;
 /// spend within the budget, spend rarely reaches 100 % exactly: the budget also counts as used up
 /// (the 100 % alert) at its first refusal of the month, flagged once across replicas by the limiter.
 /// </summary>
-public sealed partial class BudgetAlerts(ILogger<BudgetAlerts> logger, Observability.ProviderAlertNotifier? notifier = null)
+internal sealed partial class BudgetAlerts(ILogger<BudgetAlerts> logger, Observability.ProviderAlertNotifier? notifier = null)
 {
     private static readonly double[] Thresholds = [0.8, 1.0];
 

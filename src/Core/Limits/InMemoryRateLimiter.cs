@@ -1,7 +1,7 @@
 namespace MonkeyCoder.Core.Limits;
 
 /// <summary>The same limits as <see cref="RedisRateLimiter"/> for one process (embedded defaults).</summary>
-public sealed class InMemoryRateLimiter(TimeProvider time) : IRateLimiter
+internal sealed class InMemoryRateLimiter(TimeProvider time) : IRateLimiter
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Queue<long>> _requests = new(StringComparer.Ordinal);

@@ -29,4 +29,4 @@ public sealed class LimitOptions
 }
 
 [OptionsValidator]
-public sealed partial class LimitOptionsValidator : IValidateOptions<LimitOptions>;
+internal sealed partial class LimitOptionsValidator : IValidateOptions<LimitOptions>;

@@ -8,7 +8,7 @@ namespace MonkeyCoder.Core.Limits;
 /// refused (retryable) until Redis answers. What was spent meanwhile is kept and added to the shared
 /// spend when Redis returns (<see cref="TakeUnsynced"/>), so the shares reconcile.
 /// </summary>
-public sealed class OutageBudget
+internal sealed class OutageBudget
 {
     private readonly Lock _gate = new();
 

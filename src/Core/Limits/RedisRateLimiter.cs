@@ -14,7 +14,7 @@ namespace MonkeyCoder.Core.Limits;
 /// and of the user, stored only while still missing (see SeedScript). The usage store is asked only then, never per call.
 /// Its failure (PostgreSQL down) propagates: nothing is admitted against a spend nobody knows.
 /// </para>
-public sealed partial class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider time, Observability.MonkeyCoderMetrics? metrics = null,
+internal sealed partial class RedisRateLimiter(IConnectionMultiplexer redis, TimeProvider time, Observability.MonkeyCoderMetrics? metrics = null,
     Usage.IUsageStore? usage = null, Microsoft.Extensions.Logging.ILogger<RedisRateLimiter>? logger = null) : IRateLimiter
 {
     /// <summary>Rebuilds tried per reservation before giving up (the spend vanishing again each time means Redis keeps losing data).</summary>

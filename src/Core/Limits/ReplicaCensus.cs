@@ -8,7 +8,7 @@ namespace MonkeyCoder.Core.Limits;
 /// replica stamps itself in one sorted set and counts the stamps of the last 15 s. While Redis is
 /// unreachable the last count stays (the replicas this one knew of).
 /// </summary>
-public sealed class ReplicaCensus(IConnectionMultiplexer redis, OutageBudget outage, TimeProvider time) : BackgroundService
+internal sealed class ReplicaCensus(IConnectionMultiplexer redis, OutageBudget outage, TimeProvider time) : BackgroundService
 {
     private const string Key = "mc:replicas";
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(5);

@@ -15,7 +15,7 @@ namespace MonkeyCoder.Core.Limits;
 /// get; <see cref="ExecutionOptions.MaxAttemptsPerExecution"/> caps the total, so the hold is the
 /// sum of that many dearest attempts.
 /// </summary>
-public sealed class WorstCaseCost(IOptions<ExecutionOptions> execution, TokenCounter? counter = null)
+internal sealed class WorstCaseCost(IOptions<ExecutionOptions> execution, TokenCounter? counter = null)
 {
     private readonly TokenCounter _tokens = counter ?? new TokenCounter();
 

@@ -3,7 +3,7 @@ using MonkeyCoder.Core.Execution;
 namespace MonkeyCoder.Core.Observability;
 
 /// <summary>Per-provider/model metrics and the request's provider time from each execution attempt.</summary>
-public sealed class AttemptMetricsObserver(MonkeyCoderMetrics metrics) : IAttemptObserver
+internal sealed class AttemptMetricsObserver(MonkeyCoderMetrics metrics) : IAttemptObserver
 {
     public void OnAttempt(AttemptRecord attempt)
     {

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Observability;
 /// failures the caller is told about (validation, auth, limits, provider errors) are not errors of
 /// this service and are not reported.
 /// </summary>
-public interface IErrorReporter
+internal interface IErrorReporter
 {
     void ReportInternal(Exception exception, string method, string errorEventId);
 
@@ -20,7 +20,7 @@ public interface IErrorReporter
 }
 
 /// <summary>Used while <c>SENTRY_DSN</c> is empty.</summary>
-public sealed class NullErrorReporter : IErrorReporter
+internal sealed class NullErrorReporter : IErrorReporter
 {
     public void ReportInternal(Exception exception, string method, string errorEventId)
     {
@@ -34,7 +34,7 @@ public sealed class NullErrorReporter : IErrorReporter
 /// PITFALLS). Tags and the fingerprint are (RPC, exception type, provider), so one outage is one
 /// Sentry issue. <see cref="SentryScrubber"/> runs on every event before it leaves the process.
 /// </summary>
-public sealed partial class SentryErrorReporter : IErrorReporter, IDisposable
+internal sealed partial class SentryErrorReporter : IErrorReporter, IDisposable
 {
     private const string SensitiveHintKey = "monkeycoder.sensitive";
     private readonly IDisposable _sdk;
@@ -124,7 +124,7 @@ public sealed partial class SentryErrorReporter : IErrorReporter, IDisposable
 /// keep their text with the request's prompt and file contents and anything shaped like a key,
 /// token, Authorization value or connection string replaced by "[scrubbed]".
 /// </summary>
-public static partial class SentryScrubber
+internal static partial class SentryScrubber
 {
     public const string Replacement = "[scrubbed]";
 
@@ -220,7 +220,7 @@ public static partial class SentryScrubber
 }
 
 /// <summary>A scrubbed stand-in for an exception in logs (<see cref="SentryScrubber.ForLog"/>): the original's type is the message's prefix.</summary>
-public sealed class ScrubbedException(string message, string? stackTrace, Exception? inner) : Exception(message, inner)
+internal sealed class ScrubbedException(string message, string? stackTrace, Exception? inner) : Exception(message, inner)
 {
     public override string? StackTrace => stackTrace;
 }

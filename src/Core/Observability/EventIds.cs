@@ -4,13 +4,13 @@ namespace MonkeyCoder.Core.Observability;
 /// Every log event id the service uses, in one list so ids never collide. Each feature owns a
 /// range; add new ids under its heading only.
 /// </summary>
-public static class EventIds
+internal static class EventIds
 {
     // 1000–1099 hosting and configuration
     public const int Started = 1000;
     public const int EmbeddedDefaults = 1001;
 
-    // 1050–1059 shutdown drain (Hosting/ShutdownDrain.cs)
+    // 1050–1059 shutdown drain (Hosting/ShutdownDrainService.cs)
     public const int ShutdownDrainStarted = 1050;
     public const int ShutdownDrainCompleted = 1051;
     public const int ShutdownHookDrained = 1052;

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Observability;
 /// values are bounded sets (RPC names, provider/model keys, error classes, gRPC codes): never put
 /// ids, prompts or user input in a tag.
 /// </summary>
-public sealed class MonkeyCoderMetrics
+internal sealed class MonkeyCoderMetrics
 {
     public const string MeterName = "MonkeyCoder";
 

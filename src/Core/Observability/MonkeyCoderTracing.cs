@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Observability;
 /// keys: RPC, status, provider, model, outcome and token counts. Without a listener (no
 /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>) every Start returns null and costs nothing.
 /// </summary>
-public static class MonkeyCoderTracing
+internal static class MonkeyCoderTracing
 {
     public const string SourceName = "MonkeyCoder";
 
@@ -103,16 +103,4 @@ public static class MonkeyCoderTracing
 
     /// <summary>The current trace id (32 hex digits), for logs and Sentry events; null outside a span.</summary>
     public static string? CurrentTraceId() => Activity.Current is { } current && current.TraceId != default ? current.TraceId.ToHexString() : null;
-}
-
-/// <summary>Records each attempt on the attempt span current in its flow (unary attempts and stream opening).</summary>
-internal sealed class AttemptTracingObserver : IAttemptObserver
-{
-    public void OnAttempt(AttemptRecord attempt)
-    {
-        if (Activity.Current is { } span && span.Source == MonkeyCoderTracing.Source && span.OperationName == MonkeyCoderTracing.AttemptSpanName)
-        {
-            MonkeyCoderTracing.RecordAttempt(span, attempt);
-        }
-    }
 }

@@ -185,7 +185,7 @@ public static class ObservabilityExtensions
 }
 
 /// <summary>The extra metrics listener's port, when the host has one.</summary>
-public sealed record MetricsListener(int Port, bool ServeHealth = true);
+internal sealed record MetricsListener(int Port, bool ServeHealth = true);
 
 /// <summary>Resolves a singleton at start so its set-up (and any configuration error) happens before traffic.</summary>
 internal sealed class EagerStart<T>(T service) : IHostedService

@@ -20,7 +20,7 @@ namespace MonkeyCoder.Core.Observability;
 /// the last one alerted, naming the changes in between. Sends in the background; a failed post is
 /// logged and dropped (alerts are best effort; metrics carry the state too).
 /// </summary>
-public sealed partial class ProviderAlertNotifier(
+internal sealed partial class ProviderAlertNotifier(
     ProviderHealthMonitor monitor,
     IOptions<AlertOptions> options,
     IOptions<HostingOptions> hosting,
@@ -270,7 +270,7 @@ public sealed partial class ProviderAlertNotifier(
 }
 
 /// <summary>The Slack incoming-webhook body (also accepted by Mattermost, Rocket.Chat, Teams workflows).</summary>
-public sealed record WebhookMessage([property: JsonPropertyName("text")] string Text);
+internal sealed record WebhookMessage([property: JsonPropertyName("text")] string Text);
 
 [JsonSerializable(typeof(WebhookMessage))]
 internal sealed partial class AlertJsonContext : JsonSerializerContext;

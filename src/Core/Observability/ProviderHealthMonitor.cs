@@ -3,10 +3,10 @@ using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Observability;
 
-public readonly record struct ProviderHealth(HealthState State, string Detail);
+internal readonly record struct ProviderHealth(HealthState State, string Detail);
 
 /// <summary>A provider's health changed from <see cref="Previous"/> to <see cref="Current"/>.</summary>
-public sealed record ProviderHealthChange(string Provider, HealthState Previous, HealthState Current, string Detail, DateTimeOffset At);
+internal sealed record ProviderHealthChange(string Provider, HealthState Previous, HealthState Current, string Detail, DateTimeOffset At);
 
 /// <summary>
 /// Current health per provider from two kinds of signal. Passive, from real traffic: three
@@ -15,7 +15,7 @@ public sealed record ProviderHealthChange(string Provider, HealthState Previous,
 /// consecutive failed probes make it unhealthy until a probe succeeds. The worse of the two wins.
 /// Every change raises <see cref="StateChanged"/> once (alerts, logs).
 /// </summary>
-public sealed class ProviderHealthMonitor(TimeProvider? time = null)
+internal sealed class ProviderHealthMonitor(TimeProvider? time = null)
 {
     /// <summary>Consecutive failures before a provider is degraded. Defaults to 3.</summary>
     public const int DegradedAfter = 3;

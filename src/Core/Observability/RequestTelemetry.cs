@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Observability;
 /// written, so later values appear in later lines. Holds no secrets; the request's secrets and free text
 /// are kept only as <see cref="SensitiveValues"/> for scrubbing and never logged.
 /// </summary>
-public sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object?>>
+internal sealed class RequestTelemetry : IReadOnlyList<KeyValuePair<string, object?>>
 {
     private long _providerTicks;
 

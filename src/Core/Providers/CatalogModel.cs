@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace MonkeyCoder.Core.Providers;
 
 /// <summary>One model as the catalog describes it. Immutable; the catalog swaps whole snapshots.</summary>
-public sealed record CatalogModel
+internal sealed record CatalogModel
 {
     /// <summary>The provider's own model id, sent upstream as is.</summary>
     public required string Id { get; init; }
@@ -76,7 +76,7 @@ public sealed record CatalogModel
 }
 
 /// <summary>0–1 capability scores used by routing.</summary>
-public sealed record ModelScores
+internal sealed record ModelScores
 {
     public double CodeGeneration { get; init; } = 0.5;
 
@@ -84,31 +84,3 @@ public sealed record ModelScores
 
     public double Reliability { get; init; } = 0.9;
 }
-
-/// <summary>A provider the catalog knows: which wire protocol it speaks and where.</summary>
-public sealed record CatalogProvider
-{
-    public required string Name { get; init; }
-
-    public string DisplayName { get; init; } = "";
-
-    /// <summary>"openai", "anthropic", "gemini" or "simulated".</summary>
-    public required string Protocol { get; init; }
-
-    /// <summary>Default base URL; overridden by configuration.</summary>
-    public string BaseUrl { get; init; } = "";
-
-    /// <summary>The environment variable whose presence enables this provider.</summary>
-    public string? ApiKeyVariable { get; init; }
-}
-
-public sealed record CatalogDocument
-{
-    public IReadOnlyList<CatalogProvider> Providers { get; init; } = [];
-
-    public IReadOnlyList<CatalogModel> Models { get; init; } = [];
-}
-
-[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web, ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true, UseStringEnumConverter = true)]
-[JsonSerializable(typeof(CatalogDocument))]
-internal sealed partial class CatalogJsonContext : JsonSerializerContext;

@@ -4,30 +4,12 @@ using Microsoft.Extensions.Options;
 
 namespace MonkeyCoder.Core.Providers;
 
-/// <summary>Catalog location. Section <c>MonkeyCoder:Catalog</c>.</summary>
-public sealed class CatalogOptions
-{
-    public const string Section = "MonkeyCoder:Catalog";
-
-    /// <summary><c>MODEL_CATALOG_PATH</c>: a JSON file that replaces the shipped catalog. Defaults to none.</summary>
-    public string? Path { get; set; }
-
-    // A field, not a property, so the configuration binder leaves it alone.
-    private readonly List<CatalogProviderOverride> _configuredProviders = [];
-
-    /// <summary>Providers and models added under <c>MonkeyCoder:Providers</c>.</summary>
-    internal List<CatalogProviderOverride> ConfiguredProviders() => _configuredProviders;
-}
-
-/// <summary>A provider as configured: fields set here override the catalog's; its models are added (or replace same-id ones).</summary>
-internal sealed record CatalogProviderOverride(string Name, string? Protocol, string? BaseUrl, string? DisplayName, IReadOnlyList<CatalogModel> Models);
-
 /// <summary>
 /// Every model's limits, prices and capabilities, loaded once from the shipped
 /// <c>catalog.json</c> (or <see cref="CatalogOptions.Path"/>) plus models added by configuration.
 /// Lookups accept an id, an alias, or "provider/id".
 /// </summary>
-public sealed class ModelCatalog
+internal sealed class ModelCatalog
 {
     private readonly FrozenDictionary<string, CatalogProvider> _providers;
     private readonly Lock _gate = new();

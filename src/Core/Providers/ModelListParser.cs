@@ -14,7 +14,7 @@ namespace MonkeyCoder.Core.Providers;
 /// (the output limit is separate, so the input limit is the conservative window).</item>
 /// </list>
 /// </summary>
-public static class ModelListParser
+internal static class ModelListParser
 {
     private static readonly string[] WindowFields = ["max_model_len", "context_length", "context_window", "max_context_length"];
 

@@ -3,7 +3,7 @@ using System.Collections.Frozen;
 namespace MonkeyCoder.Core.Providers;
 
 /// <summary>The provider clients enabled in this process, by provider name.</summary>
-public sealed class ProviderRegistry
+internal sealed class ProviderRegistry
 {
     private readonly FrozenDictionary<string, IProviderClient> _clients;
 

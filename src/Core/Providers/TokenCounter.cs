@@ -7,7 +7,7 @@ namespace MonkeyCoder.Core.Providers;
 /// usage when a provider reports none, to size prompts against context windows, and by the
 /// simulated provider. Created once at start-up: building the vocabulary takes ~100 ms.
 /// </summary>
-public sealed class TokenCounter
+internal sealed class TokenCounter
 {
     public TokenCounter()
     {

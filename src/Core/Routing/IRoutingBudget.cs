@@ -5,14 +5,14 @@ namespace MonkeyCoder.Core.Routing;
 /// registers its own implementation (per principal, per period); without one nothing is limited
 /// beyond the request's own max_cost_usd.
 /// </summary>
-public interface IRoutingBudget
+internal interface IRoutingBudget
 {
     /// <summary>Remaining budget in USD, or null when unlimited.</summary>
     ValueTask<double?> RemainingUsdAsync(TaskRequest task, CancellationToken cancellationToken);
 }
 
 /// <summary>The default: no budget beyond the request's own max_cost_usd.</summary>
-public sealed class UnlimitedRoutingBudget : IRoutingBudget
+internal sealed class UnlimitedRoutingBudget : IRoutingBudget
 {
     public ValueTask<double?> RemainingUsdAsync(TaskRequest task, CancellationToken cancellationToken) => ValueTask.FromResult<double?>(null);
 }

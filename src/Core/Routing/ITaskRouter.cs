@@ -1,7 +1,7 @@
 namespace MonkeyCoder.Core.Routing;
 
 /// <summary>Produces a plan for a task. Never calls a provider.</summary>
-public interface ITaskRouter
+internal interface ITaskRouter
 {
     ValueTask<RoutePlan> PlanAsync(TaskRequest task, CancellationToken cancellationToken);
 

@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Routing;
 /// the router considers only allowed models; naming one outside the list is PERMISSION_DENIED
 /// <see cref="NotAllowed"/>, on gRPC and the OpenAI edge alike. Null or empty allows everything.
 /// </summary>
-public static class ModelAllowList
+internal static class ModelAllowList
 {
     public const string NotAllowed = "MODEL_NOT_ALLOWED";
 

@@ -6,7 +6,7 @@ namespace MonkeyCoder.Core.Routing;
 /// The system prompt each persona runs with. Here rather than in Execution because routing must
 /// count it: the input a model has to hold is the system prompt, the history and the prompt.
 /// </summary>
-public static class PersonaPrompts
+internal static class PersonaPrompts
 {
     public static string SystemPrompt(Persona persona, string customInstructions)
     {

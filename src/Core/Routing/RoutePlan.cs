@@ -8,7 +8,7 @@ namespace MonkeyCoder.Core.Routing;
 /// is the output limit for this model after clamping to its window and output limit (0 = the
 /// task's max_tokens).
 /// </summary>
-public sealed record RouteCandidate(
+internal sealed record RouteCandidate(
     CatalogModel Model,
     double Score,
     IReadOnlyList<string> Reasons,
@@ -16,7 +16,7 @@ public sealed record RouteCandidate(
     int MaxTokens = 0);
 
 /// <summary>What the router decided. Immutable; the executor runs it and never changes it.</summary>
-public sealed record RoutePlan
+internal sealed record RoutePlan
 {
     public required TaskRequest Task { get; init; }
 

@@ -122,4 +122,4 @@ public sealed class RoutingOptions
 }
 
 [OptionsValidator]
-public sealed partial class RoutingOptionsValidator : IValidateOptions<RoutingOptions>;
+internal sealed partial class RoutingOptionsValidator : IValidateOptions<RoutingOptions>;

@@ -10,7 +10,7 @@ using StackExchange.Redis;
 namespace MonkeyCoder.Core.Routing;
 
 /// <summary>Registrations of the routing feature.</summary>
-public static partial class RoutingServiceExtensions
+internal static partial class RoutingServiceExtensions
 {
     /// <summary>
     /// Task analysis, candidate scoring, the bandit and its statistics store: Redis when an

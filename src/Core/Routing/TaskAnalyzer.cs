@@ -8,14 +8,14 @@ namespace MonkeyCoder.Core.Routing;
 /// What the analyzer concluded about one task. EstimatedInputTokens counts the prompt, files and
 /// session history; HistoryTokens is the history's share, which is trimmed per model to fit its window.
 /// </summary>
-public sealed record TaskProfile(double Complexity, ComplexityLevel Level, ContextType Context, Persona Persona, long EstimatedInputTokens, long HistoryTokens = 0);
+internal sealed record TaskProfile(double Complexity, ComplexityLevel Level, ContextType Context, Persona Persona, long EstimatedInputTokens, long HistoryTokens = 0);
 
 /// <summary>
 /// Scores a task the way the original router did (core/routing.py): complexity from prompt
 /// features, a context type from the task type or keywords, and a persona from slash commands,
 /// the request or the context. Pure and allocation-light: it runs on every request.
 /// </summary>
-public sealed class TaskAnalyzer(TokenCounter tokens)
+internal sealed class TaskAnalyzer(TokenCounter tokens)
 {
     private static readonly string[] CodeWords =
         ["function", "class", "method", "def ", "import ", "return", "async", "api", "endpoint", "```", "=>", "{", "sql", "regex"];

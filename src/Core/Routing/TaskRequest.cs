@@ -6,7 +6,7 @@ namespace MonkeyCoder.Core.Routing;
 /// A validated, normalized task: what the router and the executor work from. Built from an
 /// <see cref="ExecuteRequest"/> by <c>Api.TaskRequestValidator</c> (or by the OpenAI-compatible edge).
 /// </summary>
-public sealed record TaskRequest
+internal sealed record TaskRequest
 {
     public required TaskType TaskType { get; init; }
 
@@ -73,4 +73,4 @@ public sealed record TaskRequest
     public const double DefaultTemperature = 0.1;
 }
 
-public sealed record TaskFile(string Path, string Content, string Type);
+internal sealed record TaskFile(string Path, string Content, string Type);

@@ -7,7 +7,7 @@ namespace MonkeyCoder.Core.Sessions;
 /// real tokenizer) fit in what the window leaves after the system prompt, the new prompt and the
 /// answer's max tokens. Drops whole turns, oldest first, and never splits a user/assistant pair.
 /// </summary>
-public static class HistoryTrimmer
+internal static class HistoryTrimmer
 {
     /// <summary>Framing tokens chat APIs add per message.</summary>
     private const int PerMessageOverhead = 4;

@@ -6,7 +6,7 @@ using Npgsql;
 namespace MonkeyCoder.Core.Storage;
 
 /// <summary>One embedded migration: <c>Storage/Migrations/NNNN_name.sql</c>.</summary>
-public sealed record Migration(int Version, string Name, string Sql)
+internal sealed record Migration(int Version, string Name, string Sql)
 {
     public string Checksum { get; } = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Sql))).ToLowerInvariant();
 }
@@ -17,7 +17,7 @@ public sealed record Migration(int Version, string Name, string Sql)
 /// so replicas that start together apply each migration exactly once (the others wait, then find
 /// nothing to do).
 /// </summary>
-public static partial class MigrationRunner
+internal static partial class MigrationRunner
 {
     /// <summary>Advisory lock key shared by every replica ("mkmigrat" as a number).</summary>
     public const long LockKey = 0x6D6B_6D69_6772_6174;

@@ -9,7 +9,7 @@ namespace MonkeyCoder.Core.Storage;
 /// from a bug: the first is UNAVAILABLE with a retry hint, an operational condition that readiness
 /// and metrics report; only the second is INTERNAL and goes to Sentry.
 /// </summary>
-public static class StorageFailures
+internal static class StorageFailures
 {
     public const string Reason = "STORAGE_UNAVAILABLE";
 

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using StackExchange.Redis;
@@ -63,30 +61,5 @@ public static class StorageServiceExtensions
             ? "migrate: database schema is up to date"
             : "migrate: applied " + string.Join(", ", applied));
         return 0;
-    }
-}
-
-/// <summary>Connects the shared clients and applies migrations before the host accepts calls.</summary>
-internal sealed partial class StorageStartup(IServiceProvider services, ILogger<StorageStartup> logger) : IHostedService
-{
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (services.GetService<NpgsqlDataSource>() is { } dataSource)
-        {
-            await MigrationRunner.ApplyAsync(dataSource, logger, cancellationToken);
-        }
-
-        if (services.GetService<IConnectionMultiplexer>() is { } redis)
-        {
-            Log.RedisConnected(logger, redis.IsConnected);
-        }
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = Observability.EventIds.StorageConnected, Level = LogLevel.Information, Message = "Redis multiplexer created (connected: {Connected})")]
-        public static partial void RedisConnected(ILogger logger, bool connected);
     }
 }

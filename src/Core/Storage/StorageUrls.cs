@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace MonkeyCoder.Core.Storage;
 
 /// <summary>Turns the URLs operators set (<c>DATABASE_URL</c>, <c>REDIS_URL</c>) into client settings.</summary>
-public static class StorageUrls
+internal static class StorageUrls
 {
     /// <summary>
     /// <c>postgres[ql]://user:password@host:port/database?sslmode=require</c> → an Npgsql connection

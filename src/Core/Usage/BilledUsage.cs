@@ -7,7 +7,7 @@ namespace MonkeyCoder.Core.Usage;
 /// that joined another's flight (the leader's execution carries it). Limits and budgets settle
 /// with this; <c>usage</c> stays the answer's own tokens.
 /// </summary>
-public readonly record struct BilledUsage(long InputTokens, long OutputTokens, double CostUsd)
+internal readonly record struct BilledUsage(long InputTokens, long OutputTokens, double CostUsd)
 {
     public long TotalTokens => InputTokens + OutputTokens;
 

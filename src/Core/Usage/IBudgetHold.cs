@@ -5,7 +5,7 @@ namespace MonkeyCoder.Core.Usage;
 /// runs, holds its worst-case cost against the budgets (RESOURCE_EXHAUSTED BUDGET_EXCEEDED when it
 /// does not fit); settlement replaces the hold with what usage recorded.
 /// </summary>
-public interface IBudgetHold
+internal interface IBudgetHold
 {
     ValueTask ReserveAsync(Routing.RoutePlan plan, CancellationToken cancellationToken);
 

@@ -1,40 +1,10 @@
 namespace MonkeyCoder.Core.Usage;
 
-/// <summary>A time range and scope for a usage query.</summary>
-public sealed record UsageQuery(DateTimeOffset Start, DateTimeOffset End, bool Hourly, string? PrincipalId);
-
-/// <summary>Aggregates over a set of executions.</summary>
-public sealed record UsageAggregate(
-    long Executions,
-    long Succeeded,
-    long Failed,
-    long CacheHits,
-    long InputTokens,
-    long OutputTokens,
-    double CostUsd,
-    double LatencyP50Ms,
-    double LatencyP95Ms)
-{
-    public static readonly UsageAggregate Empty = new(0, 0, 0, 0, 0, 0, 0, 0, 0);
-
-    /// <summary>What the providers charged (<see cref="BilledUsage"/>); the token and cost fields above are the answers' usage.</summary>
-    public BilledUsage Billed { get; init; }
-
-    public double ErrorRate => Executions == 0 ? 0 : Failed / (double)Executions;
-}
-
-public sealed record UsageReport(
-    UsageAggregate Totals,
-    IReadOnlyList<(DateTimeOffset Start, UsageAggregate Totals)> Buckets,
-    IReadOnlyList<(string Key, UsageAggregate Totals)> ByProvider,
-    IReadOnlyList<(string Key, UsageAggregate Totals)> ByModel,
-    IReadOnlyList<(int TaskType, UsageAggregate Totals)> ByTaskType);
-
 /// <summary>A month's billed spend in micro-USD: through one key, and the user's in total.</summary>
-public readonly record struct MonthSpend(long KeyMicros, long UserMicros);
+internal readonly record struct MonthSpend(long KeyMicros, long UserMicros);
 
 /// <summary>Durable usage: batched writes, aggregate reads, keyset-paged listing, retention.</summary>
-public interface IUsageStore
+internal interface IUsageStore
 {
     /// <summary>
     /// True for a store inside this process (the embedded default): its writes complete at once and

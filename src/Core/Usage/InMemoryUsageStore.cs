@@ -5,7 +5,7 @@ namespace MonkeyCoder.Core.Usage;
 /// Bounded at <see cref="MaxEvents"/>, sized for a laptop; the oldest events go first, as retention
 /// would purge them. Never spills to disk: a restart loses it anyway.
 /// </summary>
-public sealed class InMemoryUsageStore : IUsageStore
+internal sealed class InMemoryUsageStore : IUsageStore
 {
     /// <summary>Events kept at most: 50,000 (≈ 25–50 MB with their attempts).</summary>
     public const int MaxEvents = 50_000;

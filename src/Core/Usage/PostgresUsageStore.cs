@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Usage;
 /// commit reached the server but the acknowledgement did not reach us) is never counted twice.
 /// Each batch write is timed as <c>monkeycoder.dependency.duration</c> (postgres, usage_copy).
 /// </summary>
-public sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observability.MonkeyCoderMetrics? metrics = null) : IUsageStore
+internal sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observability.MonkeyCoderMetrics? metrics = null) : IUsageStore
 {
     private const string Columns =
         "execution_id, created_at, principal_id, api_key_id, task_type, strategy, provider, model, status, error_class, " +

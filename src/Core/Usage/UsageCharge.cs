@@ -8,7 +8,7 @@ namespace MonkeyCoder.Core.Usage;
 /// failed attempts before a fail-over, cancelled streams and quantum losers included — and a caller
 /// that joined another's flight adds only what its own event records (nothing).
 /// </summary>
-public sealed class UsageCharge
+internal sealed class UsageCharge
 {
     private readonly Lock _gate = new();
     private long _tokens;

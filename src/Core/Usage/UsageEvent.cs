@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace MonkeyCoder.Core.Usage;
 
 /// <summary>One execution as accounted: who ran what, which model answered, tokens, cost, every attempt.</summary>
-public sealed record UsageEvent
+internal sealed record UsageEvent
 {
     public required string ExecutionId { get; init; }
 
@@ -55,7 +55,7 @@ public sealed record UsageEvent
 }
 
 /// <summary>One attempt inside a usage event (stored as JSON).</summary>
-public sealed record UsageAttempt(
+internal sealed record UsageAttempt(
     string Provider,
     string Model,
     string Outcome,

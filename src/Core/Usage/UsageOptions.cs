@@ -45,4 +45,4 @@ public sealed class UsageOptions
 }
 
 [OptionsValidator]
-public sealed partial class UsageOptionsValidator : IValidateOptions<UsageOptions>;
+internal sealed partial class UsageOptionsValidator : IValidateOptions<UsageOptions>;

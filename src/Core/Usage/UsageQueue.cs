@@ -15,7 +15,7 @@ namespace MonkeyCoder.Core.Usage;
 /// degraded state that is logged, shown as queue depth "usage_spill_failed" and alerted on — and
 /// written once the database is back; only a shutdown while both are away loses it (logged with the count).
 /// </summary>
-public sealed partial class UsageQueue
+internal sealed partial class UsageQueue
 {
     private readonly Channel<UsageEvent> _channel;
     private readonly IUsageStore _store;

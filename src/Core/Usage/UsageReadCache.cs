@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Usage;
 /// <see cref="End"/> in UTC ticks); one that ends "now" is rolling and keyed by its length in whole
 /// seconds (<see cref="End"/> = -1), so "the last 10 s" asked again a moment later is the same shape.
 /// </summary>
-public readonly record struct UsageReadKey(string CallerId, string? Scope, bool Hourly, long Start, long End)
+internal readonly record struct UsageReadKey(string CallerId, string? Scope, bool Hourly, long Start, long End)
 {
     /// <summary>The key of a request: <paramref name="explicitEnd"/> says whether the caller set end_time.</summary>
     public static UsageReadKey For(CallerIdentity caller, string? scope, bool hourly, DateTimeOffset start, DateTimeOffset end, bool explicitEnd) =>
@@ -29,7 +29,7 @@ public readonly record struct UsageReadKey(string CallerId, string? Scope, bool 
 /// (the oldest answers are dropped first). Only the caller who got an answer can get it back: the
 /// key starts with the caller's principal, so one caller's usage is never served to another.
 /// </summary>
-public sealed partial class UsageReadCache(IOptions<UsageOptions> options, TimeProvider time, Observability.MonkeyCoderMetrics? metrics = null,
+internal sealed partial class UsageReadCache(IOptions<UsageOptions> options, TimeProvider time, Observability.MonkeyCoderMetrics? metrics = null,
     ILogger<UsageReadCache>? logger = null)
 {
     /// <summary>Per-entry bookkeeping on top of the key and the payload (node, dictionary slot, timestamps).</summary>

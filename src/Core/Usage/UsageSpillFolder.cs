@@ -4,13 +4,13 @@ using System.Text.Json;
 namespace MonkeyCoder.Core.Usage;
 
 /// <summary>One spill file: whose database it is for (null when unlabelled: written before labels existed) and how big.</summary>
-public sealed record UsageSpillFile(string Path, string? Tag, int? ProcessId, long Bytes, DateTimeOffset LastWrite, bool Replaying)
+internal sealed record UsageSpillFile(string Path, string? Tag, int? ProcessId, long Bytes, DateTimeOffset LastWrite, bool Replaying)
 {
     public string Name => System.IO.Path.GetFileName(Path);
 }
 
 /// <summary>The first line of a spill file: which database its events are for.</summary>
-public sealed record UsageSpillHeader(int MonkeyCoderSpill, string SystemIdentifier, string Database);
+internal sealed record UsageSpillHeader(int MonkeyCoderSpill, string SystemIdentifier, string Database);
 
 /// <summary>
 /// The folder where usage events wait out a database outage. Every file is labelled with the
@@ -21,7 +21,7 @@ public sealed record UsageSpillHeader(int MonkeyCoderSpill, string SystemIdentif
 /// were written before labels and are replayed only on an operator's word
 /// (<c>monkey-coder-service usage spill replay --include-unlabelled</c>).
 /// </summary>
-public sealed class UsageSpillFolder(string directory)
+internal sealed class UsageSpillFolder(string directory)
 {
     private const string ReplayingSuffix = ".replaying";
 

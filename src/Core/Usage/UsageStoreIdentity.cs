@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Usage;
 /// password or URL is part of it. Spill files carry it so that a process replays only events meant
 /// for its own database.
 /// </summary>
-public sealed record UsageStoreIdentity(string SystemIdentifier, string Database)
+internal sealed record UsageStoreIdentity(string SystemIdentifier, string Database)
 {
     /// <summary>16 hex characters of SHA-256 over both parts: the tag in a spill file's name.</summary>
     public string Tag { get; } = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(SystemIdentifier + "/" + Database)))[..16].ToLowerInvariant();

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Usage;
 /// database are replayed; other databases' files are left alone.
 /// On shutdown it drains what is queued; what cannot be written in time goes to disk.
 /// </summary>
-public sealed partial class UsageWriter(
+internal sealed partial class UsageWriter(
     UsageQueue queue,
     IUsageStore store,
     IOptions<UsageOptions> options,
@@ -298,58 +298,5 @@ public sealed partial class UsageWriter(
         [LoggerMessage(EventId = Observability.EventIds.UsageLostOnShutdown, Level = LogLevel.Critical,
             Message = "Could not write {Count} usage events on shutdown, and the spill folder {Directory} refused them: they are lost")]
         public static partial void LostOnShutdown(ILogger logger, Exception exception, int count, string directory);
-    }
-}
-
-/// <summary>Purges usage older than RetentionDays, every PurgeIntervalMinutes.</summary>
-public sealed partial class UsageRetention(IUsageStore store, IOptions<UsageOptions> options, TimeProvider time, ILogger<UsageRetention> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var o = options.Value;
-        if (o.RetentionDays == 0)
-        {
-            return;
-        }
-
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(o.PurgeIntervalMinutes), time);
-        try
-        {
-            await PurgeLoopAsync(timer, o, stoppingToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping (also when the host failed to start and is disposed): not a failure.
-        }
-    }
-
-    private async Task PurgeLoopAsync(PeriodicTimer timer, UsageOptions o, CancellationToken stoppingToken)
-    {
-        do
-        {
-            try
-            {
-                var purged = await store.PurgeAsync(time.GetUtcNow().AddDays(-o.RetentionDays), stoppingToken);
-                if (purged > 0)
-                {
-                    Log.Purged(logger, purged, o.RetentionDays);
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.PurgeFailed(logger, ex);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = Observability.EventIds.UsagePurged, Level = LogLevel.Information,
-            Message = "Purged {Count} usage events older than {Days} days")]
-        public static partial void Purged(ILogger logger, long count, int days);
-
-        [LoggerMessage(EventId = Observability.EventIds.UsagePurgeFailed, Level = LogLevel.Warning, Message = "Usage purge failed")]
-        public static partial void PurgeFailed(ILogger logger, Exception exception);
     }
 }

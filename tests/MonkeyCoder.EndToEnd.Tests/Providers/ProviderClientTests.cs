@@ -29,11 +29,11 @@ public sealed class ProviderClientTests
         }
     }
 
-    public static TheoryData<string, bool, FakeError, ProviderErrorClass> ErrorCases
+    public static TheoryData<string, bool, FakeError, string> ErrorCases
     {
         get
         {
-            var data = new TheoryData<string, bool, FakeError, ProviderErrorClass>();
+            var data = new TheoryData<string, bool, FakeError, string>();
             var cases = new (FakeError, ProviderErrorClass)[]
             {
                 (FakeError.RateLimited, ProviderErrorClass.RateLimited),
@@ -49,7 +49,7 @@ public sealed class ProviderClientTests
                 {
                     foreach (var (error, expected) in cases)
                     {
-                        data.Add(protocol, stream, error, expected);
+                        data.Add(protocol, stream, error, expected.ToString());
                     }
                 }
             }
@@ -166,14 +166,14 @@ public sealed class ProviderClientTests
 
     [Theory]
     [MemberData(nameof(ErrorCases))]
-    public async Task Call_ProviderError_ClassifiedWithProviderCodeAndStatus(string protocol, bool stream, FakeError error, ProviderErrorClass expected)
+    public async Task Call_ProviderError_ClassifiedWithProviderCodeAndStatus(string protocol, bool stream, FakeError error, string expected)
     {
         await using var harness = await ProviderHarness.StartAsync(protocol);
         harness.Fake.Enqueue(FakeResponse.Error(error));
 
         var ex = await FailAsync(harness, stream);
 
-        Assert.Equal(expected, ex.ErrorClass);
+        Assert.Equal(Enum.Parse<ProviderErrorClass>(expected), ex.ErrorClass);
         Assert.Equal(harness.Fake.ProviderName, ex.Provider);
         Assert.NotNull(ex.HttpStatus);
         Assert.False(string.IsNullOrEmpty(ex.ProviderCode) && error != FakeError.ServerError && error != FakeError.Overloaded,

@@ -10,7 +10,7 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.EndToEnd.Tests.Providers;
 
 /// <summary>A fake provider server with the matching real client pointed at it.</summary>
-public sealed class ProviderHarness : IAsyncDisposable
+internal sealed class ProviderHarness : IAsyncDisposable
 {
     public static readonly TokenCounter Tokens = new();
 

@@ -74,10 +74,11 @@ public sealed class CircuitBreakerTests
     }
 
     [Theory]
-    [InlineData(ProviderErrorClass.InvalidRequest)]
-    [InlineData(ProviderErrorClass.Timeout)]
-    public async Task OnFailureAsync_RetryAfterWithOtherClasses_NotHeldOpen(ProviderErrorClass errorClass)
+    [InlineData(nameof(ProviderErrorClass.InvalidRequest))]
+    [InlineData(nameof(ProviderErrorClass.Timeout))]
+    public async Task OnFailureAsync_RetryAfterWithOtherClasses_NotHeldOpen(string errorClassName)
     {
+        var errorClass = Enum.Parse<ProviderErrorClass>(errorClassName);
         var (breaker, _) = Create();
         await breaker.OnFailureAsync(Key, errorClass, TimeSpan.FromSeconds(60), CancellationToken.None);
 

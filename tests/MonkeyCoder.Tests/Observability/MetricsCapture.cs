@@ -9,7 +9,7 @@ namespace MonkeyCoder.Tests.Observability;
 /// A <see cref="MonkeyCoderMetrics"/> of its own meter factory and a <see cref="MeterListener"/>
 /// that records only that factory's measurements (tests running in parallel do not mix).
 /// </summary>
-public sealed class MetricsCapture : IDisposable
+internal sealed class MetricsCapture : IDisposable
 {
     private readonly ServiceProvider _services;
     private readonly MeterListener _listener = new();

@@ -56,36 +56,36 @@ public sealed class ProviderErrorClassifierTests
 
     [Theory]
     // OpenAI / Groq / xAI
-    [InlineData(400, """{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""", ProviderErrorClass.ContextLengthExceeded, "context_length_exceeded")]
-    [InlineData(429, """{"error":{"message":"Rate limit reached","type":"tokens","param":null,"code":"rate_limit_exceeded"}}""", ProviderErrorClass.RateLimited, "rate_limit_exceeded")]
-    [InlineData(401, """{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}""", ProviderErrorClass.Authentication, "invalid_api_key")]
-    [InlineData(400, """{"error":{"message":"Invalid prompt: your prompt was flagged as potentially violating our usage policy.","type":"invalid_request_error","param":null,"code":"invalid_prompt"}}""", ProviderErrorClass.ContentFiltered, "invalid_prompt")]
-    [InlineData(400, """{"error":{"message":"The response was filtered due to the prompt triggering content management policy.","type":null,"param":"prompt","code":"content_filter"}}""", ProviderErrorClass.ContentFiltered, "content_filter")]
-    [InlineData(400, """{"error":{"message":"Unsupported parameter: 'temperature'","type":"invalid_request_error","param":"temperature","code":"unsupported_parameter"}}""", ProviderErrorClass.InvalidRequest, "unsupported_parameter")]
-    [InlineData(500, """{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}""", ProviderErrorClass.ServerError, "server_error")]
-    [InlineData(503, """{"error":{"message":"The engine is currently overloaded","type":"server_error","param":null,"code":null}}""", ProviderErrorClass.Overloaded, "server_error")]
+    [InlineData(400, """{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""", nameof(ProviderErrorClass.ContextLengthExceeded), "context_length_exceeded")]
+    [InlineData(429, """{"error":{"message":"Rate limit reached","type":"tokens","param":null,"code":"rate_limit_exceeded"}}""", nameof(ProviderErrorClass.RateLimited), "rate_limit_exceeded")]
+    [InlineData(401, """{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}""", nameof(ProviderErrorClass.Authentication), "invalid_api_key")]
+    [InlineData(400, """{"error":{"message":"Invalid prompt: your prompt was flagged as potentially violating our usage policy.","type":"invalid_request_error","param":null,"code":"invalid_prompt"}}""", nameof(ProviderErrorClass.ContentFiltered), "invalid_prompt")]
+    [InlineData(400, """{"error":{"message":"The response was filtered due to the prompt triggering content management policy.","type":null,"param":"prompt","code":"content_filter"}}""", nameof(ProviderErrorClass.ContentFiltered), "content_filter")]
+    [InlineData(400, """{"error":{"message":"Unsupported parameter: 'temperature'","type":"invalid_request_error","param":"temperature","code":"unsupported_parameter"}}""", nameof(ProviderErrorClass.InvalidRequest), "unsupported_parameter")]
+    [InlineData(500, """{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}""", nameof(ProviderErrorClass.ServerError), "server_error")]
+    [InlineData(503, """{"error":{"message":"The engine is currently overloaded","type":"server_error","param":null,"code":null}}""", nameof(ProviderErrorClass.Overloaded), "server_error")]
     // Anthropic
-    [InlineData(400, """{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}""", ProviderErrorClass.ContextLengthExceeded, "invalid_request_error")]
-    [InlineData(529, """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""", ProviderErrorClass.Overloaded, "overloaded_error")]
-    [InlineData(403, """{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission"}}""", ProviderErrorClass.Authentication, "permission_error")]
-    [InlineData(413, """{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}""", ProviderErrorClass.InvalidRequest, "request_too_large")]
+    [InlineData(400, """{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}""", nameof(ProviderErrorClass.ContextLengthExceeded), "invalid_request_error")]
+    [InlineData(529, """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""", nameof(ProviderErrorClass.Overloaded), "overloaded_error")]
+    [InlineData(403, """{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission"}}""", nameof(ProviderErrorClass.Authentication), "permission_error")]
+    [InlineData(413, """{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}""", nameof(ProviderErrorClass.InvalidRequest), "request_too_large")]
     // Gemini
-    [InlineData(400, """{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}""", ProviderErrorClass.ContextLengthExceeded, "INVALID_ARGUMENT")]
-    [InlineData(400, """{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}""", ProviderErrorClass.Authentication, "INVALID_ARGUMENT")]
-    [InlineData(503, """{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}""", ProviderErrorClass.Overloaded, "UNAVAILABLE")]
-    [InlineData(504, """{"error":{"code":504,"message":"Deadline expired before operation could complete.","status":"DEADLINE_EXCEEDED"}}""", ProviderErrorClass.Timeout, "DEADLINE_EXCEEDED")]
+    [InlineData(400, """{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}""", nameof(ProviderErrorClass.ContextLengthExceeded), "INVALID_ARGUMENT")]
+    [InlineData(400, """{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}""", nameof(ProviderErrorClass.Authentication), "INVALID_ARGUMENT")]
+    [InlineData(503, """{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}""", nameof(ProviderErrorClass.Overloaded), "UNAVAILABLE")]
+    [InlineData(504, """{"error":{"code":504,"message":"Deadline expired before operation could complete.","status":"DEADLINE_EXCEEDED"}}""", nameof(ProviderErrorClass.Timeout), "DEADLINE_EXCEEDED")]
     // xAI: the message is a string beside a sentence-long code; a bad key is a 400
-    [InlineData(400, """{"code":"Client specified an invalid argument","error":"Incorrect API key provided: xa***ys. You can obtain an API key from https://console.x.ai."}""", ProviderErrorClass.Authentication, "Client specified an invalid argument")]
-    [InlineData(400, """{"code":"Client specified an invalid argument","error":"This model's maximum prompt length is 131072 but the request contains 140000 tokens."}""", ProviderErrorClass.ContextLengthExceeded, "Client specified an invalid argument")]
-    [InlineData(400, """{"code":"Client specified an invalid argument","error":"Argument not supported on this model: presencePenalty"}""", ProviderErrorClass.InvalidRequest, "Client specified an invalid argument")]
-    [InlineData(429, """{"code":"Some resource has been exhausted","error":"Your team has either used all available credits or reached its monthly spending limit."}""", ProviderErrorClass.RateLimited, "Some resource has been exhausted")]
+    [InlineData(400, """{"code":"Client specified an invalid argument","error":"Incorrect API key provided: xa***ys. You can obtain an API key from https://console.x.ai."}""", nameof(ProviderErrorClass.Authentication), "Client specified an invalid argument")]
+    [InlineData(400, """{"code":"Client specified an invalid argument","error":"This model's maximum prompt length is 131072 but the request contains 140000 tokens."}""", nameof(ProviderErrorClass.ContextLengthExceeded), "Client specified an invalid argument")]
+    [InlineData(400, """{"code":"Client specified an invalid argument","error":"Argument not supported on this model: presencePenalty"}""", nameof(ProviderErrorClass.InvalidRequest), "Client specified an invalid argument")]
+    [InlineData(429, """{"code":"Some resource has been exhausted","error":"Your team has either used all available credits or reached its monthly spending limit."}""", nameof(ProviderErrorClass.RateLimited), "Some resource has been exhausted")]
     // Proxies in front of a provider
-    [InlineData(502, "<html><body>502 Bad Gateway</body></html>", ProviderErrorClass.Overloaded, null)]
-    public void FromResponse_ProviderErrorBodies_Classified(int status, string body, ProviderErrorClass expected, string? code)
+    [InlineData(502, "<html><body>502 Bad Gateway</body></html>", nameof(ProviderErrorClass.Overloaded), null)]
+    public void FromResponse_ProviderErrorBodies_Classified(int status, string body, string expected, string? code)
     {
         var ex = ProviderErrorClassifier.FromResponse("p", status, null, body, Now);
 
-        Assert.Equal(expected, ex.ErrorClass);
+        Assert.Equal(Enum.Parse<ProviderErrorClass>(expected), ex.ErrorClass);
         Assert.Equal(status, ex.HttpStatus);
         Assert.Equal(code, ex.ProviderCode);
         Assert.StartsWith($"HTTP {status}: ", ex.Message, StringComparison.Ordinal);
@@ -131,34 +131,34 @@ public sealed class ProviderErrorClassifierTests
     }
 
     [Theory]
-    [InlineData("""{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""", ProviderErrorClass.Overloaded)]
-    [InlineData("""{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}""", ProviderErrorClass.RateLimited)]
-    [InlineData("""{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}""", ProviderErrorClass.Overloaded)]
-    [InlineData("""{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}""", ProviderErrorClass.Overloaded)]
-    [InlineData("""{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 1 tokens > 0 maximum"}}""", ProviderErrorClass.ContextLengthExceeded)]
-    public void FromStreamError_InStreamErrorObjects_Classified(string body, ProviderErrorClass expected)
+    [InlineData("""{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""", nameof(ProviderErrorClass.Overloaded))]
+    [InlineData("""{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}""", nameof(ProviderErrorClass.RateLimited))]
+    [InlineData("""{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}""", nameof(ProviderErrorClass.Overloaded))]
+    [InlineData("""{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}""", nameof(ProviderErrorClass.Overloaded))]
+    [InlineData("""{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 1 tokens > 0 maximum"}}""", nameof(ProviderErrorClass.ContextLengthExceeded))]
+    public void FromStreamError_InStreamErrorObjects_Classified(string body, string expected)
     {
-        Assert.Equal(expected, ProviderErrorClassifier.FromStreamError("p", body).ErrorClass);
+        Assert.Equal(Enum.Parse<ProviderErrorClass>(expected), ProviderErrorClassifier.FromStreamError("p", body).ErrorClass);
     }
 
-    public static TheoryData<Exception, bool, bool, ProviderErrorClass> Exceptions => new()
+    public static TheoryData<Exception, bool, bool, string> Exceptions => new()
     {
-        { new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused", new SocketException((int)SocketError.ConnectionRefused)), false, false, ProviderErrorClass.ConnectionReset },
-        { new HttpRequestException("An error occurred while sending the request.", new IOException("The response ended prematurely.")), false, false, ProviderErrorClass.ConnectionReset },
-        { new IOException("Connection reset by peer"), false, true, ProviderErrorClass.StreamCut },
-        { new HttpIOException(HttpRequestError.ResponseEnded, "The response ended prematurely"), false, true, ProviderErrorClass.StreamCut },
-        { new TaskCanceledException(), true, false, ProviderErrorClass.Timeout },
-        { new TaskCanceledException(), true, true, ProviderErrorClass.Stalled },
-        { new JsonException("bad"), false, true, ProviderErrorClass.MalformedStream },
-        { new InvalidOperationException("odd"), false, false, ProviderErrorClass.Unknown },
+        { new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused", new SocketException((int)SocketError.ConnectionRefused)), false, false, nameof(ProviderErrorClass.ConnectionReset) },
+        { new HttpRequestException("An error occurred while sending the request.", new IOException("The response ended prematurely.")), false, false, nameof(ProviderErrorClass.ConnectionReset) },
+        { new IOException("Connection reset by peer"), false, true, nameof(ProviderErrorClass.StreamCut) },
+        { new HttpIOException(HttpRequestError.ResponseEnded, "The response ended prematurely"), false, true, nameof(ProviderErrorClass.StreamCut) },
+        { new TaskCanceledException(), true, false, nameof(ProviderErrorClass.Timeout) },
+        { new TaskCanceledException(), true, true, nameof(ProviderErrorClass.Stalled) },
+        { new JsonException("bad"), false, true, nameof(ProviderErrorClass.MalformedStream) },
+        { new InvalidOperationException("odd"), false, false, nameof(ProviderErrorClass.Unknown) },
     };
 
     [Theory]
     [MemberData(nameof(Exceptions))]
-    public void FromException_TransportFailures_Classified(Exception exception, bool timedOut, bool inBody, ProviderErrorClass expected)
+    public void FromException_TransportFailures_Classified(Exception exception, bool timedOut, bool inBody, string expected)
     {
         var ex = ProviderErrorClassifier.FromException("p", exception, timedOut, inBody);
-        Assert.Equal(expected, ex.ErrorClass);
+        Assert.Equal(Enum.Parse<ProviderErrorClass>(expected), ex.ErrorClass);
         Assert.Same(exception, ex.InnerException);
     }
 }

@@ -278,10 +278,10 @@ public sealed class StreamingClientTests
     }
 
     [Theory]
-    [InlineData("rate_limit_error", ProviderErrorClass.RateLimited)]
-    [InlineData("overloaded_error", ProviderErrorClass.Overloaded)]
-    [InlineData("invalid_request_error", ProviderErrorClass.InvalidRequest)]
-    public async Task AnthropicCompleteAsync_ErrorBodyWith200_ClassifiedByItsType(string type, ProviderErrorClass expected)
+    [InlineData("rate_limit_error", nameof(ProviderErrorClass.RateLimited))]
+    [InlineData("overloaded_error", nameof(ProviderErrorClass.Overloaded))]
+    [InlineData("invalid_request_error", nameof(ProviderErrorClass.InvalidRequest))]
+    public async Task AnthropicCompleteAsync_ErrorBodyWith200_ClassifiedByItsType(string type, string expected)
     {
         var body = "{\"type\":\"error\",\"error\":{\"type\":\"" + type + "\",\"message\":\"something about " + type + "\"}}";
         using var client = new AnthropicClient(Settings with { Name = "anthropic" }, TestCatalog.Tokens, TimeProvider.System, NullLogger<AnthropicClient>.Instance,
@@ -289,7 +289,7 @@ public sealed class StreamingClientTests
 
         var ex = await Assert.ThrowsAsync<ProviderException>(() => client.CompleteAsync(Request(Claude), CancellationToken.None));
 
-        Assert.Equal(expected, ex.ErrorClass);
+        Assert.Equal(Enum.Parse<ProviderErrorClass>(expected), ex.ErrorClass);
         Assert.Equal(type, ex.ProviderCode);
     }
 

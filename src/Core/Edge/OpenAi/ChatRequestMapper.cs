@@ -10,7 +10,7 @@ using MonkeyCoder.V1;
 namespace MonkeyCoder.Core.Edge.OpenAi;
 
 /// <summary>A validated chat completion call: the task to run and how the caller chose its model.</summary>
-public sealed record ChatCall(TaskRequest Task, string Model, IReadOnlyList<string> Fallbacks, bool Stream, bool IncludeUsage)
+internal sealed record ChatCall(TaskRequest Task, string Model, IReadOnlyList<string> Fallbacks, bool Stream, bool IncludeUsage)
 {
     /// <summary>True when the caller left the choice to Monkey Coder's router.</summary>
     public bool IsAuto => string.Equals(Model, ChatRequestMapper.AutoModel, StringComparison.OrdinalIgnoreCase);
@@ -25,7 +25,7 @@ public sealed record ChatCall(TaskRequest Task, string Model, IReadOnlyList<stri
 /// messages become the system prompt. Collects every violation and throws one INVALID_ARGUMENT
 /// (through <see cref="RpcErrors"/>, so every edge reports errors alike), with OpenAI's parameter names.
 /// </summary>
-public static class ChatRequestMapper
+internal static class ChatRequestMapper
 {
     /// <summary>The model name that asks Monkey Coder to route.</summary>
     public const string AutoModel = "auto";

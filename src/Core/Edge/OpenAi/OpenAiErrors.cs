@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 namespace MonkeyCoder.Core.Edge.OpenAi;
 
 /// <summary>An error as the OpenAI edge sends it: HTTP status, OpenAI's error body, and Retry-After when known.</summary>
-public sealed record OpenAiError(int HttpStatus, ErrorEnvelope Body, TimeSpan? RetryAfter);
+internal sealed record OpenAiError(int HttpStatus, ErrorEnvelope Body, TimeSpan? RetryAfter);
 
 /// <summary>
 /// Maps the one error currency of Core (an <see cref="RpcException"/> carrying google.rpc.Status
@@ -15,7 +15,7 @@ public sealed record OpenAiError(int HttpStatus, ErrorEnvelope Body, TimeSpan? R
 /// case (e.g. <c>model_not_found</c>, <c>context_length_exceeded</c>, <c>rate_limit_exceeded</c>),
 /// the param the first BadRequest field, and RetryInfo becomes Retry-After (whole seconds, rounded up).
 /// </summary>
-public static class OpenAiErrors
+internal static class OpenAiErrors
 {
     /// <summary>
     /// The final status of a call on the OpenAI edge in OpenAI's shape: <see cref="FromRpc"/>, except a

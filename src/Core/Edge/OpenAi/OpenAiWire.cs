@@ -6,7 +6,7 @@ namespace MonkeyCoder.Core.Edge.OpenAi;
 // OpenAI's Chat Completions wire format (the subset Monkey Coder serves), snake_case on the wire.
 // Unknown request fields are ignored, as OpenAI-compatible servers do.
 
-public sealed class ChatCompletionRequest
+internal sealed class ChatCompletionRequest
 {
     public string? Model { get; set; }
 
@@ -38,12 +38,12 @@ public sealed class ChatCompletionRequest
     public string? User { get; set; }
 }
 
-public sealed class StreamOptionsDto
+internal sealed class StreamOptionsDto
 {
     public bool? IncludeUsage { get; set; }
 }
 
-public sealed class ChatMessageDto
+internal sealed class ChatMessageDto
 {
     public string? Role { get; set; }
 
@@ -53,7 +53,7 @@ public sealed class ChatMessageDto
     public string? Name { get; set; }
 }
 
-public sealed class ChatCompletion
+internal sealed class ChatCompletion
 {
     public required string Id { get; init; }
 
@@ -71,7 +71,7 @@ public sealed class ChatCompletion
     public required UsageDto Usage { get; init; }
 }
 
-public sealed class ChatChoice
+internal sealed class ChatChoice
 {
     public int Index { get; init; }
 
@@ -84,7 +84,7 @@ public sealed class ChatChoice
     public string? Logprobs => null;
 }
 
-public sealed class AssistantMessage
+internal sealed class AssistantMessage
 {
     public string Role => "assistant";
 
@@ -95,7 +95,7 @@ public sealed class AssistantMessage
     public string? Refusal => null;
 }
 
-public sealed class UsageDto
+internal sealed class UsageDto
 {
     public long PromptTokens { get; init; }
 
@@ -104,7 +104,7 @@ public sealed class UsageDto
     public long TotalTokens { get; init; }
 }
 
-public sealed class ChatCompletionChunk
+internal sealed class ChatCompletionChunk
 {
     public required string Id { get; init; }
 
@@ -125,7 +125,7 @@ public sealed class ChatCompletionChunk
     public UsageDto? Usage { get; init; }
 }
 
-public sealed class ChunkChoice
+internal sealed class ChunkChoice
 {
     public int Index { get; init; }
 
@@ -138,21 +138,21 @@ public sealed class ChunkChoice
     public string? Logprobs => null;
 }
 
-public sealed class ChunkDelta
+internal sealed class ChunkDelta
 {
     public string? Role { get; init; }
 
     public string? Content { get; init; }
 }
 
-public sealed class ModelList
+internal sealed class ModelList
 {
     public string Object => "list";
 
     public required IReadOnlyList<ModelDto> Data { get; init; }
 }
 
-public sealed class ModelDto
+internal sealed class ModelDto
 {
     public required string Id { get; init; }
 
@@ -163,12 +163,12 @@ public sealed class ModelDto
     public required string OwnedBy { get; init; }
 }
 
-public sealed class ErrorEnvelope
+internal sealed class ErrorEnvelope
 {
     public required ErrorBody Error { get; init; }
 }
 
-public sealed class ErrorBody
+internal sealed class ErrorBody
 {
     public required string Message { get; init; }
 
@@ -192,4 +192,4 @@ public sealed class ErrorBody
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ModelDto))]
 [JsonSerializable(typeof(ErrorEnvelope))]
-public sealed partial class OpenAiEdgeJsonContext : JsonSerializerContext;
+internal sealed partial class OpenAiEdgeJsonContext : JsonSerializerContext;

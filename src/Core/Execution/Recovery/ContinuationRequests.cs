@@ -3,7 +3,7 @@ using MonkeyCoder.Core.Providers;
 namespace MonkeyCoder.Core.Execution.Recovery;
 
 /// <summary>How a continuation asks the model to go on.</summary>
-public enum ContinuationForm
+internal enum ContinuationForm
 {
     /// <summary>The delivered text as a trailing assistant message: the model continues it (Anthropic, flagged models).</summary>
     Prefill,
@@ -16,7 +16,7 @@ public enum ContinuationForm
 /// delivered text as an assistant prefill, or an instruction that quotes it. Also what the
 /// continuation's first text is compared against (<see cref="Overlap"/>).
 /// </summary>
-public static class ContinuationRequests
+internal static class ContinuationRequests
 {
     /// <summary>Marks the quoted text in the instruction; tests' fake providers find it by these.</summary>
     public const string QuoteStart = "<<<DELIVERED>>>";

@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Execution.Recovery;
 /// coincidental "s" is never dropped). Streaming: text is held back only while it could still be the
 /// start of a longer repeat (it occurs inside <c>delivered</c>), then released at once.
 /// </summary>
-public sealed class OverlapTrimmer(string delivered)
+internal sealed class OverlapTrimmer(string delivered)
 {
     /// <summary>Shortest partial overlap dropped. Defaults to 3 characters.</summary>
     public const int MinOverlapChars = 3;

@@ -9,7 +9,7 @@ namespace MonkeyCoder.Core.Execution.Recovery;
 /// recovery goes straight to the instruction form). Per process: a replica that has not seen the
 /// rejection pays one extra, immediate 400.
 /// </summary>
-public sealed class PrefillSupport
+internal sealed class PrefillSupport
 {
     private readonly ConcurrentDictionary<string, byte> _rejected = new(StringComparer.OrdinalIgnoreCase);
 

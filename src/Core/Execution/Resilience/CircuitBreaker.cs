@@ -5,63 +5,6 @@ using MonkeyCoder.Core.Providers;
 namespace MonkeyCoder.Core.Execution.Resilience;
 
 /// <summary>
-/// What a breaker store holds for one provider+model: consecutive failures, when the open period
-/// ends (Unix ms; 0 = closed) and until when a half-open probe holds the circuit (Unix ms; 0 = none).
-/// </summary>
-public readonly record struct BreakerState(int ConsecutiveFailures, long OpenUntilMs, long ProbeUntilMs)
-{
-    public bool IsClosed => OpenUntilMs == 0;
-}
-
-public enum CircuitState
-{
-    Closed,
-    /// <summary>Failing: callers are served by the next candidate until the break ends.</summary>
-    Open,
-    /// <summary>The break is over: one probe may go; its result closes or reopens the circuit.</summary>
-    HalfOpen,
-}
-
-/// <summary>A circuit's state as routing reports it.</summary>
-public readonly record struct CircuitStatus(CircuitState State, int ConsecutiveFailures, TimeSpan RetryAfter);
-
-/// <summary>The answer to "may I call this model now?".</summary>
-public readonly record struct BreakerPermit(bool Allowed, bool IsProbe, TimeSpan RetryAfter)
-{
-    public static readonly BreakerPermit Closed = new(true, false, TimeSpan.Zero);
-}
-
-/// <summary>
-/// Storage of breaker states with atomic transitions. <see cref="InMemoryCircuitBreakerStore"/> for
-/// one process; <see cref="RedisCircuitBreakerStore"/> to share them across replicas.
-/// </summary>
-public interface ICircuitBreakerStore
-{
-    /// <summary>"redis" or "in-process".</summary>
-    string Kind { get; }
-
-    ValueTask<IReadOnlyDictionary<string, BreakerState>> GetAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
-
-    /// <summary>Atomically: if the circuit is open, its break is over and no probe holds it, the caller becomes the probe until now + lease.</summary>
-    ValueTask<bool> TryClaimProbeAsync(string key, long nowMs, long leaseMs, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Atomically counts a failure: a closed circuit opens at <paramref name="threshold"/> consecutive
-    /// failures; a half-open one (break over) reopens at once. Returns the new state.
-    /// </summary>
-    ValueTask<BreakerState> RecordFailureAsync(string key, long nowMs, int threshold, long breakMs, CancellationToken cancellationToken);
-
-    /// <summary>Closes the circuit and clears its count. Returns true when it was not closed.</summary>
-    ValueTask<bool> RecordSuccessAsync(string key, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Atomically keeps the circuit open until at least <paramref name="untilMs"/> (Unix ms), without
-    /// touching the failure count; a later end already set wins. Returns the new state.
-    /// </summary>
-    ValueTask<BreakerState> HoldOpenAsync(string key, long untilMs, CancellationToken cancellationToken);
-}
-
-/// <summary>
 /// Circuit breaker per provider+model (<see cref="CatalogModel.Key"/>): opens after
 /// <see cref="ExecutionOptions.BreakerFailureThreshold"/> consecutive failures the model is
 /// responsible for, stays open for <see cref="ExecutionOptions.BreakerBreakMs"/> (callers are served
@@ -72,7 +15,7 @@ public interface ICircuitBreakerStore
 /// is a protection, never a reason to refuse a call. Each state this replica sees or sets is
 /// reported as <c>monkeycoder.breaker.state</c> (provider, model).
 /// </summary>
-public sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<CircuitBreaker> logger,
+internal sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<CircuitBreaker> logger,
     Observability.MonkeyCoderMetrics? metrics = null)
 {
     private readonly ExecutionOptions _options = options.Value;

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace MonkeyCoder.Core.Execution.Resilience;
 
 /// <summary>Breaker states in this process only (the embedded default without REDIS_URL).</summary>
-public sealed class InMemoryCircuitBreakerStore : ICircuitBreakerStore
+internal sealed class InMemoryCircuitBreakerStore : ICircuitBreakerStore
 {
     private readonly ConcurrentDictionary<string, BreakerState> _states = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _gate = new();

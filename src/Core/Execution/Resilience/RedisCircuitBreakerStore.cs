@@ -8,7 +8,7 @@ namespace MonkeyCoder.Core.Execution.Resilience;
 /// p = probe until, Unix ms). Transitions run as Lua scripts, so replicas never race. Replicas'
 /// clocks are assumed to agree within a fraction of the break period.
 /// </summary>
-public sealed class RedisCircuitBreakerStore(IConnectionMultiplexer redis) : ICircuitBreakerStore
+internal sealed class RedisCircuitBreakerStore(IConnectionMultiplexer redis) : ICircuitBreakerStore
 {
     public const string Prefix = "monkeycoder:breaker:";
 

@@ -5,7 +5,7 @@ using MonkeyCoder.Core.Routing.Learning;
 namespace MonkeyCoder.Core.Execution.Resilience;
 
 /// <summary>What to do after a failed attempt.</summary>
-public enum FailureAction
+internal enum FailureAction
 {
     /// <summary>Try the same model again after <see cref="RetryDecision.Delay"/>.</summary>
     Retry,
@@ -15,7 +15,7 @@ public enum FailureAction
     Stop,
 }
 
-public readonly record struct RetryDecision(FailureAction Action, TimeSpan Delay, string Why);
+internal readonly record struct RetryDecision(FailureAction Action, TimeSpan Delay, string Why);
 
 /// <summary>
 /// Decides per failure class: a silent upstream (no headers, no first token) fails over at once;
@@ -27,7 +27,7 @@ public readonly record struct RetryDecision(FailureAction Action, TimeSpan Delay
 /// executor then only tries larger windows for the first). Content filtered stops: another model
 /// would not make the request acceptable, and the caller must see the provider's reason.
 /// </summary>
-public sealed class RetryPolicy(IOptions<ExecutionOptions> options, RetryBudget budget, BanditRandom random)
+internal sealed class RetryPolicy(IOptions<ExecutionOptions> options, RetryBudget budget, BanditRandom random)
 {
     private readonly ExecutionOptions _options = options.Value;
 
@@ -96,65 +96,5 @@ public sealed class RetryPolicy(IOptions<ExecutionOptions> options, RetryBudget 
     {
         var cap = Math.Min(_options.RetryMaxDelayMs, _options.RetryBaseDelayMs * Math.Pow(2, retry));
         return TimeSpan.FromMilliseconds(cap * random.NextDouble());
-    }
-}
-
-/// <summary>
-/// Process-wide retry budget (as gRPC's retry throttling and Finagle's RetryBudget): over a
-/// sliding window, retries may be at most <see cref="ExecutionOptions.RetryBudgetRatio"/> of first
-/// attempts plus <see cref="ExecutionOptions.RetryBudgetMinPerWindow"/>. When a provider fails for
-/// everyone, retries stop and calls fail over instead of multiplying the load on it.
-/// </summary>
-public sealed class RetryBudget(IOptions<ExecutionOptions> options, TimeProvider time)
-{
-    private readonly ExecutionOptions _options = options.Value;
-    private readonly Queue<(long At, bool Retry)> _events = new();
-    private readonly Lock _gate = new();
-    private int _attempts;
-    private int _retries;
-
-    /// <summary>Counts a first attempt (an attempt that is not a retry).</summary>
-    public void OnAttempt()
-    {
-        lock (_gate)
-        {
-            Trim();
-            _events.Enqueue((time.GetTimestamp(), false));
-            _attempts++;
-        }
-    }
-
-    /// <summary>Takes one retry from the budget; false when spent.</summary>
-    public bool TryRetry()
-    {
-        lock (_gate)
-        {
-            Trim();
-            if (_retries >= _options.RetryBudgetMinPerWindow + _options.RetryBudgetRatio * _attempts)
-            {
-                return false;
-            }
-
-            _events.Enqueue((time.GetTimestamp(), true));
-            _retries++;
-            return true;
-        }
-    }
-
-    private void Trim()
-    {
-        var window = TimeSpan.FromSeconds(_options.RetryBudgetWindowSeconds);
-        while (_events.TryPeek(out var e) && time.GetElapsedTime(e.At) > window)
-        {
-            _events.Dequeue();
-            if (e.Retry)
-            {
-                _retries--;
-            }
-            else
-            {
-                _attempts--;
-            }
-        }
     }
 }

@@ -6,7 +6,7 @@ namespace MonkeyCoder.Core.Execution.Strategies;
 /// One way of running a plan. Implementations are small sealed classes named by a constant in
 /// <see cref="ExecutionStrategyNames"/>; <see cref="ExecutionEngine"/> picks one per plan.
 /// </summary>
-public interface IExecutionStrategy
+internal interface IExecutionStrategy
 {
     string Name { get; }
 
@@ -16,7 +16,7 @@ public interface IExecutionStrategy
     IAsyncEnumerable<ExecutionEvent> StreamAsync(ExecutionScope scope, CancellationToken cancellationToken);
 }
 
-public static class ExecutionStrategyNames
+internal static class ExecutionStrategyNames
 {
     public const string Single = "single";
     public const string Quantum = "quantum";

@@ -15,7 +15,7 @@ namespace MonkeyCoder.Core.Execution.Strategies;
 /// the answer), so the streamed text equals the unary answer. The started event's plan lists the
 /// personas; a caller wanting the intermediate steps uses them as separate single calls.
 /// </summary>
-public sealed class PipelineStrategy(SingleStrategy single) : IExecutionStrategy
+internal sealed class PipelineStrategy(SingleStrategy single) : IExecutionStrategy
 {
     public string Name => ExecutionStrategyNames.Pipeline;
 

@@ -26,7 +26,7 @@ namespace MonkeyCoder.Core.Execution.Strategies;
 /// appear on the attempts for cost reporting and are not charged to the caller as a completion.
 /// Streaming cannot know the winner before the collapse, so it streams the winner's answer after it.
 /// </summary>
-public sealed class QuantumStrategy(AttemptRunner runner) : IExecutionStrategy
+internal sealed class QuantumStrategy(AttemptRunner runner) : IExecutionStrategy
 {
     /// <summary>Characters per delta when the collapsed answer is streamed.</summary>
     private const int StreamChunkChars = 256;

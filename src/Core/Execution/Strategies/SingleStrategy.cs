@@ -18,7 +18,7 @@ namespace MonkeyCoder.Core.Execution.Strategies;
 /// dropped (<see cref="OverlapTrimmer"/>); past the recovery cap the stream ends with an error,
 /// never with a completion. Unary calls read the provider's stream the same way, so they recover too.
 /// </summary>
-public sealed partial class SingleStrategy(AttemptRunner runner, PrefillSupport? prefill = null, ILogger<SingleStrategy>? logger = null) : IExecutionStrategy
+internal sealed partial class SingleStrategy(AttemptRunner runner, PrefillSupport? prefill = null, ILogger<SingleStrategy>? logger = null) : IExecutionStrategy
 {
     private readonly PrefillSupport _prefill = prefill ?? new PrefillSupport();
     private readonly ILogger _logger = logger ?? NullLogger<SingleStrategy>.Instance;

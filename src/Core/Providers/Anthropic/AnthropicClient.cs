@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Providers.Anthropic;
 /// <c>max_tokens</c> is required and clamped to the model's limit. Streams end with
 /// <c>message_stop</c>; <c>ping</c> is a keep-alive and an <c>error</c> event fails the stream.
 /// </summary>
-public sealed class AnthropicClient(ProviderClientSettings settings, TokenCounter tokens, TimeProvider time, ILogger<AnthropicClient> logger, HttpMessageHandler? handler = null)
+internal sealed class AnthropicClient(ProviderClientSettings settings, TokenCounter tokens, TimeProvider time, ILogger<AnthropicClient> logger, HttpMessageHandler? handler = null)
     : HttpProviderClient(settings, tokens, time, logger, handler)
 {
     public const string Protocol = "anthropic";

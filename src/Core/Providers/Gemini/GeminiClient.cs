@@ -12,7 +12,7 @@ namespace MonkeyCoder.Core.Providers.Gemini;
 /// ends up in logs). System turns go to <c>systemInstruction</c>. The stream has no terminator:
 /// the last chunk carries <c>finishReason</c> and <c>usageMetadata</c>.
 /// </summary>
-public sealed class GeminiClient(ProviderClientSettings settings, TokenCounter tokens, TimeProvider time, ILogger<GeminiClient> logger, HttpMessageHandler? handler = null)
+internal sealed class GeminiClient(ProviderClientSettings settings, TokenCounter tokens, TimeProvider time, ILogger<GeminiClient> logger, HttpMessageHandler? handler = null)
     : HttpProviderClient(settings, tokens, time, logger, handler)
 {
     public const string Protocol = "gemini";

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace MonkeyCoder.Core.Providers.Http;
 
 /// <summary>One server-sent event: its type ("message" when the stream names none) and raw data bytes.</summary>
-public readonly record struct SseEvent(string EventType, byte[] Data)
+internal readonly record struct SseEvent(string EventType, byte[] Data)
 {
     public bool IsDone => Data.AsSpan().SequenceEqual("[DONE]"u8);
 
@@ -18,7 +18,7 @@ public readonly record struct SseEvent(string EventType, byte[] Data)
 }
 
 /// <summary>Unparseable events of one stream: in a row (reset by a good one) and in all.</summary>
-public sealed class BadEventCounter
+internal sealed class BadEventCounter
 {
     public int Consecutive { get; set; }
 
@@ -33,7 +33,7 @@ public sealed class BadEventCounter
 /// provider's active health probe: <see cref="ProbeAsync"/> lists the models with the key, which
 /// every one of these APIs serves without spending tokens.
 /// </summary>
-public abstract partial class HttpProviderClient : IProviderClient, Observability.IProviderProbe, IDisposable
+internal abstract partial class HttpProviderClient : IProviderClient, Observability.IProviderProbe, IDisposable
 {
     private readonly HttpClient _http;
 

@@ -4,7 +4,7 @@ namespace MonkeyCoder.Core.Providers.Http;
 /// Everything one HTTP provider client needs, resolved from <see cref="ProviderEndpointOptions"/>
 /// and the catalog. Holds the key; <see cref="ToString"/> and <see cref="PublicBaseUrl"/> never show it.
 /// </summary>
-public sealed record ProviderClientSettings
+internal sealed record ProviderClientSettings
 {
     /// <summary>Provider name, e.g. "openai" or an operator's "myvllm".</summary>
     public required string Name { get; init; }

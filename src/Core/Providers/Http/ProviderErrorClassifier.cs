@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace MonkeyCoder.Core.Providers.Http;
 
 /// <summary>The provider's own error code and message, as parsed from its error body.</summary>
-public readonly record struct ProviderErrorBody(string? Code, string? Type, string? Message, TimeSpan? RetryDelay, string? Reason = null);
+internal readonly record struct ProviderErrorBody(string? Code, string? Type, string? Message, TimeSpan? RetryDelay, string? Reason = null);
 
 /// <summary>
 /// Turns upstream failures (HTTP statuses with the provider's error body, transport exceptions,
@@ -18,7 +18,7 @@ public readonly record struct ProviderErrorBody(string? Code, string? Type, stri
 /// (a 400 for a bad key, the message as a string beside a sentence-long code).
 /// Never includes request headers (where keys live) in what it builds.
 /// </summary>
-public static class ProviderErrorClassifier
+internal static class ProviderErrorClassifier
 {
     /// <summary>Longest provider message kept, in characters. Defaults to 500.</summary>
     private const int MaxMessageLength = 500;

@@ -13,7 +13,7 @@ namespace MonkeyCoder.Core.Providers.OpenAi;
 /// get <c>max_completion_tokens</c> and no sampling parameters. Streams ask for
 /// <c>stream_options.include_usage</c>, so usage arrives in a last chunk with no choices.
 /// </summary>
-public sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter tokens, TimeProvider time, ILogger<OpenAiClient> logger, HttpMessageHandler? handler = null)
+internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter tokens, TimeProvider time, ILogger<OpenAiClient> logger, HttpMessageHandler? handler = null)
     : HttpProviderClient(settings, tokens, time, logger, handler)
 {
     public const string Protocol = "openai";

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Providers.Simulated;
 /// Time comes from the injected <see cref="TimeProvider"/>, so tests can run it on fake time. With a
 /// market (<see cref="SimulatedMarket"/>) each listed model has its own latency and error rate per task type.
 /// </summary>
-public sealed partial class SimulatedProvider(
+internal sealed partial class SimulatedProvider(
     IOptions<SimulatedProviderOptions> options,
     TokenCounter tokens,
     TimeProvider time,

@@ -36,4 +36,4 @@ public sealed class SimulatedProviderOptions
 }
 
 [OptionsValidator]
-public sealed partial class SimulatedProviderOptionsValidator : IValidateOptions<SimulatedProviderOptions>;
+internal sealed partial class SimulatedProviderOptionsValidator : IValidateOptions<SimulatedProviderOptions>;

@@ -5,7 +5,7 @@ namespace MonkeyCoder.Core.Routing.Learning;
 /// across replicas when Redis is configured (<see cref="RedisRouterStatsStore"/>); otherwise one
 /// process's memory (<see cref="InMemoryRouterStatsStore"/>).
 /// </summary>
-public interface IRouterStatsStore
+internal interface IRouterStatsStore
 {
     /// <summary>"redis" or "in-process".</summary>
     string Kind { get; }
@@ -36,4 +36,4 @@ public interface IRouterStatsStore
 /// the task type its rating teaches (empty when unknown: the rating then updates the model's shared
 /// statistics only).
 /// </summary>
-public readonly record struct RememberedExecution(string ModelKey, string OwnerId, string TaskClass = "");
+internal readonly record struct RememberedExecution(string ModelKey, string OwnerId, string TaskClass = "");

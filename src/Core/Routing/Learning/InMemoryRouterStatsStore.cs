@@ -10,7 +10,7 @@ namespace MonkeyCoder.Core.Routing.Learning;
 /// atomic per model (compare-and-swap of immutable snapshots). The execution memory keeps at most
 /// <see cref="RoutingOptions.ExecutionMemoryCapacity"/> entries, evicting the oldest first.
 /// </summary>
-public sealed class InMemoryRouterStatsStore(IOptions<RoutingOptions> options, TimeProvider time) : IRouterStatsStore
+internal sealed class InMemoryRouterStatsStore(IOptions<RoutingOptions> options, TimeProvider time) : IRouterStatsStore
 {
     private readonly RoutingOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, ModelStats> _stats = new(StringComparer.OrdinalIgnoreCase);

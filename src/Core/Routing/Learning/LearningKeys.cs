@@ -5,7 +5,7 @@ namespace MonkeyCoder.Core.Routing.Learning;
 /// type backs off to) and per model and task type ("provider/id|code_generation"), so learning on
 /// one kind of task informs another without overwriting it.
 /// </summary>
-public static class LearningKeys
+internal static class LearningKeys
 {
     /// <summary>The task type learning is kept by: the analysed context (from the task type or the prompt).</summary>
     public static string TaskClass(TaskProfile analysis) => TaskClass(analysis.Context);

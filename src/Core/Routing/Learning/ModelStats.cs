@@ -8,7 +8,7 @@ namespace MonkeyCoder.Core.Routing.Learning;
 /// with time (half-life <see cref="RoutingOptions.DecayHalfLifeSeconds"/>), so a model that stopped
 /// being used drifts back towards its prior and is tried again, and one that recovered is noticed.
 /// </summary>
-public sealed record ModelStats
+internal sealed record ModelStats
 {
     public static readonly ModelStats Empty = new();
 
@@ -109,7 +109,7 @@ public sealed record ModelStats
 }
 
 /// <summary>One attempt as the learner sees it.</summary>
-public sealed record AttemptObservation(bool Succeeded, string ErrorClass, double LatencyMs, double? TimeToFirstTokenMs, double CostUsd);
+internal sealed record AttemptObservation(bool Succeeded, string ErrorClass, double LatencyMs, double? TimeToFirstTokenMs, double CostUsd);
 
 /// <summary>A change to a model's statistics: an attempt, a rating, or both; Weight 0 leaves the posterior alone.</summary>
-public readonly record struct StatsUpdate(double Reward, double Weight, AttemptObservation? Attempt);
+internal readonly record struct StatsUpdate(double Reward, double Weight, AttemptObservation? Attempt);

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Routing.Learning;
 /// same arithmetic as <see cref="ModelStats.Apply"/>; one string per remembered execution with a TTL.
 /// Statistics are advisory: a Redis failure is logged and routing carries on without them.
 /// </summary>
-public sealed partial class RedisRouterStatsStore(
+internal sealed partial class RedisRouterStatsStore(
     IConnectionMultiplexer redis,
     IOptions<RoutingOptions> options,
     TimeProvider time,

@@ -11,7 +11,7 @@ namespace MonkeyCoder.Core.Routing.Learning;
 /// here: they are compared with the task's other candidates when the router ranks them, where the
 /// peers are known (LatencyWeight, CostWeight).
 /// </summary>
-public sealed class RewardModel(RoutingOptions options)
+internal sealed class RewardModel(RoutingOptions options)
 {
     /// <summary>
     /// An unrated success: the ceiling of the static prior (the best-scored model starts at 0.9), so

@@ -13,7 +13,7 @@ namespace MonkeyCoder.Core.Routing.Learning;
 /// then rename, so a crash never leaves half a file). Each entry keeps its own update time, so time
 /// decay continues across the restart. Registered only without Redis and with a path.
 /// </summary>
-public sealed partial class RouterStatsSnapshot(
+internal sealed partial class RouterStatsSnapshot(
     InMemoryRouterStatsStore store,
     IOptions<RoutingOptions> options,
     ILogger<RouterStatsSnapshot> logger) : BackgroundService

@@ -8,13 +8,13 @@ namespace MonkeyCoder.Core.Routing.Learning;
 /// the prior it backs off to), and the penalty the router subtracts from its draw for latency and
 /// cost relative to the other candidates.
 /// </summary>
-public readonly record struct BanditArm(string Key, double PriorMean, ModelStats Stats, ModelStats? Shared = null, double Penalty = 0);
+internal readonly record struct BanditArm(string Key, double PriorMean, ModelStats Stats, ModelStats? Shared = null, double Penalty = 0);
 
 /// <summary>
 /// The bandit's pick and the numbers behind it, for the plan's reasons. <paramref name="Forced"/> is
 /// set when the pick was the exploration floor's (a starved model), not the highest draw.
 /// </summary>
-public sealed record BanditChoice(int Index, IReadOnlyList<double> Draws, IReadOnlyList<double> PosteriorMeans, bool Forced = false);
+internal sealed record BanditChoice(int Index, IReadOnlyList<double> Draws, IReadOnlyList<double> PosteriorMeans, bool Forced = false);
 
 /// <summary>
 /// Thompson sampling over Beta posteriors (see src/Core/Routing/README.md). Each arm's posterior is
@@ -26,7 +26,7 @@ public sealed record BanditChoice(int Index, IReadOnlyList<double> Draws, IReadO
 /// mean and r = 1 is plain Thompson sampling. Before any draw, the exploration floor sends the call
 /// to the arm furthest below its share (ExplorationFloor / arms) of the recent attempts.
 /// </summary>
-public sealed class ThompsonSamplingBandit(IOptions<RoutingOptions> options, BanditRandom random)
+internal sealed class ThompsonSamplingBandit(IOptions<RoutingOptions> options, BanditRandom random)
 {
     public const string Name = "thompson";
 
@@ -112,7 +112,7 @@ public sealed class ThompsonSamplingBandit(IOptions<RoutingOptions> options, Ban
 /// The router's source of randomness: one seeded <see cref="Random"/> behind a lock, so a test (or
 /// an operator chasing a routing decision) can replay the same draws with the same seed.
 /// </summary>
-public sealed class BanditRandom(int seed)
+internal sealed class BanditRandom(int seed)
 {
     private readonly Random _random = seed == 0 ? new Random() : new Random(seed);
     private readonly Lock _gate = new();

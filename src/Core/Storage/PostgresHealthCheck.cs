@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
-using StackExchange.Redis;
 
 namespace MonkeyCoder.Core.Storage;
 
@@ -9,7 +8,7 @@ namespace MonkeyCoder.Core.Storage;
 /// registration's failure status: Degraded, because the service serves through an outage (keys
 /// within their stale window, usage spilled); see docs/operations.md.
 /// </summary>
-public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -24,27 +23,6 @@ public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCh
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
         {
             return new HealthCheckResult(context.Registration.FailureStatus, "postgresql unreachable: " + ex.GetType().Name + "; serving through it (usage spilled, known API keys within their stale window)");
-        }
-    }
-}
-
-/// <summary>
-/// Whether Redis answers PING (registered when REDIS_URL is set). A failure reports the
-/// registration's failure status: Degraded, because limits, breakers and the cache fall back to
-/// this process while Redis is away.
-/// </summary>
-public sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            var latency = await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
-            return HealthCheckResult.Healthy($"redis reachable ({latency.TotalMilliseconds:0.0} ms)");
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
-        {
-            return new HealthCheckResult(context.Registration.FailureStatus, "redis unreachable: " + ex.GetType().Name + "; serving through it (limits, breakers and cache in-process)");
         }
     }
 }

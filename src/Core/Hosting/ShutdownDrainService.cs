@@ -1,49 +1,9 @@
 using System.Diagnostics;
-using System.Diagnostics.CodeAnalysis;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MonkeyCoder.Core.Observability;
 
 namespace MonkeyCoder.Core.Hosting;
-
-/// <summary>
-/// Work that must finish before the process exits (flush the usage queue, close a batch, …).
-/// Runs once on shutdown, after Kestrel has stopped accepting and in-flight calls and streams have
-/// ended (or the drain period ran out), so the last requests' work is included. Register with
-/// <see cref="ShutdownDrainExtensions.AddShutdownDrain{TDrain}"/>; see Hosting/README.md.
-/// </summary>
-public interface IShutdownDrain
-{
-    /// <summary>Short name for logs, e.g. "usage-queue".</summary>
-    string Name { get; }
-
-    /// <summary>
-    /// Finishes the work. <paramref name="cancellationToken"/> fires when the drain period
-    /// (<c>DRAIN_SECONDS</c>) is used up; return promptly then.
-    /// </summary>
-    Task DrainAsync(CancellationToken cancellationToken);
-}
-
-public static class ShutdownDrainExtensions
-{
-    /// <summary>Registers the drain runner (idempotent). Called once from AddMonkeyCoder.</summary>
-    public static IServiceCollection AddMonkeyCoderShutdown(this IServiceCollection services)
-    {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ShutdownDrainService>());
-        return services;
-    }
-
-    /// <summary>Adds a drain hook; <typeparamref name="TDrain"/> is resolved as a singleton.</summary>
-    public static IServiceCollection AddShutdownDrain<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TDrain>(this IServiceCollection services)
-        where TDrain : class, IShutdownDrain
-    {
-        services.TryAddSingleton<TDrain>();
-        services.AddSingleton<IShutdownDrain>(sp => sp.GetRequiredService<TDrain>());
-        return services.AddMonkeyCoderShutdown();
-    }
-}
 
 /// <summary>
 /// Runs every <see cref="IShutdownDrain"/> concurrently when the host stops. Hosted services stop in

@@ -5,56 +5,11 @@ using MonkeyCoder.Core.Providers;
 
 namespace MonkeyCoder.Core.Observability;
 
-/// <summary>The result of one probe. <see cref="Detail"/> is shown to operators: never a secret or a URL with a key.</summary>
-public readonly record struct ProbeResult(bool Healthy, string Detail)
-{
-    public static ProbeResult Ok(string detail = "ok") => new(true, detail);
-
-    public static ProbeResult Failed(string detail) => new(false, detail);
-}
-
-/// <summary>
-/// A cheap active check of one provider (e.g. GET /models with the provider's key), run in the
-/// background every <see cref="ProbeOptions.IntervalSeconds"/>. Register implementations as
-/// <c>IProviderProbe</c> singletons, or let the provider client implement it; a provider without a
-/// probe is watched through passive signals only. A probe must not spend tokens.
-/// </summary>
-public interface IProviderProbe
-{
-    /// <summary>The provider probed, e.g. "openai".</summary>
-    string Provider { get; }
-
-    /// <summary>Throwing counts as a failed probe (the exception type is the detail).</summary>
-    Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken);
-}
-
-/// <summary>The simulated provider lives in-process: its probe checks the tokenizer it generates with still works.</summary>
-public sealed class SimulatedProviderProbe(TokenCounter tokens) : IProviderProbe
-{
-    public string Provider => Providers.Simulated.SimulatedProvider.Name;
-
-    public Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(tokens.Count("probe") > 0 ? ProbeResult.Ok("in-process") : ProbeResult.Failed("tokenizer returned no tokens"));
-}
-
-/// <summary>GET a configured URL (<see cref="ProbeOptions.Urls"/>); any 2xx is healthy.</summary>
-public sealed class HttpEndpointProbe(string provider, Uri url, HttpClient http) : IProviderProbe
-{
-    public string Provider => provider;
-
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
-    {
-        using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        var code = (int)response.StatusCode;
-        return response.IsSuccessStatusCode ? ProbeResult.Ok($"HTTP {code}") : ProbeResult.Failed($"HTTP {code}");
-    }
-}
-
 /// <summary>
 /// Probes every enabled provider that has a probe, at start and then every interval (on the
 /// injected <see cref="TimeProvider"/>), and feeds <see cref="ProviderHealthMonitor"/>.
 /// </summary>
-public sealed partial class ProviderProbeService(
+internal sealed partial class ProviderProbeService(
     ProviderRegistry providers,
     ProviderHealthMonitor health,
     IEnumerable<IProviderProbe> registered,
@@ -161,21 +116,5 @@ public sealed partial class ProviderProbeService(
         [LoggerMessage(EventId = EventIds.ProbeFailed, Level = LogLevel.Warning,
             Message = "Probe of provider {Provider} failed: {Detail}")]
         public static partial void ProbeFailed(ILogger logger, string provider, string detail);
-    }
-}
-
-/// <summary>A health check per enabled provider ("provider/&lt;name&gt;"), served by gRPC health under that name.</summary>
-public sealed class ProviderHealthCheck(string provider, ProviderHealthMonitor monitor) : Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
-{
-    public Task<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult> CheckHealthAsync(
-        Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        var health = monitor.Get(provider);
-        return Task.FromResult(health.State switch
-        {
-            MonkeyCoder.V1.HealthState.Unhealthy => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy(health.Detail),
-            MonkeyCoder.V1.HealthState.Degraded => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Degraded(health.Detail),
-            _ => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(health.Detail),
-        });
     }
 }

@@ -1,0 +1,14 @@
+using MonkeyCoder.Core.Providers;
+
+namespace MonkeyCoder.Core.Execution;
+
+/// <summary>
+/// What a streaming execution yields: content deltas, then exactly one completion. A delta names
+/// the model that wrote it (<see cref="Model"/>), which after an unseen failover is not the plan's first candidate.
+/// </summary>
+internal readonly record struct ExecutionEvent(string? Delta, ExecutionOutcome? Completed, CatalogModel? Model = null)
+{
+    public static ExecutionEvent Content(string text, CatalogModel model) => new(text, null, model);
+
+    public static ExecutionEvent Done(ExecutionOutcome outcome) => new(null, outcome, outcome.Model);
+}
