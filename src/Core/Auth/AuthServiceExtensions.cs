@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Configuration;
-using MonkeyCoder.Core.Limits;
 using MonkeyCoder.Core.Storage;
 using Npgsql;
 

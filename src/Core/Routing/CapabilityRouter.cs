@@ -21,7 +21,7 @@ namespace MonkeyCoder.Core.Routing;
 /// <see cref="ObjectiveRule"/> blending <see cref="CostRule"/> and <see cref="LatencyRule"/>, the
 /// <see cref="LearnedRewardRule"/> (bandit) and <see cref="ConfidenceRule"/>. Never calls a provider.
 /// </summary>
-public sealed partial class CapabilityRouter : ITaskRouter
+internal sealed partial class CapabilityRouter : ITaskRouter
 {
     private readonly ModelCatalog _catalog;
     private readonly TaskAnalyzer _analyzer;

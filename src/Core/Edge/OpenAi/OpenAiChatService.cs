@@ -15,7 +15,7 @@ namespace MonkeyCoder.Core.Edge.OpenAi;
 /// failover, usage events), then OpenAI's response shapes. The response's <c>model</c> is the
 /// model that actually answered.
 /// </summary>
-public sealed class OpenAiChatService(ITaskRouter router, ModelCatalog catalog, TaskExecutor executor, TimeProvider time)
+internal sealed class OpenAiChatService(ITaskRouter router, ModelCatalog catalog, TaskExecutor executor, TimeProvider time)
 {
     public async Task<ChatCompletion> CompleteAsync(ChatCall call, CallerIdentity caller, CancellationToken cancellationToken)
     {
