@@ -18,23 +18,11 @@ internal sealed partial class ExecutionEngine(
 {
     private readonly FrozenDictionary<string, IExecutionStrategy> _strategies = strategies.ToFrozenDictionary(s => s.Name, StringComparer.Ordinal);
 
-    private const string AttemptsKey = "monkeycoder.attempts";
-
     public async Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, string executionId, CancellationToken cancellationToken, DateTimeOffset? deadline = null, Action<ExecutionScope>? started = null)
     {
         var scope = new ExecutionScope(plan, executionId, time.GetTimestamp(), deadline);
         started?.Invoke(scope);
-        ExecutionOutcome outcome;
-        try
-        {
-            outcome = await Strategy(plan).ExecuteAsync(scope, cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            Attach(ex, scope);
-            throw;
-        }
-
+        var outcome = await Strategy(plan).ExecuteAsync(scope, cancellationToken);
         await CompletedAsync(outcome);
         return outcome;
     }
@@ -49,7 +37,7 @@ internal sealed partial class ExecutionEngine(
     {
         var scope = new ExecutionScope(plan, executionId, time.GetTimestamp(), deadline);
         started?.Invoke(scope);
-        await foreach (var item in Strategy(plan).StreamAsync(scope, cancellationToken).OnFailure(ex => Attach(ex, scope), cancellationToken))
+        await foreach (var item in Strategy(plan).StreamAsync(scope, cancellationToken))
         {
             if (item.Completed is { } outcome)
             {
@@ -57,23 +45,6 @@ internal sealed partial class ExecutionEngine(
             }
 
             yield return item;
-        }
-    }
-
-    /// <summary>
-    /// The attempts a failed (or cancelled) execution made before it ended, as the engine attached
-    /// them to the exception it threw; empty for failures that did not come from the engine. A
-    /// successful execution carries its attempts in <see cref="ExecutionOutcome.Attempts"/>.
-    /// </summary>
-    public static IReadOnlyList<AttemptRecord> AttemptsOf(Exception exception) =>
-        exception.Data[AttemptsKey] as IReadOnlyList<AttemptRecord> ?? [];
-
-    private static void Attach(Exception exception, ExecutionScope scope)
-    {
-        // The first (innermost) engine to see the failure owns it; Exception.Data travels with the rethrow.
-        if (!exception.Data.Contains(AttemptsKey))
-        {
-            exception.Data[AttemptsKey] = scope.Attempts;
         }
     }
 

@@ -126,13 +126,13 @@ internal sealed partial class TaskExecutor(
             // once, charged to this caller, when the flight ends — bounded by the flight's own
             // deadline and attempt timeouts. The caller is gone, so waiting costs it nothing.
             var (answer, failure) = await flightEnded.Task;
-            var attempts = answer?.Attempts ?? (failure is null ? [] : ExecutionEngine.AttemptsOf(failure));
+            var attempts = answer?.Attempts ?? (failure is null ? [] : run.Scope?.Attempts ?? []);
             RecordEnded(plan, caller, executionId, attempts, ExecutionStatus.Cancelled, "cancelled", createdAt, time.GetElapsedTime(started), charge);
             throw;
         }
         catch (Exception ex)
         {
-            RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started), charge);
+            RecordFailure(plan, caller, executionId, ex, run, createdAt, time.GetElapsedTime(started), charge);
             throw;
         }
     }
@@ -146,7 +146,7 @@ internal sealed partial class TaskExecutor(
             .OnFailure(ex =>
             {
                 run.Recorded = true;
-                RecordFailure(plan, caller, executionId, ex, run.Joined, createdAt, time.GetElapsedTime(started), charge);
+                RecordFailure(plan, caller, executionId, ex, run, createdAt, time.GetElapsedTime(started), charge);
             }, cancellationToken);
         try
         {
@@ -327,13 +327,13 @@ internal sealed partial class TaskExecutor(
             Attempts = Attempts(outcome.Attempts),
         });
 
-    private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, bool joinedFlight, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge)
+    private void RecordFailure(RoutePlan plan, CallerIdentity caller, string executionId, Exception ex, Run run, DateTimeOffset createdAt, TimeSpan latency, UsageCharge? charge)
     {
         var cancelled = ex is OperationCanceledException;
         // What the execution tried before it failed: the tokens those attempts consumed (a stream cut
         // or cancelled mid-answer is billed by the provider) are usage too. A caller that joined
-        // another's flight shares its exception, attempts attached; the leader records those once.
-        RecordEnded(plan, caller, executionId, joinedFlight ? [] : ExecutionEngine.AttemptsOf(ex),
+        // another's flight shares its exception but not its scope; the leader records the attempts once.
+        RecordEnded(plan, caller, executionId, run.Joined ? [] : run.Scope?.Attempts ?? [],
             cancelled ? ExecutionStatus.Cancelled : ExecutionStatus.Failed,
             ex switch
             {

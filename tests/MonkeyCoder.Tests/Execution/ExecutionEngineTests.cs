@@ -145,13 +145,9 @@ public sealed class ExecutionEngineTests
         var (h, _, _) = Two([new Step.Fail(ProviderErrorClass.Overloaded)], [new Step.Fail(ProviderErrorClass.Timeout)], options);
         var ex = await Assert.ThrowsAsync<ProviderException>(() => h.ExecuteAsync(Harness.Plan(M1, M2)));
         Assert.Equal(ProviderErrorClass.Timeout, ex.ErrorClass);
-        // The failure carries every attempt it made, for the usage event of a failed execution.
-        Assert.Equal([("m1", "overloaded"), ("m2", "timeout")], ExecutionEngine.AttemptsOf(ex).Select(a => (a.Model.Id, a.Outcome)));
+        // The execution's scope keeps every attempt it made, for the usage event of a failed execution.
+        Assert.Equal([("m1", "overloaded"), ("m2", "timeout")], h.LastScope!.Attempts.Select(a => (a.Model.Id, a.Outcome)));
     }
-
-    [Fact]
-    public void AttemptsOf_AnExceptionTheEngineNeverSaw_IsEmpty() =>
-        Assert.Empty(ExecutionEngine.AttemptsOf(new InvalidOperationException("not from the engine")));
 
     [Fact]
     public async Task ExecuteAsync_AttemptsPerExecutionBounded()
@@ -263,7 +259,7 @@ public sealed class ExecutionEngineTests
 
         Assert.Equal(ProviderErrorClass.StreamCut, ex.ErrorClass);
         Assert.DoesNotContain(events, e => e.Completed is not null);
-        var attempt = Assert.Single(ExecutionEngine.AttemptsOf(ex));
+        var attempt = Assert.Single(h.LastScope!.Attempts);
         Assert.Equal("stream_cut", attempt.Outcome);
         Assert.True(attempt.Usage.OutputTokens > 0, "the tokens streamed before the cut are the failed execution's usage");
         var stats = await h.Stats.GetAsync([M1.Key], CancellationToken.None);
@@ -328,7 +324,7 @@ public sealed class ExecutionEngineTests
 
     private static async Task<int> CollectInto(Harness h, MonkeyCoder.Core.Routing.RoutePlan plan, List<ExecutionEvent> events)
     {
-        await foreach (var e in h.Engine.StreamAsync(plan, "exec_test", CancellationToken.None))
+        await foreach (var e in h.Engine.StreamAsync(plan, "exec_test", CancellationToken.None, started: s => h.LastScope = s))
         {
             events.Add(e);
         }

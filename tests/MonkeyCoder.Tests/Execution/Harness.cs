@@ -218,8 +218,11 @@ internal sealed class Harness
 
     public static RoutePlan Plan(params CatalogModel[] models) => Plan(Strategy.Single, models);
 
+    /// <summary>The scope of the last execution the engine started: its attempts, also when it failed.</summary>
+    public ExecutionScope? LastScope { get; set; }
+
     public Task<ExecutionOutcome> ExecuteAsync(RoutePlan plan, CancellationToken cancellationToken = default) =>
-        Drive(Engine.ExecuteAsync(plan, "exec_test", cancellationToken));
+        Drive(Engine.ExecuteAsync(plan, "exec_test", cancellationToken, started: s => LastScope = s));
 
     public Task<List<ExecutionEvent>> StreamAsync(RoutePlan plan, CancellationToken cancellationToken = default) =>
         Drive(Collect(plan, cancellationToken));
@@ -227,7 +230,7 @@ internal sealed class Harness
     private async Task<List<ExecutionEvent>> Collect(RoutePlan plan, CancellationToken cancellationToken)
     {
         var events = new List<ExecutionEvent>();
-        await foreach (var e in Engine.StreamAsync(plan, "exec_test", cancellationToken))
+        await foreach (var e in Engine.StreamAsync(plan, "exec_test", cancellationToken, started: s => LastScope = s))
         {
             events.Add(e);
         }

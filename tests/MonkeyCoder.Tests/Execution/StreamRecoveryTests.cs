@@ -187,7 +187,7 @@ public sealed class StreamRecoveryTests
 
         Assert.Equal(ProviderErrorClass.StreamCut, ex.ErrorClass);
         Assert.DoesNotContain(events, e => e.Completed is not null);
-        Assert.Equal(2, ExecutionEngine.AttemptsOf(ex).Count);
+        Assert.Equal(2, harness.LastScope!.Attempts.Count);
         Assert.NotEmpty(text);
     }
 
@@ -224,7 +224,7 @@ public sealed class StreamRecoveryTests
 
     private static async Task<List<ExecutionEvent>> Collect(Harness harness, List<ExecutionEvent> into)
     {
-        await foreach (var e in harness.Engine.StreamAsync(Harness.Plan(Plain), "exec_test", CancellationToken.None))
+        await foreach (var e in harness.Engine.StreamAsync(Harness.Plan(Plain), "exec_test", CancellationToken.None, started: s => harness.LastScope = s))
         {
             into.Add(e);
         }
