@@ -26,6 +26,10 @@ internal static class ProviderRequests
             MaxTokens = maxTokens,
             Temperature = model.Reasoning ? null : plan.Task.Temperature,
             TaskType = plan.Task.TaskType,
+            Tools = plan.Task.Tools,
+            ToolChoice = plan.Task.ToolChoice,
+            ParallelToolCalls = plan.Task.ParallelToolCalls,
+            Sampling = plan.Task.Sampling,
         };
     }
 

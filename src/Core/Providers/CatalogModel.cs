@@ -63,6 +63,26 @@ internal sealed record CatalogModel
     /// </summary>
     public int? FirstTokenTimeoutMs { get; init; }
 
+    /// <summary>Whether the model takes tool definitions and makes tool calls. Null in a catalog file: the protocol's default (true except for simulated).</summary>
+    public bool? SupportsTools { get; init; }
+
+    /// <summary>Whether the model accepts image input. Null in a catalog file: false.</summary>
+    public bool? SupportsImages { get; init; }
+
+    /// <summary>US dollars per 1M input tokens read from the provider's prompt cache. Null: the input price.</summary>
+    public double? CachedInputPricePerMillion { get; init; }
+
+    /// <summary>US dollars per 1M input tokens written to the provider's prompt cache. Null: the input price.</summary>
+    public double? CacheWritePricePerMillion { get; init; }
+
+    /// <summary>
+    /// What this model can honour beyond text: tools and images from the catalog, sampling and format
+    /// options from its protocol. Resolved by <see cref="ModelCatalog"/>; the router keeps a model only when
+    /// it has every feature a request needs.
+    /// </summary>
+    [JsonIgnore]
+    public RequestFeatures Features { get; init; }
+
     /// <summary>"provider/id": unique across the catalog.</summary>
     [JsonIgnore]
     public string Key => $"{Provider}/{Id}";
@@ -71,8 +91,16 @@ internal sealed record CatalogModel
     public bool IsDeprecated => string.Equals(Status, "deprecated", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Cost in US dollars of the given usage at this model's prices.</summary>
-    public double CostOf(TokenUsage usage) =>
-        (usage.InputTokens * InputPricePerMillion + usage.OutputTokens * OutputPricePerMillion) / 1_000_000d;
+    public double CostOf(TokenUsage usage)
+    {
+        var cached = Math.Clamp(usage.CachedInputTokens, 0, usage.InputTokens);
+        var written = Math.Clamp(usage.CacheWriteInputTokens, 0, usage.InputTokens - cached);
+        var uncached = usage.InputTokens - cached - written;
+        return (uncached * InputPricePerMillion
+            + cached * (CachedInputPricePerMillion ?? InputPricePerMillion)
+            + written * (CacheWritePricePerMillion ?? InputPricePerMillion)
+            + usage.OutputTokens * OutputPricePerMillion) / 1_000_000d;
+    }
 }
 
 /// <summary>0–1 capability scores used by routing.</summary>

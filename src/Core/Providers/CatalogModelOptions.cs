@@ -42,6 +42,18 @@ public sealed class CatalogModelOptions
     /// <summary>Time to first token for this model, in ms. Defaults to <c>EXECUTION_FIRST_TOKEN_TIMEOUT_MS</c>.</summary>
     public int? FirstTokenTimeoutMs { get; set; }
 
+    /// <summary>Whether the model takes tools. Defaults to true (false for the simulated protocol).</summary>
+    public bool? SupportsTools { get; set; }
+
+    /// <summary>Whether the model accepts images. Defaults to false.</summary>
+    public bool? SupportsImages { get; set; }
+
+    /// <summary>US dollars per 1M cached input tokens. Defaults to the input price.</summary>
+    public double? CachedInputPricePerMillion { get; set; }
+
+    /// <summary>US dollars per 1M input tokens written to the prompt cache. Defaults to the input price.</summary>
+    public double? CacheWritePricePerMillion { get; set; }
+
     internal CatalogModel ToModel(string provider) => new()
     {
         Id = Id!,
@@ -61,5 +73,9 @@ public sealed class CatalogModelOptions
         Reasoning = Reasoning,
         SupportsAssistantPrefill = SupportsAssistantPrefill,
         FirstTokenTimeoutMs = FirstTokenTimeoutMs,
+        SupportsTools = SupportsTools,
+        SupportsImages = SupportsImages,
+        CachedInputPricePerMillion = CachedInputPricePerMillion,
+        CacheWritePricePerMillion = CacheWritePricePerMillion,
     };
 }

@@ -133,8 +133,15 @@ internal sealed class ModelCatalog
     private static CatalogModel Normalize(CatalogModel m, List<CatalogProvider> providers)
     {
         var protocol = providers.Find(p => string.Equals(p.Name, m.Provider, StringComparison.OrdinalIgnoreCase))?.Protocol;
+        var supportsTools = m.SupportsTools ?? !string.Equals(protocol ?? m.Provider, "simulated", StringComparison.OrdinalIgnoreCase);
+        var supportsImages = m.SupportsImages ?? false;
         return m with
         {
+            SupportsTools = supportsTools,
+            SupportsImages = supportsImages,
+            Features = ProtocolFeatures(protocol ?? m.Provider)
+                | (supportsTools ? RequestFeatures.Tools : RequestFeatures.None)
+                | (supportsImages ? RequestFeatures.Images : RequestFeatures.None),
             // Anthropic's Messages API continues a trailing assistant turn; OpenAI-compatible servers differ, so only when the catalog says so.
             SupportsAssistantPrefill = m.SupportsAssistantPrefill ?? string.Equals(protocol, "anthropic", StringComparison.OrdinalIgnoreCase),
             DisplayName = string.IsNullOrEmpty(m.DisplayName) ? m.Id : m.DisplayName,
@@ -144,6 +151,14 @@ internal sealed class ModelCatalog
             Status = string.IsNullOrEmpty(m.Status) ? "active" : m.Status,
         };
     }
+
+    /// <summary>The sampling and format options a wire protocol can carry (tools and images are per model).</summary>
+    internal static RequestFeatures ProtocolFeatures(string protocol) => protocol.ToLowerInvariant() switch
+    {
+        "openai" or "gemini" => RequestFeatures.Seed | RequestFeatures.Penalties | RequestFeatures.JsonObject | RequestFeatures.JsonSchema,
+        // Anthropic's Messages API has no seed, penalties or response format.
+        _ => RequestFeatures.None,
+    };
 
     public IReadOnlyList<CatalogModel> Models => _snapshot.Models;
 

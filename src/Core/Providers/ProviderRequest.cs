@@ -2,15 +2,6 @@ using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Providers;
 
-internal enum ChatRole
-{
-    System,
-    User,
-    Assistant,
-}
-
-internal sealed record ChatMessage(ChatRole Role, string Content);
-
 /// <summary>A provider-neutral chat request for one model.</summary>
 internal sealed record ProviderRequest
 {
@@ -26,4 +17,15 @@ internal sealed record ProviderRequest
     public double? Temperature { get; init; }
 
     public TaskType TaskType { get; init; } = TaskType.Custom;
+
+    /// <summary>Functions the model may call; empty when the caller offered none.</summary>
+    public IReadOnlyList<ToolDefinition> Tools { get; init; } = [];
+
+    /// <summary>Meaningful only with <see cref="Tools"/>.</summary>
+    public ToolChoice ToolChoice { get; init; } = ToolChoice.Auto;
+
+    /// <summary>False asks for at most one tool call per turn; null leaves the provider's default.</summary>
+    public bool? ParallelToolCalls { get; init; }
+
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.None;
 }

@@ -68,6 +68,62 @@ internal sealed record TaskRequest
     /// <summary>Prior turns of a session, oldest first (filled by the session store).</summary>
     public IReadOnlyList<Providers.ChatMessage> History { get; init; } = [];
 
+    /// <summary>Images sent with the prompt (the last user turn).</summary>
+    public IReadOnlyList<Providers.ImagePart> PromptImages { get; init; } = [];
+
+    /// <summary>
+    /// True when the conversation ends with tool results rather than a user prompt: <see cref="History"/>
+    /// holds every turn, its last ones the <see cref="Providers.ChatRole.Tool"/> results, and
+    /// <see cref="Prompt"/> (empty or the last user text, for analysis only) is not sent again.
+    /// </summary>
+    public bool EndsWithToolResults { get; init; }
+
+    /// <summary>Functions the model may call; empty when the caller offered none.</summary>
+    public IReadOnlyList<Providers.ToolDefinition> Tools { get; init; } = [];
+
+    public Providers.ToolChoice ToolChoice { get; init; } = Providers.ToolChoice.Auto;
+
+    public bool? ParallelToolCalls { get; init; }
+
+    /// <summary>Stop sequences, seed, top_p, penalties, response format, end-user id.</summary>
+    public Providers.SamplingOptions Sampling { get; init; } = Providers.SamplingOptions.None;
+
+    /// <summary>What a model must support to answer this task (tools, images, seed, penalties, JSON formats).</summary>
+    public Providers.RequestFeatures RequiredFeatures
+    {
+        get
+        {
+            var features = Providers.RequestFeatures.None;
+            if (Tools.Count > 0 || History.Any(m => m.HasToolCalls || m.Role == Providers.ChatRole.Tool))
+            {
+                features |= Providers.RequestFeatures.Tools;
+            }
+
+            if (PromptImages.Count > 0 || History.Any(m => m.Images.Count > 0))
+            {
+                features |= Providers.RequestFeatures.Images;
+            }
+
+            if (Sampling.Seed is not null)
+            {
+                features |= Providers.RequestFeatures.Seed;
+            }
+
+            if (Sampling.PresencePenalty is not null || Sampling.FrequencyPenalty is not null)
+            {
+                features |= Providers.RequestFeatures.Penalties;
+            }
+
+            features |= Sampling.ResponseFormat?.Kind switch
+            {
+                Providers.ResponseFormatKind.JsonObject => Providers.RequestFeatures.JsonObject,
+                Providers.ResponseFormatKind.JsonSchema => Providers.RequestFeatures.JsonSchema,
+                _ => Providers.RequestFeatures.None,
+            };
+            return features;
+        }
+    }
+
     public const int DefaultMaxTokens = 4096;
     public const int MaxMaxTokens = 200_000;
     public const double DefaultTemperature = 0.1;
