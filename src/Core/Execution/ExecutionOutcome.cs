@@ -10,6 +10,9 @@ internal sealed record ExecutionOutcome
 
     public required string Content { get; init; }
 
+    /// <summary>The tool calls of the answer, complete, in order; <see cref="FinishReason"/> is then ToolCalls.</summary>
+    public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
+
     public required FinishReason FinishReason { get; init; }
 
     /// <summary>The model that actually answered.</summary>
