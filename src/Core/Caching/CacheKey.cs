@@ -7,7 +7,8 @@ namespace MonkeyCoder.Core.Caching;
 
 /// <summary>
 /// The response cache key: SHA-256 over a canonical form of everything that shapes the answer
-/// (task, prompt, files, persona, commands, model choice, sampling, strategy, conversation history).
+/// (task, prompt, files, images, persona, commands, model choice, sampling and format options, tools and
+/// tool choice, strategy, conversation history with its tool calls and tool results).
 /// Field order and separators are fixed, so equal requests hash equally across replicas and versions.
 /// With a <c>scope</c> (the caller's user id, unless <see cref="CacheOptions.SharedAcrossUsers"/>) the
 /// same request of two users hashes differently, so one cannot learn what another sent.
@@ -15,7 +16,7 @@ namespace MonkeyCoder.Core.Caching;
 internal static class CacheKey
 {
     /// <summary>Bump when the canonical form or the cached value's shape changes.</summary>
-    public const string Version = "v1";
+    public const string Version = "v2";
 
     public static string For(TaskRequest task, string? scope = null)
     {
@@ -67,6 +68,67 @@ internal static class CacheKey
         foreach (var turn in task.History)
         {
             Field("turn." + turn.Role.ToString(), turn.Content);
+            foreach (var image in turn.Images)
+            {
+                Image(image);
+            }
+
+            foreach (var call in turn.ToolCalls)
+            {
+                Field("turn.call.id", call.Id);
+                Field("turn.call.name", call.Name);
+                Field("turn.call.arguments", call.ArgumentsJson);
+            }
+
+            if (turn.Role == Providers.ChatRole.Tool)
+            {
+                Field("turn.result.id", turn.ToolCallId ?? "");
+                Field("turn.result.name", turn.ToolName ?? "");
+                Field("turn.result.error", turn.ToolError ? "1" : "0");
+            }
+        }
+
+        Field("ends_with_tool_results", task.EndsWithToolResults ? "1" : "0");
+        foreach (var image in task.PromptImages)
+        {
+            Image(image);
+        }
+
+        foreach (var tool in task.Tools)
+        {
+            Field("tool.name", tool.Name);
+            Field("tool.description", tool.Description ?? "");
+            Field("tool.parameters", tool.ParametersJsonSchema);
+        }
+
+        Field("tool_choice", ((int)task.ToolChoice.Kind).ToString(CultureInfo.InvariantCulture) + ":" + task.ToolChoice.Name);
+        Field("parallel_tool_calls", task.ParallelToolCalls switch { null => "", true => "1", false => "0" });
+        var sampling = task.Sampling;
+        foreach (var stop in sampling.Stop)
+        {
+            Field("stop", stop);
+        }
+
+        Field("seed", sampling.Seed?.ToString(CultureInfo.InvariantCulture) ?? "");
+        Field("top_p", sampling.TopP?.ToString("R", CultureInfo.InvariantCulture) ?? "");
+        Field("presence_penalty", sampling.PresencePenalty?.ToString("R", CultureInfo.InvariantCulture) ?? "");
+        Field("frequency_penalty", sampling.FrequencyPenalty?.ToString("R", CultureInfo.InvariantCulture) ?? "");
+        if (sampling.ResponseFormat is { } format)
+        {
+            Field("response_format", ((int)format.Kind).ToString(CultureInfo.InvariantCulture) + (format.Strict ? ":strict" : ""));
+            Field("response_format.name", format.SchemaName ?? "");
+            Field("response_format.schema", format.SchemaJson ?? "");
+        }
+
+        Field("user", sampling.User ?? "");
+
+        void Image(Providers.ImagePart image)
+        {
+            Field("image.url", image.Url ?? "");
+            Field("image.media_type", image.MediaType ?? "");
+            // Inline images are hashed on their own: megabytes of base64 need not be copied into the key's text.
+            Field("image.data", image.Base64Data is { } data ? Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(data))) : "");
+            Field("image.detail", image.Detail ?? "");
         }
 
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(builder.ToString()));

@@ -11,7 +11,11 @@ internal sealed record CachedAnswer(
     string Model,
     long InputTokens,
     long OutputTokens,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>The answer's tool calls (a hit returns them as the live answer did); null in entries without any.</summary>
+    public IReadOnlyList<Providers.ToolCall>? ToolCalls { get; init; }
+}
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(CachedAnswer))]

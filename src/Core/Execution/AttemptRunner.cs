@@ -66,7 +66,7 @@ internal sealed partial class AttemptRunner(
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                recorder.Cancelled(scope, model, time.GetElapsedTime(start), null, new TokenUsage(tokens.Count(request.Messages), 0, Estimated: true));
+                recorder.Cancelled(scope, model, time.GetElapsedTime(start), null, new TokenUsage(tokens.Count(request), 0, Estimated: true));
                 throw;
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested)
@@ -135,11 +135,12 @@ internal sealed partial class AttemptRunner(
                     }
 
                     var current = stream.Enumerator.Current;
-                    if (current.IsFinal || !string.IsNullOrEmpty(current.Delta))
+                    // A tool call's first piece commits like content: from here the caller may see it.
+                    if (current.IsFinal || !string.IsNullOrEmpty(current.Delta) || current.ToolCall is not null)
                     {
                         stream.First = current;
                         stream.TimeToFirstToken = time.GetElapsedTime(start);
-                        stream.Append(current.Delta);
+                        stream.Append(current);
                         due.CancelAfter(TimeSpan.FromMilliseconds(_options.StallTimeoutMs));
                         // Committed: if the consumer walks away before the stream settles, the attempt is recorded "cancelled".
                         stream.Abandoned = () => recorder.Cancelled(scope, model, time.GetElapsedTime(start), stream.TimeToFirstToken, PartialUsage(stream), DeliveredTokens(stream));
@@ -151,7 +152,7 @@ internal sealed partial class AttemptRunner(
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 await stream.DisposeAsync();
-                recorder.Cancelled(scope, model, time.GetElapsedTime(start), null, new TokenUsage(tokens.Count(request.Messages), 0, Estimated: true));
+                recorder.Cancelled(scope, model, time.GetElapsedTime(start), null, new TokenUsage(tokens.Count(request), 0, Estimated: true));
                 span?.Stop();
                 throw;
             }
@@ -205,7 +206,7 @@ internal sealed partial class AttemptRunner(
             }
 
             var current = stream.Enumerator.Current;
-            stream.Append(current.Delta);
+            stream.Append(current);
             stream.Due.CancelAfter(TimeSpan.FromMilliseconds(_options.StallTimeoutMs));
             return (current, null);
         }
@@ -296,7 +297,7 @@ internal sealed partial class AttemptRunner(
     private long DeliveredTokens(OpenedStream stream) => stream.DeliveredText.Length == 0 ? 0 : tokens.Count(stream.DeliveredText);
 
     private TokenUsage PartialUsage(OpenedStream stream) =>
-        new(tokens.Count(stream.Request.Messages), tokens.Count(stream.Text), Estimated: true);
+        new(tokens.Count(stream.Request), tokens.Count(stream.Text) + tokens.Count(stream.ToolCallText), Estimated: true);
 
     private static ProviderException Unexpected(CatalogModel model, Exception ex) =>
         new(model.Provider, ProviderErrorClass.Unknown, $"Unexpected {ex.GetType().Name} from the provider client.", ex);

@@ -10,6 +10,7 @@ internal sealed class OpenedStream(RouteCandidate candidate, ProviderRequest req
 {
     private readonly StringBuilder _text = new();
     private readonly StringBuilder _delivered = new();
+    private readonly StringBuilder _toolText = new();
 
     public RouteCandidate Candidate => candidate;
 
@@ -30,6 +31,12 @@ internal sealed class OpenedStream(RouteCandidate candidate, ProviderRequest req
     public TimeSpan? TimeToFirstToken { get; internal set; }
 
     public string Text => _text.ToString();
+
+    /// <summary>The tool calls streamed so far by this attempt (pieces assembled by index).</summary>
+    public ToolCallAssembler ToolCalls { get; } = new();
+
+    /// <summary>The tool-call names and argument pieces streamed so far: output tokens of this attempt too.</summary>
+    public string ToolCallText => _toolText.ToString();
 
     /// <summary>What of this attempt's text reached the caller (a continuation's repeated start is not delivered).</summary>
     public string DeliveredText => _delivered.ToString();
@@ -56,6 +63,17 @@ internal sealed class OpenedStream(RouteCandidate candidate, ProviderRequest req
 
     /// <summary>The attempt's outcome is recorded (completed, failed or cancelled): disposal records nothing more.</summary>
     internal void Settle() => Abandoned = null;
+
+    /// <summary>Takes in one event's content or tool-call piece.</summary>
+    internal void Append(ProviderStreamEvent item)
+    {
+        Append(item.Delta);
+        if (item.ToolCall is { } call)
+        {
+            ToolCalls.Add(call);
+            _toolText.Append(call.Name).Append(call.ArgumentsDelta);
+        }
+    }
 
     internal void Append(string? delta)
     {

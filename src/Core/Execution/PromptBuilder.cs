@@ -5,7 +5,11 @@ using MonkeyCoder.V1;
 
 namespace MonkeyCoder.Core.Execution;
 
-/// <summary>Turns a task into chat messages: a persona system prompt, prior turns, then the prompt with its files.</summary>
+/// <summary>
+/// Turns a task into chat messages: a persona system prompt, prior turns, then the prompt with its files
+/// and images. A conversation that ends with tool results (<see cref="TaskRequest.EndsWithToolResults"/>)
+/// is sent as system + history: the results are the last turns, and no user prompt follows them.
+/// </summary>
 internal static class PromptBuilder
 {
     public static IReadOnlyList<ChatMessage> Build(TaskRequest task, Persona persona) => Build(task, persona, null, null);
@@ -17,18 +21,22 @@ internal static class PromptBuilder
     public static IReadOnlyList<ChatMessage> Build(TaskRequest task, Persona persona, CatalogModel? model, TokenCounter? tokens)
     {
         var system = new ChatMessage(ChatRole.System, PersonaPrompts.SystemPrompt(persona, task.CustomInstructions));
-        var user = new ChatMessage(ChatRole.User, UserPrompt(task));
+        ChatMessage? user = task.EndsWithToolResults ? null : new ChatMessage(ChatRole.User, UserPrompt(task)) { Images = task.PromptImages };
         var history = task.History;
         if (history.Count > 0 && model is { ContextWindow: > 0 } && tokens is not null)
         {
             var answer = Math.Min(task.MaxTokens, model.MaxOutputTokens > 0 ? model.MaxOutputTokens : task.MaxTokens);
-            var budget = model.ContextWindow - answer - tokens.Count([system, user]);
-            history = Sessions.HistoryTrimmer.Trim(history, budget, tokens);
+            var budget = model.ContextWindow - answer - tokens.Count(user is null ? [system] : [system, user]) - tokens.CountTools(task.Tools);
+            history = Sessions.HistoryTrimmer.Trim(history, budget, tokens, keepLast: user is null);
         }
 
         var messages = new List<ChatMessage>(history.Count + 2) { system };
         messages.AddRange(history);
-        messages.Add(user);
+        if (user is not null)
+        {
+            messages.Add(user);
+        }
+
         return messages;
     }
 

@@ -194,6 +194,12 @@ internal sealed partial class TaskExecutor(
                 yield return ExecutionEvent.Content(new string(chunk), cached.Model);
             }
 
+            for (var i = 0; i < cached.ToolCalls.Count; i++)
+            {
+                var call = cached.ToolCalls[i];
+                yield return ExecutionEvent.ToolCallPart(new ToolCallDelta(i, call.Id, call.Name, call.ArgumentsJson), cached.Model);
+            }
+
             yield return ExecutionEvent.Done(cached);
             yield break;
         }
@@ -253,6 +259,7 @@ internal sealed partial class TaskExecutor(
         {
             ExecutionId = executionId,
             Content = answer.Content,
+            ToolCalls = answer.ToolCalls ?? [],
             FinishReason = (FinishReason)answer.FinishReason,
             Model = model,
             Usage = usage,
@@ -265,7 +272,8 @@ internal sealed partial class TaskExecutor(
 
     private ValueTask StoreAsync(string key, ExecutionOutcome outcome, CancellationToken cancellationToken) =>
         cache.SetAsync(key, new CachedAnswer(outcome.Content, (int)outcome.FinishReason, outcome.Model.Provider, outcome.Model.Id,
-            outcome.Usage.InputTokens, outcome.Usage.OutputTokens, time.GetUtcNow()), cancellationToken);
+            outcome.Usage.InputTokens, outcome.Usage.OutputTokens, time.GetUtcNow())
+        { ToolCalls = outcome.ToolCalls.Count > 0 ? outcome.ToolCalls : null }, cancellationToken);
 
     /// <summary>
     /// A completed execution, unary or streamed: its usage event, which model answered it and for

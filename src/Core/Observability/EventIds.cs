@@ -52,6 +52,7 @@ internal static class EventIds
     public const int StreamRecovered = 1341;
     public const int PrefillRejected = 1342;
     public const int StreamRecoveryOverCeiling = 1343;
+    public const int StreamToolCallBroken = 1344;
 
     // 1400–1499 providers
     public const int SimulatedStreamStopped = 1400;

@@ -86,6 +86,7 @@ internal sealed partial class CapabilityRouter : ITaskRouter
         }
 
         var field = pinned ? Chain(pins, task.AllowedModels, rejected) : [.. Field(task).Select(m => (m, (string?)null))];
+        field = WithFeatures(task.RequiredFeatures, field, pinned ? pins.Models[0] : null, rejected);
         var analysis = _analyzer.Analyze(task);
         var allowed = AllowList(task, field.Select(x => x.Model).ToList());
         field = field.Where(x => allowed.Contains(x.Model)).ToList();
@@ -338,6 +339,89 @@ internal sealed partial class CapabilityRouter : ITaskRouter
             .DistinctBy(m => m.Key, StringComparer.OrdinalIgnoreCase)
             .Select(m => new RouteCandidate(m, 0, ["fallback listed by the caller"], new Dictionary<string, double>()))
             .ToList();
+
+    /// <summary>
+    /// Keeps the models whose catalog features cover everything the request needs (tools, images,
+    /// seed, penalties, JSON formats): an option is honoured or the call refused, never ignored. A pinned
+    /// model that lacks one is refused (INVALID_ARGUMENT MODEL_LACKS_FEATURE); a chain fallback that lacks
+    /// one is left out with the reason; when no model is left, INVALID_ARGUMENT NO_MODEL_SUPPORTS_FEATURE.
+    /// </summary>
+    private static List<(CatalogModel Model, string? Reason)> WithFeatures(RequestFeatures required, List<(CatalogModel Model, string? Reason)> field,
+        CatalogModel? pinned, List<string> rejected)
+    {
+        if (required == RequestFeatures.None)
+        {
+            return field;
+        }
+
+        if (pinned is not null && (pinned.Features & required) != required)
+        {
+            var missing = FeatureNames(required & ~pinned.Features);
+            throw RpcErrors.Create(StatusCode.InvalidArgument, "MODEL_LACKS_FEATURE",
+                $"Model {pinned.Key} does not support {missing}, which this request uses; pick a model that does (GET /openai/v1/models lists them) or drop the option.",
+                new Dictionary<string, string> { ["model"] = pinned.Key, ["feature"] = missing });
+        }
+
+        var kept = new List<(CatalogModel Model, string? Reason)>(field.Count);
+        foreach (var entry in field)
+        {
+            if ((entry.Model.Features & required) == required)
+            {
+                kept.Add(entry);
+            }
+            else
+            {
+                rejected.Add($"{entry.Model.Key}: does not support {FeatureNames(required & ~entry.Model.Features)}");
+            }
+        }
+
+        if (kept.Count == 0 && field.Count > 0)
+        {
+            var needed = FeatureNames(required);
+            throw RpcErrors.Create(StatusCode.InvalidArgument, "NO_MODEL_SUPPORTS_FEATURE",
+                $"No enabled model supports {needed}, which this request uses.",
+                new Dictionary<string, string> { ["feature"] = needed });
+        }
+
+        return kept;
+    }
+
+    /// <summary>Request features as callers name them, e.g. "tools, images".</summary>
+    internal static string FeatureNames(RequestFeatures features)
+    {
+        var names = new List<string>();
+        if (features.HasFlag(RequestFeatures.Tools))
+        {
+            names.Add("tools");
+        }
+
+        if (features.HasFlag(RequestFeatures.Images))
+        {
+            names.Add("images");
+        }
+
+        if (features.HasFlag(RequestFeatures.Seed))
+        {
+            names.Add("seed");
+        }
+
+        if (features.HasFlag(RequestFeatures.Penalties))
+        {
+            names.Add("presence/frequency penalties");
+        }
+
+        if (features.HasFlag(RequestFeatures.JsonObject))
+        {
+            names.Add("response_format json_object");
+        }
+
+        if (features.HasFlag(RequestFeatures.JsonSchema))
+        {
+            names.Add("response_format json_schema");
+        }
+
+        return string.Join(", ", names);
+    }
 
     private static RpcException NoCandidate(CatalogModel? named, List<string> rejected, int budgetRejections)
     {

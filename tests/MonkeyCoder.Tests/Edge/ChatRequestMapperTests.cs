@@ -76,7 +76,7 @@ public sealed class ChatRequestMapperTests
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         var fields = Fields(ex);
-        foreach (var expected in new[] { "model", "n", "temperature", "max_tokens", "stream_options", "tools", "fallbacks[0]", "fallbacks[1]", "messages[0].role", "messages[1].content[0]", "messages" })
+        foreach (var expected in new[] { "model", "n", "temperature", "max_tokens", "stream_options", "tools[0]", "fallbacks[0]", "fallbacks[1]", "messages[0].tool_call_id", "messages[1].content[0].image_url.url", "messages" })
         {
             Assert.Contains(expected, fields);
         }

@@ -29,7 +29,7 @@ internal sealed class OpenAiChatService(ITaskRouter router, ModelCatalog catalog
             Created = time.GetUtcNow().ToUnixTimeSeconds(),
             Model = outcome.Model.Id,
             Provider = outcome.Model.Provider,
-            Choices = [new ChatChoice { Index = 0, Message = new AssistantMessage { Content = outcome.Content }, FinishReason = FinishReasonOf(outcome.FinishReason) }],
+            Choices = [new ChatChoice { Index = 0, Message = MessageOf(outcome), FinishReason = FinishReasonOf(outcome.FinishReason) }],
             Usage = UsageOf(outcome.Usage),
         };
     }
@@ -88,6 +88,23 @@ internal sealed class OpenAiChatService(ITaskRouter router, ModelCatalog catalog
             {
                 yield return Chunk(id, created, item.Model?.Id ?? model, null, new ChunkDelta { Content = item.Delta }, null);
             }
+            else if (item.ToolCall is { } piece)
+            {
+                // As OpenAI streams them: index on every piece; id, type and name on the first piece of a call.
+                yield return Chunk(id, created, item.Model?.Id ?? model, null, new ChunkDelta
+                {
+                    ToolCalls =
+                    [
+                        new ToolCallDto
+                        {
+                            Index = piece.Index,
+                            Id = piece.Id,
+                            Type = piece.Id is null && piece.Name is null ? null : "function",
+                            Function = new FunctionCallDto { Name = piece.Name, Arguments = piece.ArgumentsDelta ?? "" },
+                        },
+                    ],
+                }, null);
+            }
         }
     }
 
@@ -121,9 +138,19 @@ internal sealed class OpenAiChatService(ITaskRouter router, ModelCatalog catalog
         return router.PlanAsync(task, new RoutePins(pinned, fallbacks), cancellationToken);
     }
 
+    /// <summary>The answer's message: its text (null when it only called tools, as OpenAI sends it) and its tool calls.</summary>
+    private static AssistantMessage MessageOf(ExecutionOutcome outcome) => new()
+    {
+        Content = outcome.Content.Length == 0 && outcome.ToolCalls.Count > 0 ? null : outcome.Content,
+        ToolCalls = outcome.ToolCalls.Count == 0 ? null : outcome.ToolCalls
+            .Select(c => new ToolCallDto { Id = c.Id, Type = "function", Function = new FunctionCallDto { Name = c.Name, Arguments = c.ArgumentsJson } })
+            .ToList(),
+    };
+
     /// <summary>OpenAI's finish reasons; an unspecified one (never expected) reads as stop.</summary>
     public static string FinishReasonOf(FinishReason reason) => reason switch
     {
+        FinishReason.ToolCalls => "tool_calls",
         FinishReason.Length => "length",
         FinishReason.ContentFilter => "content_filter",
         _ => "stop",
@@ -143,6 +170,7 @@ internal sealed class OpenAiChatService(ITaskRouter router, ModelCatalog catalog
         PromptTokens = usage.InputTokens,
         CompletionTokens = usage.OutputTokens,
         TotalTokens = usage.TotalTokens,
+        PromptTokensDetails = usage.CachedInputTokens > 0 ? new PromptTokensDetailsDto { CachedTokens = usage.CachedInputTokens } : null,
     };
 
     private static string CompletionId(string executionId) => "chatcmpl-" + executionId;

@@ -31,9 +31,32 @@ internal sealed class ChatCompletionRequest
     /// <summary>Monkey Coder extension: keep the response out of (and do not serve it from) the cache.</summary>
     public bool? CacheBypass { get; set; }
 
+    /// <summary>[{"type":"function","function":{"name","description","parameters"}}]; read by hand so a schema passes through as written.</summary>
     public JsonElement? Tools { get; set; }
 
+    /// <summary>"auto", "none", "required" or {"type":"function","function":{"name":…}}.</summary>
+    public JsonElement? ToolChoice { get; set; }
+
+    public bool? ParallelToolCalls { get; set; }
+
+    /// <summary>The legacy function-calling fields: refused with a pointer to tools.</summary>
     public JsonElement? Functions { get; set; }
+
+    public JsonElement? FunctionCall { get; set; }
+
+    /// <summary>A string or an array of up to 4 strings.</summary>
+    public JsonElement? Stop { get; set; }
+
+    public long? Seed { get; set; }
+
+    public double? TopP { get; set; }
+
+    public double? PresencePenalty { get; set; }
+
+    public double? FrequencyPenalty { get; set; }
+
+    /// <summary>{"type":"text"|"json_object"} or {"type":"json_schema","json_schema":{"name","schema","strict"}}.</summary>
+    public JsonElement? ResponseFormat { get; set; }
 
     public string? User { get; set; }
 }
@@ -47,10 +70,35 @@ internal sealed class ChatMessageDto
 {
     public string? Role { get; set; }
 
-    /// <summary>A string, or an array of content parts ({"type":"text","text":…}).</summary>
+    /// <summary>A string, or an array of content parts ({"type":"text","text":…} or {"type":"image_url","image_url":{"url":…}}).</summary>
     public JsonElement? Content { get; set; }
 
     public string? Name { get; set; }
+
+    /// <summary>An assistant turn's calls.</summary>
+    public List<ToolCallDto?>? ToolCalls { get; set; }
+
+    /// <summary>A tool turn: the call it answers.</summary>
+    public string? ToolCallId { get; set; }
+}
+
+internal sealed class ToolCallDto
+{
+    /// <summary>Only in stream deltas: which call a piece belongs to.</summary>
+    public int? Index { get; set; }
+
+    public string? Id { get; set; }
+
+    public string? Type { get; set; }
+
+    public FunctionCallDto? Function { get; set; }
+}
+
+internal sealed class FunctionCallDto
+{
+    public string? Name { get; set; }
+
+    public string? Arguments { get; set; }
 }
 
 internal sealed class ChatCompletion
@@ -93,6 +141,9 @@ internal sealed class AssistantMessage
 
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? Refusal => null;
+
+    /// <summary>The calls the model made (absent when none), finish_reason is then "tool_calls".</summary>
+    public IReadOnlyList<ToolCallDto>? ToolCalls { get; init; }
 }
 
 internal sealed class UsageDto
@@ -102,6 +153,14 @@ internal sealed class UsageDto
     public long CompletionTokens { get; init; }
 
     public long TotalTokens { get; init; }
+
+    /// <summary>Present when some prompt tokens were read from the provider's prompt cache.</summary>
+    public PromptTokensDetailsDto? PromptTokensDetails { get; init; }
+}
+
+internal sealed class PromptTokensDetailsDto
+{
+    public long CachedTokens { get; init; }
 }
 
 internal sealed class ChatCompletionChunk
@@ -143,6 +202,9 @@ internal sealed class ChunkDelta
     public string? Role { get; init; }
 
     public string? Content { get; init; }
+
+    /// <summary>Pieces of tool calls as OpenAI streams them: index always; id, type and name on a call's first piece.</summary>
+    public IReadOnlyList<ToolCallDto>? ToolCalls { get; init; }
 }
 
 internal sealed class ModelList

@@ -44,6 +44,7 @@ internal sealed class PipelineStrategy(SingleStrategy single) : IExecutionStrate
         {
             ExecutionId = scope.ExecutionId,
             Content = last!.Content,
+            ToolCalls = last.ToolCalls,
             FinishReason = last.FinishReason,
             Model = lastModel!,
             Usage = usage,

@@ -139,6 +139,7 @@ internal sealed class QuantumStrategy(AttemptRunner runner) : IExecutionStrategy
         {
             ExecutionId = scope.ExecutionId,
             Content = winner.Response.Content,
+            ToolCalls = winner.Response.ToolCalls,
             FinishReason = winner.Response.FinishReason,
             Model = model,
             Usage = winner.Response.Usage,
@@ -159,6 +160,13 @@ internal sealed class QuantumStrategy(AttemptRunner runner) : IExecutionStrategy
         for (var i = 0; i < content.Length; i += StreamChunkChars)
         {
             yield return ExecutionEvent.Content(content.Substring(i, Math.Min(StreamChunkChars, content.Length - i)), outcome.Model);
+        }
+
+        // The winner's tool calls, each as one complete piece (stream consumers assemble pieces by index).
+        for (var i = 0; i < outcome.ToolCalls.Count; i++)
+        {
+            var call = outcome.ToolCalls[i];
+            yield return ExecutionEvent.ToolCallPart(new ToolCallDelta(i, call.Id, call.Name, call.ArgumentsJson), outcome.Model);
         }
 
         yield return ExecutionEvent.Done(outcome with { TimeToFirstToken = runner.Time.GetElapsedTime(scope.StartedTimestamp) });
@@ -206,14 +214,14 @@ internal sealed class QuantumStrategy(AttemptRunner runner) : IExecutionStrategy
     /// <summary>Route score × answer quality: a cut or filtered answer ranks below a complete one.</summary>
     private static double Quality(Variant v)
     {
-        if (string.IsNullOrWhiteSpace(v.Response.Content))
+        if (string.IsNullOrWhiteSpace(v.Response.Content) && v.Response.ToolCalls.Count == 0)
         {
             return 0;
         }
 
         var finish = v.Response.FinishReason switch
         {
-            FinishReason.Stop => 1.0,
+            FinishReason.Stop or FinishReason.ToolCalls => 1.0,
             FinishReason.Length => 0.85,
             _ => 0.5,
         };

@@ -51,6 +51,7 @@ internal sealed partial class SingleStrategy(AttemptRunner runner, PrefillSuppor
             Model = model,
             Usage = response.Usage,
             CostUsd = model.CostOf(response.Usage),
+            ToolCalls = response.ToolCalls,
             Attempts = attempts,
             ProviderTime = ProviderRequests.SumLatency(attempts),
             TimeToFirstToken = runner.Time.GetElapsedTime(scope.StartedTimestamp),
@@ -126,7 +127,7 @@ internal sealed partial class SingleStrategy(AttemptRunner runner, PrefillSuppor
                 // Recovery cost cap: spent so far + this continuation's worst case (its whole input, the rest of
                 // the answer's max_tokens) must fit the call's ceiling; else a cheaper later candidate may, or the break stands.
                 var remaining = Math.Max(1, request.MaxTokens - runner.Tokens.Count(delivered.ToString()));
-                var worstCase = candidate.Model.CostOf(new TokenUsage(runner.Tokens.Count(request.Messages), remaining));
+                var worstCase = candidate.Model.CostOf(new TokenUsage(runner.Tokens.Count(request), remaining));
                 if (!scope.Affords(worstCase))
                 {
                     Log.RecoveryOverCeiling(_logger, scope.ExecutionId, candidate.Model.Key, scope.SpentUsd, worstCase, scope.CostCeilingUsd ?? 0);
@@ -156,6 +157,7 @@ internal sealed partial class SingleStrategy(AttemptRunner runner, PrefillSuppor
             }
 
             // Committed: content from this model reaches the caller from here on.
+            var toolCallStarted = false;
             await using (stream)
             {
                 ttft ??= runner.Time.GetElapsedTime(scope.StartedTimestamp);
@@ -173,7 +175,8 @@ internal sealed partial class SingleStrategy(AttemptRunner runner, PrefillSuppor
                         }
 
                         var attempt = await runner.CompleteStreamAsync(scope, stream, current);
-                        var outcome = Outcome(scope, candidate.Model, attempt, current.FinishReason, delivered.ToString(), ttft, firstAttempt, recoveries);
+                        var outcome = Outcome(scope, candidate.Model, attempt, current.FinishReason, delivered.ToString(), ttft, firstAttempt, recoveries)
+                            with { ToolCalls = stream.ToolCalls.Build() };
                         if (recoveries > 0)
                         {
                             Log.Recovered(_logger, scope.ExecutionId, candidate.Model.Key, recoveries);
@@ -194,17 +197,29 @@ internal sealed partial class SingleStrategy(AttemptRunner runner, PrefillSuppor
                         }
                     }
 
+                    if (current.ToolCall is { } call)
+                    {
+                        yield return ExecutionEvent.ToolCallPart(call, candidate.Model);
+                    }
+
                     (current, broken) = await runner.ReadNextAsync(scope, stream, cancellationToken);
                     if (broken is not null)
                     {
+                        toolCallStarted = stream.ToolCalls.Started;
                         break;
                     }
                 }
             }
 
             // The attempt broke after content reached the caller (recorded with its delivered tokens).
-            // Seam for tool calls (not streamed yet): a break inside a tool call's arguments must end
-            // with this error unless none of that call was sent; only text is continued.
+            // Only text is continued: once a piece of a tool call went out, a continuation could only
+            // produce a different or half call, so the break stands (never a finished-looking half call).
+            if (toolCallStarted)
+            {
+                Log.ToolCallBroken(_logger, scope.ExecutionId, candidate.Model.Key, broken!.ClassName);
+                throw broken;
+            }
+
             if (!options.StreamRecovery || recoveries >= options.MaxRecoveriesPerCall || broken!.ErrorClass == ProviderErrorClass.ContentFiltered)
             {
                 throw broken!;
@@ -277,6 +292,10 @@ internal sealed partial class SingleStrategy(AttemptRunner runner, PrefillSuppor
         [LoggerMessage(EventId = Observability.EventIds.StreamRecovered, Level = LogLevel.Information,
             Message = "Execution {ExecutionId}: answer completed by {Model} after {Recoveries} recovery(ies)")]
         public static partial void Recovered(ILogger logger, string executionId, string model, int recoveries);
+
+        [LoggerMessage(EventId = Observability.EventIds.StreamToolCallBroken, Level = LogLevel.Warning,
+            Message = "Execution {ExecutionId}: stream from {Model} broke inside a tool call ({ErrorClass}); not continued")]
+        public static partial void ToolCallBroken(ILogger logger, string executionId, string model, string errorClass);
 
         [LoggerMessage(EventId = Observability.EventIds.PrefillRejected, Level = LogLevel.Information,
             Message = "{Model} rejected an assistant prefill; continuing without it (remembered)")]

@@ -314,10 +314,10 @@ internal abstract partial class HttpProviderClient : IProviderClient, Observabil
     {
         if (input is null && output is null)
         {
-            return new TokenUsage(Tokens.Count(request.Messages), Tokens.Count(content), Estimated: true);
+            return new TokenUsage(Tokens.Count(request), Tokens.Count(content), Estimated: true);
         }
 
-        return new TokenUsage(input ?? Tokens.Count(request.Messages), output ?? Tokens.Count(content), Estimated: input is null || output is null);
+        return new TokenUsage(input ?? Tokens.Count(request), output ?? Tokens.Count(content), Estimated: input is null || output is null);
     }
 
     /// <summary>

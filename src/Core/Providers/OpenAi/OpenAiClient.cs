@@ -33,14 +33,47 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
         }
 
         var content = choice.Message?.Content ?? "";
+        var calls = ToolCalls(choice.Message?.ToolCalls);
         var finish = MapFinish(choice.FinishReason, choice.Message?.Refusal);
-        if (finish == FinishReason.ContentFilter && content.Length == 0)
+        if (calls.Count > 0 && finish == FinishReason.Stop)
+        {
+            // Some compatible servers finish a tool-calling turn with "stop": the calls are the answer.
+            finish = FinishReason.ToolCalls;
+        }
+
+        if (finish == FinishReason.ContentFilter && content.Length == 0 && calls.Count == 0)
         {
             throw ContentFiltered(choice.FinishReason ?? "refusal");
         }
 
-        var usage = UsageOrEstimate(completion.Usage?.PromptTokens, completion.Usage?.CompletionTokens, request, content);
-        return new ProviderResponse(content, finish, usage, completion.Model ?? request.Model.Id);
+        var usage = Usage(completion.Usage, request, content, calls);
+        return new ProviderResponse(content, finish, usage, completion.Model ?? request.Model.Id) { ToolCalls = calls };
+    }
+
+    /// <summary>Complete tool calls of a unary answer; a call without an id gets one (some compatible servers omit it).</summary>
+    private static List<ToolCall> ToolCalls(List<ChatToolCall>? calls)
+    {
+        var result = new List<ToolCall>(calls?.Count ?? 0);
+        foreach (var call in calls ?? [])
+        {
+            if (call.Function?.Name is not { Length: > 0 } name)
+            {
+                continue;
+            }
+
+            var id = call.Id is { Length: > 0 } given ? given : "call_" + result.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            result.Add(new ToolCall(id, name, string.IsNullOrEmpty(call.Function.Arguments) ? "{}" : call.Function.Arguments));
+        }
+
+        return result;
+    }
+
+    /// <summary>The provider's usage with its cached prompt tokens, or an estimate that counts tool-call arguments as output.</summary>
+    private TokenUsage Usage(ChatUsage? usage, ProviderRequest request, string content, IReadOnlyList<ToolCall> calls)
+    {
+        var output = calls.Count == 0 ? content : content + string.Concat(calls.Select(c => c.Name + c.ArgumentsJson));
+        var counted = UsageOrEstimate(usage?.PromptTokens, usage?.CompletionTokens, request, output);
+        return counted with { CachedInputTokens = usage?.PromptTokensDetails?.CachedTokens ?? 0 };
     }
 
     public override async IAsyncEnumerable<ProviderStreamEvent> StreamAsync(ProviderRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -49,6 +82,8 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
         string? providerFinish = null;
         ChatUsage? usage = null;
         var content = new StringBuilder();
+        var toolText = new StringBuilder();
+        var sawToolCall = false;
         var sawDone = false;
         var bad = new BadEventCounter();
 
@@ -106,6 +141,21 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
                     yield return ProviderStreamEvent.Content(text);
                 }
 
+                foreach (var call in choice.Delta?.ToolCalls ?? [])
+                {
+                    // OpenAI sends index on every piece; id, type and name on the first piece of each call only.
+                    var piece = new ToolCallDelta(call.Index ?? 0, call.Id is { Length: > 0 } ? call.Id : null,
+                        call.Function?.Name is { Length: > 0 } ? call.Function.Name : null, call.Function?.Arguments);
+                    if (piece.Id is null && piece.Name is null && string.IsNullOrEmpty(piece.ArgumentsDelta))
+                    {
+                        continue;
+                    }
+
+                    sawToolCall = true;
+                    toolText.Append(piece.Name).Append(piece.ArgumentsDelta);
+                    yield return ProviderStreamEvent.ToolCallPart(piece);
+                }
+
                 if (choice.FinishReason is { Length: > 0 } reason)
                 {
                     providerFinish = reason;
@@ -125,12 +175,18 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
             throw StreamCut(sawDone ? "[DONE] arrived without a finish_reason." : "no chunk carried a finish_reason.");
         }
 
-        if (finish == FinishReason.ContentFilter && content.Length == 0)
+        if (sawToolCall && finish == FinishReason.Stop)
+        {
+            finish = FinishReason.ToolCalls;
+        }
+
+        if (finish == FinishReason.ContentFilter && content.Length == 0 && !sawToolCall)
         {
             throw ContentFiltered(providerFinish ?? "content_filter");
         }
 
-        yield return ProviderStreamEvent.Final(finish, UsageOrEstimate(usage?.PromptTokens, usage?.CompletionTokens, request, content.ToString()));
+        var counted = UsageOrEstimate(usage?.PromptTokens, usage?.CompletionTokens, request, content.Append(toolText).ToString());
+        yield return ProviderStreamEvent.Final(finish, counted with { CachedInputTokens = usage?.PromptTokensDetails?.CachedTokens ?? 0 });
     }
 
     /// <summary>
@@ -182,16 +238,7 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
         json.WriteStartArray("messages");
         foreach (var message in request.Messages)
         {
-            json.WriteStartObject();
-            json.WriteString("role", message.Role switch
-            {
-                // OpenAI's reasoning models take "developer" in place of "system"; compatible servers know only "system".
-                ChatRole.System => request.Model.Reasoning && Provider == "openai" ? "developer" : "system",
-                ChatRole.Assistant => "assistant",
-                _ => "user",
-            });
-            json.WriteString("content", message.Content);
-            json.WriteEndObject();
+            WriteMessage(json, message, request);
         }
 
         json.WriteEndArray();
@@ -208,6 +255,8 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
             }
         }
 
+        WriteTools(json, request);
+        WriteSampling(json, request.Sampling);
         if (stream)
         {
             json.WriteBoolean("stream", true);
@@ -219,10 +268,203 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
         json.WriteEndObject();
     });
 
+    /// <summary>One chat message: text or text + image parts (user), tool calls (assistant), a tool result (role "tool").</summary>
+    private void WriteMessage(Utf8JsonWriter json, ChatMessage message, ProviderRequest request)
+    {
+        json.WriteStartObject();
+        json.WriteString("role", message.Role switch
+        {
+            // OpenAI's reasoning models take "developer" in place of "system"; compatible servers know only "system".
+            ChatRole.System => request.Model.Reasoning && Provider == "openai" ? "developer" : "system",
+            ChatRole.Assistant => "assistant",
+            ChatRole.Tool => "tool",
+            _ => "user",
+        });
+        if (message.Role == ChatRole.Tool)
+        {
+            json.WriteString("tool_call_id", message.ToolCallId ?? "");
+            json.WriteString("content", message.Content);
+        }
+        else if (message.Images.Count > 0)
+        {
+            json.WriteStartArray("content");
+            if (message.Content.Length > 0)
+            {
+                json.WriteStartObject();
+                json.WriteString("type", "text");
+                json.WriteString("text", message.Content);
+                json.WriteEndObject();
+            }
+
+            foreach (var image in message.Images)
+            {
+                json.WriteStartObject();
+                json.WriteString("type", "image_url");
+                json.WriteStartObject("image_url");
+                json.WriteString("url", image.IsInline ? "data:" + (image.MediaType ?? "image/png") + ";base64," + image.Base64Data : image.Url);
+                if (image.Detail is { Length: > 0 } detail)
+                {
+                    json.WriteString("detail", detail);
+                }
+
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+        else if (message.HasToolCalls && message.Content.Length == 0)
+        {
+            json.WriteNull("content");
+        }
+        else
+        {
+            json.WriteString("content", message.Content);
+        }
+
+        if (message.HasToolCalls)
+        {
+            json.WriteStartArray("tool_calls");
+            foreach (var call in message.ToolCalls)
+            {
+                json.WriteStartObject();
+                json.WriteString("id", call.Id);
+                json.WriteString("type", "function");
+                json.WriteStartObject("function");
+                json.WriteString("name", call.Name);
+                json.WriteString("arguments", call.ArgumentsJson);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteTools(Utf8JsonWriter json, ProviderRequest request)
+    {
+        if (request.Tools.Count == 0)
+        {
+            return;
+        }
+
+        json.WriteStartArray("tools");
+        foreach (var tool in request.Tools)
+        {
+            json.WriteStartObject();
+            json.WriteString("type", "function");
+            json.WriteStartObject("function");
+            json.WriteString("name", tool.Name);
+            if (tool.Description is { Length: > 0 } description)
+            {
+                json.WriteString("description", description);
+            }
+
+            json.WritePropertyName("parameters");
+            json.WriteRawValue(string.IsNullOrWhiteSpace(tool.ParametersJsonSchema) ? """{"type":"object","properties":{}}""" : tool.ParametersJsonSchema);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        switch (request.ToolChoice.Kind)
+        {
+            case ToolChoiceKind.None:
+                json.WriteString("tool_choice", "none");
+                break;
+            case ToolChoiceKind.Required:
+                json.WriteString("tool_choice", "required");
+                break;
+            case ToolChoiceKind.Named:
+                json.WriteStartObject("tool_choice");
+                json.WriteString("type", "function");
+                json.WriteStartObject("function");
+                json.WriteString("name", request.ToolChoice.Name);
+                json.WriteEndObject();
+                json.WriteEndObject();
+                break;
+            default:
+                json.WriteString("tool_choice", "auto");
+                break;
+        }
+
+        if (request.ParallelToolCalls is { } parallel)
+        {
+            json.WriteBoolean("parallel_tool_calls", parallel);
+        }
+    }
+
+    /// <summary>Every option is sent as given: one the server rejects comes back as its 400, never silently dropped.</summary>
+    private static void WriteSampling(Utf8JsonWriter json, SamplingOptions sampling)
+    {
+        if (sampling.Stop.Count > 0)
+        {
+            json.WriteStartArray("stop");
+            foreach (var stop in sampling.Stop)
+            {
+                json.WriteStringValue(stop);
+            }
+
+            json.WriteEndArray();
+        }
+
+        if (sampling.Seed is { } seed)
+        {
+            json.WriteNumber("seed", seed);
+        }
+
+        if (sampling.TopP is { } topP)
+        {
+            json.WriteNumber("top_p", topP);
+        }
+
+        if (sampling.PresencePenalty is { } presence)
+        {
+            json.WriteNumber("presence_penalty", presence);
+        }
+
+        if (sampling.FrequencyPenalty is { } frequency)
+        {
+            json.WriteNumber("frequency_penalty", frequency);
+        }
+
+        switch (sampling.ResponseFormat)
+        {
+            case { Kind: ResponseFormatKind.JsonObject }:
+                json.WriteStartObject("response_format");
+                json.WriteString("type", "json_object");
+                json.WriteEndObject();
+                break;
+            case { Kind: ResponseFormatKind.JsonSchema } format:
+                json.WriteStartObject("response_format");
+                json.WriteString("type", "json_schema");
+                json.WriteStartObject("json_schema");
+                json.WriteString("name", format.SchemaName is { Length: > 0 } name ? name : "response");
+                json.WritePropertyName("schema");
+                json.WriteRawValue(format.SchemaJson is { Length: > 0 } schema ? schema : "{}");
+                if (format.Strict)
+                {
+                    json.WriteBoolean("strict", true);
+                }
+
+                json.WriteEndObject();
+                json.WriteEndObject();
+                break;
+        }
+
+        if (sampling.User is { Length: > 0 } user)
+        {
+            json.WriteString("user", user);
+        }
+    }
+
     private static FinishReason MapFinish(string? reason, string? refusal) => reason switch
     {
         "length" => FinishReason.Length,
         "content_filter" => FinishReason.ContentFilter,
+        "tool_calls" or "function_call" => FinishReason.ToolCalls,
         null or "" => FinishReason.Unspecified,
         _ when !string.IsNullOrEmpty(refusal) => FinishReason.ContentFilter,
         _ => FinishReason.Stop,

@@ -35,6 +35,28 @@ internal sealed class ChatMessageBody
     public string? Content { get; set; }
 
     public string? Refusal { get; set; }
+
+    /// <summary>Complete calls (unary) or call pieces (stream deltas: index, then id/name once, arguments in parts).</summary>
+    public List<ChatToolCall>? ToolCalls { get; set; }
+}
+
+internal sealed class ChatToolCall
+{
+    /// <summary>Which call a stream delta belongs to (parallel calls have distinct indexes); absent in unary bodies.</summary>
+    public int? Index { get; set; }
+
+    public string? Id { get; set; }
+
+    public string? Type { get; set; }
+
+    public ChatToolFunction? Function { get; set; }
+}
+
+internal sealed class ChatToolFunction
+{
+    public string? Name { get; set; }
+
+    public string? Arguments { get; set; }
 }
 
 internal sealed class ChatUsage
@@ -44,6 +66,14 @@ internal sealed class ChatUsage
     public long? CompletionTokens { get; set; }
 
     public long? TotalTokens { get; set; }
+
+    public ChatPromptTokensDetails? PromptTokensDetails { get; set; }
+}
+
+internal sealed class ChatPromptTokensDetails
+{
+    /// <summary>Prompt tokens read from OpenAI's automatic prompt cache (included in prompt_tokens).</summary>
+    public long? CachedTokens { get; set; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, PropertyNameCaseInsensitive = true)]
