@@ -12,6 +12,9 @@ namespace MonkeyCoder.Core.Providers.Gemini;
 /// </summary>
 internal static class GeminiRequestBody
 {
+    /// <summary>Google's documented stand-in for a thought signature a replayed function call lost.</summary>
+    public const string SkipThoughtSignature = "skip_thought_signature_validator";
+
     public static void Write(Utf8JsonWriter json, ProviderRequest request, string provider)
     {
         json.WriteStartObject();
@@ -135,8 +138,9 @@ internal static class GeminiRequestBody
             wrote = true;
         }
 
-        foreach (var call in message.ToolCalls)
+        for (var i = 0; i < message.ToolCalls.Count; i++)
         {
+            var call = message.ToolCalls[i];
             var args = ToolJson.ParseObject(call.ArgumentsJson, provider, $"the arguments of tool call '{call.Id}'");
             json.WriteStartObject();
             json.WriteStartObject("functionCall");
@@ -144,6 +148,14 @@ internal static class GeminiRequestBody
             json.WritePropertyName("args");
             args.WriteTo(json);
             json.WriteEndObject();
+            if (i == 0)
+            {
+                // Gemini 3 refuses a replayed function call without the thought signature it was sent with;
+                // ours are not kept (the call may come from another model), and this is the value Google
+                // documents for such histories. Older models ignore the field.
+                json.WriteString("thoughtSignature", SkipThoughtSignature);
+            }
+
             json.WriteEndObject();
             wrote = true;
         }

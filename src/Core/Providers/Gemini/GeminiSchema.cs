@@ -139,9 +139,14 @@ internal static class GeminiSchema
         schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("type", out var type)
         && type.ValueKind == JsonValueKind.String && type.GetString() == "null";
 
-    /// <summary>A local reference (<c>#/$defs/name</c>, <c>#/definitions/name</c>, any JSON pointer into the root); null otherwise.</summary>
+    /// <summary>A local reference (<c>#</c>, <c>#/$defs/name</c>, <c>#/definitions/name</c>, any JSON pointer into the root); null otherwise.</summary>
     private static JsonElement? Resolve(JsonElement root, string? reference)
     {
+        if (reference == "#")
+        {
+            return root;
+        }
+
         if (reference is null || !reference.StartsWith("#/", StringComparison.Ordinal))
         {
             return null;
