@@ -58,24 +58,61 @@ public sealed class FakeAnthropicServer(string? apiKey = null)
         _ => (400, Error("invalid_request_error", "max_tokens: Field required")),
     };
 
-    protected override string UnaryBody(FakeRequest request, FakeResponse response, string content) => $$"""
-        {"id":"msg_{{Id(24)}}","type":"message","role":"assistant","model":{{Json(request.Model)}},"content":[{{(content.Length == 0 ? "" : $"{{\"type\":\"text\",\"text\":{Json(content)}}}")}}],"stop_reason":"{{StopReason(response)}}","stop_sequence":null,"usage":{{Usage(response, response.InputTokens, response.OutputTokens)}}}
-        """;
+    protected override string UnaryBody(FakeRequest request, FakeResponse response, string content)
+    {
+        var blocks = new List<string>();
+        if (content.Length > 0)
+        {
+            blocks.Add($"{{\"type\":\"text\",\"text\":{Json(content)}}}");
+        }
 
+        foreach (var call in response.ToolCalls)
+        {
+            blocks.Add($"{{\"type\":\"tool_use\",\"id\":{Json(ToolId(call))},\"name\":{Json(call.Name)},\"input\":{call.ArgumentsJson}}}");
+        }
+
+        return $$"""
+            {"id":"msg_{{Id(24)}}","type":"message","role":"assistant","model":{{Json(request.Model)}},"content":[{{string.Join(',', blocks)}}],"stop_reason":"{{StopReason(response)}}","stop_sequence":null,"usage":{{Usage(response, response.OutputTokens)}}}
+            """;
+    }
+
+    /// <summary>
+    /// Anthropic's event sequence: message_start, per content block (text first, then each tool_use)
+    /// content_block_start / deltas / content_block_stop, message_delta (stop_reason, usage), message_stop.
+    /// Tool arguments stream as several input_json_delta events, the first with an empty partial_json.
+    /// </summary>
     protected override IReadOnlyList<SseFrame> StreamFrames(FakeRequest request, FakeResponse response, string content)
     {
         var frames = new List<SseFrame>
         {
-            Event("message_start", $"{{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_{Id(24)}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":{Json(request.Model)},\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{Usage(response, response.InputTokens, 1)}}}}}"),
-            Event("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}"),
-            Event("ping", "{\"type\": \"ping\"}"),
+            Event("message_start", $"{{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_{Id(24)}\",\"type\":\"message\",\"role\":\"assistant\",\"model\":{Json(request.Model)},\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{Usage(response, 1)}}}}}"),
         };
-        foreach (var delta in Deltas(content))
+        var index = 0;
+        if (content.Length > 0 || response.ToolCalls.Count == 0)
         {
-            frames.Add(Event("content_block_delta", $"{{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":{Json(delta)}}}}}") with { IsContent = true });
+            frames.Add(Event("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}"));
+            frames.Add(Event("ping", "{\"type\": \"ping\"}"));
+            foreach (var delta in Deltas(content))
+            {
+                frames.Add(Event("content_block_delta", $"{{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":{Json(delta)}}}}}") with { IsContent = true });
+            }
+
+            frames.Add(Event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}"));
+            index++;
         }
 
-        frames.Add(Event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}"));
+        foreach (var call in response.ToolCalls)
+        {
+            frames.Add(Event("content_block_start", $"{{\"type\":\"content_block_start\",\"index\":{index},\"content_block\":{{\"type\":\"tool_use\",\"id\":{Json(ToolId(call))},\"name\":{Json(call.Name)},\"input\":{{}}}}}}"));
+            foreach (var piece in call.ArgumentPieces())
+            {
+                frames.Add(Event("content_block_delta", $"{{\"type\":\"content_block_delta\",\"index\":{index},\"delta\":{{\"type\":\"input_json_delta\",\"partial_json\":{Json(piece)}}}}}") with { IsContent = true });
+            }
+
+            frames.Add(Event("content_block_stop", $"{{\"type\":\"content_block_stop\",\"index\":{index}}}"));
+            index++;
+        }
+
         var usage = response.ReportUsage ? $",\"usage\":{{\"output_tokens\":{response.OutputTokens}}}" : "";
         frames.Add(Event("message_delta", $"{{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{StopReason(response)}\",\"stop_sequence\":null}}{usage}}}"));
         frames.Add(Event("message_stop", "{\"type\":\"message_stop\"}") with { IsTerminator = true });
@@ -91,11 +128,14 @@ public sealed class FakeAnthropicServer(string? apiKey = null)
     private static SseFrame Event(string type, string data) => new($"event: {type}\ndata: {data}\n\n");
 
     private static string StopReason(FakeResponse response) =>
-        response.Behavior == FakeBehavior.ContentFiltered ? "refusal" : response.Truncated ? "max_tokens" : "end_turn";
+        response.Behavior == FakeBehavior.ContentFiltered ? "refusal" : response.Truncated ? "max_tokens" : response.ToolCalls.Count > 0 ? "tool_use" : "end_turn";
 
-    private static string Usage(FakeResponse response, int input, int output) => response.ReportUsage
-        ? $"{{\"input_tokens\":{input},\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":{output},\"service_tier\":\"standard\"}}"
+    /// <summary>Anthropic's input_tokens excludes the cache reads and writes reported beside it.</summary>
+    private static string Usage(FakeResponse response, int output) => response.ReportUsage
+        ? $"{{\"input_tokens\":{response.InputTokens - response.CachedInputTokens - response.CacheWriteInputTokens},\"cache_creation_input_tokens\":{response.CacheWriteInputTokens},\"cache_read_input_tokens\":{response.CachedInputTokens},\"output_tokens\":{output},\"service_tier\":\"standard\"}}"
         : "{}";
+
+    private static string ToolId(FakeToolCall call) => call.Id ?? "toolu_01" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(call.Name + call.ArgumentsJson)))[..22];
 
     private static string Error(string type, string message) =>
         $"{{\"type\":\"error\",\"error\":{{\"type\":\"{type}\",\"message\":{Json(message)}}},\"request_id\":\"req_{Id(24)}\"}}";

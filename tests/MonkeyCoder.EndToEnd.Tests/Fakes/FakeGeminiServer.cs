@@ -69,22 +69,27 @@ public sealed class FakeGeminiServer(string? apiKey = null)
     };
 
     protected override string UnaryBody(FakeRequest request, FakeResponse response, string content) =>
-        Chunk(request, response, content, final: true, pretty: true);
+        Chunk(request, response, content, response.ToolCalls, final: true, pretty: true);
 
+    /// <summary>
+    /// Text in chunks of about two words, then each function call whole in a chunk of its own (Gemini never
+    /// splits a call's args); the last chunk carries finishReason and the full usage.
+    /// </summary>
     protected override IReadOnlyList<SseFrame> StreamFrames(FakeRequest request, FakeResponse response, string content)
     {
+        var pieces = Deltas(content).Select(d => (Text: d, Calls: (IReadOnlyList<FakeToolCall>)[])).ToList();
+        pieces.AddRange(response.ToolCalls.Select(c => (Text: "", Calls: (IReadOnlyList<FakeToolCall>)[c])));
         var frames = new List<SseFrame>();
-        var deltas = Deltas(content);
-        for (var i = 0; i < deltas.Count; i++)
+        for (var i = 0; i < pieces.Count; i++)
         {
             // The last content chunk carries finishReason and the full usage; Gemini has no terminator.
-            var last = i == deltas.Count - 1;
-            frames.Add(new SseFrame($"data: {Chunk(request, response, deltas[i], final: last, pretty: false)}\r\n\r\n", IsContent: true));
+            var last = i == pieces.Count - 1;
+            frames.Add(new SseFrame($"data: {Chunk(request, response, pieces[i].Text, pieces[i].Calls, final: last, pretty: false)}\r\n\r\n", IsContent: true));
         }
 
-        if (deltas.Count == 0)
+        if (pieces.Count == 0)
         {
-            frames.Add(new SseFrame($"data: {Chunk(request, response, "", final: true, pretty: false)}\r\n\r\n"));
+            frames.Add(new SseFrame($"data: {Chunk(request, response, "", [], final: true, pretty: false)}\r\n\r\n"));
         }
 
         return frames;
@@ -97,14 +102,23 @@ public sealed class FakeGeminiServer(string? apiKey = null)
 
     protected override string StreamContentType => "text/event-stream";
 
-    private static string Chunk(FakeRequest request, FakeResponse response, string text, bool final, bool pretty)
+    private static string Chunk(FakeRequest request, FakeResponse response, string text, IReadOnlyList<FakeToolCall> calls, bool final, bool pretty)
     {
+        var parts = new List<string>();
+        if (text.Length > 0 || calls.Count == 0)
+        {
+            parts.Add($"{{\"text\":{Json(text)}}}");
+        }
+
+        // Gemini 2.5+ attaches a thought signature to a turn's first function call.
+        parts.AddRange(calls.Select((c, i) => $"{{\"functionCall\":{{\"name\":{Json(c.Name)},\"args\":{c.ArgumentsJson}}}{(i == 0 ? ",\"thoughtSignature\":\"CiQBcsjafake\"" : "")}}}"));
+        var cached = response.CachedInputTokens > 0 ? $",\"cachedContentTokenCount\":{response.CachedInputTokens}" : "";
         var filtered = response.Behavior == FakeBehavior.ContentFiltered;
         var finish = !final ? "" : filtered ? ",\"finishReason\":\"SAFETY\"" : response.Truncated ? ",\"finishReason\":\"MAX_TOKENS\"" : ",\"finishReason\":\"STOP\"";
         var safety = filtered ? ",\"safetyRatings\":[{\"category\":\"HARM_CATEGORY_DANGEROUS_CONTENT\",\"probability\":\"HIGH\",\"blocked\":true}]" : "";
-        var candidateContent = filtered ? "" : $"\"content\":{{\"parts\":[{{\"text\":{Json(text)}}}],\"role\":\"model\"}},";
+        var candidateContent = filtered ? "" : $"\"content\":{{\"parts\":[{string.Join(',', parts)}],\"role\":\"model\"}},";
         var usage = !response.ReportUsage ? "" : final
-            ? $",\"usageMetadata\":{{\"promptTokenCount\":{response.InputTokens},\"candidatesTokenCount\":{response.OutputTokens},\"totalTokenCount\":{response.InputTokens + response.OutputTokens},\"promptTokensDetails\":[{{\"modality\":\"TEXT\",\"tokenCount\":{response.InputTokens}}}]}}"
+            ? $",\"usageMetadata\":{{\"promptTokenCount\":{response.InputTokens},\"candidatesTokenCount\":{response.OutputTokens},\"totalTokenCount\":{response.InputTokens + response.OutputTokens}{cached},\"promptTokensDetails\":[{{\"modality\":\"TEXT\",\"tokenCount\":{response.InputTokens}}}]}}"
             : $",\"usageMetadata\":{{\"promptTokenCount\":{response.InputTokens},\"totalTokenCount\":{response.InputTokens},\"promptTokensDetails\":[{{\"modality\":\"TEXT\",\"tokenCount\":{response.InputTokens}}}]}}";
         var body = $"{{\"candidates\":[{{{candidateContent}\"index\":0{finish}{safety}}}]{usage},\"modelVersion\":{Json(request.Model)},\"responseId\":\"{Id(22)}\"}}";
         return pretty ? JsonSerializer.Serialize(JsonDocument.Parse(body).RootElement, PrettyOptions) : body;

@@ -72,6 +72,15 @@ public sealed record FakeResponse
 
     public int OutputTokens { get; init; } = 9;
 
+    /// <summary>Of <see cref="InputTokens"/> (which counts all input), those read from the prompt cache.</summary>
+    public int CachedInputTokens { get; init; }
+
+    /// <summary>Of <see cref="InputTokens"/>, those written to the prompt cache (Anthropic's cache_creation_input_tokens).</summary>
+    public int CacheWriteInputTokens { get; init; }
+
+    /// <summary>Tool calls the model makes after <see cref="Content"/> (parallel calls when several); the finish is then tool calls.</summary>
+    public IReadOnlyList<FakeToolCall> ToolCalls { get; init; } = [];
+
     /// <summary>False: the response carries no usage at all (a self-hosted server that ignores include_usage).</summary>
     public bool ReportUsage { get; init; } = true;
 
@@ -101,6 +110,9 @@ public sealed record FakeResponse
 
     public static FakeResponse Success(string? content = null, int inputTokens = 21, int outputTokens = 9) =>
         new() { Content = content, InputTokens = inputTokens, OutputTokens = outputTokens };
+
+    /// <summary>An answer that calls tools (with optional text before the calls).</summary>
+    public static FakeResponse CallingTools(params FakeToolCall[] calls) => new() { Content = "", ToolCalls = calls };
 
     public static FakeResponse WithoutUsage(string? content = null) => new() { Content = content, ReportUsage = false };
 

@@ -25,6 +25,15 @@ internal sealed class AnthropicContentBlock
     public string? Type { get; set; }
 
     public string? Text { get; set; }
+
+    /// <summary>tool_use: the call's id (<c>toolu_…</c>).</summary>
+    public string? Id { get; set; }
+
+    /// <summary>tool_use: the called tool.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>tool_use: the arguments object (empty <c>{}</c> in a stream's content_block_start).</summary>
+    public System.Text.Json.JsonElement? Input { get; set; }
 }
 
 internal sealed class AnthropicUsage
@@ -47,6 +56,9 @@ internal sealed class AnthropicStreamEvent
 
     public AnthropicMessage? Message { get; set; }
 
+    /// <summary>content_block_start: the block (text or tool_use with id and name).</summary>
+    public AnthropicContentBlock? ContentBlock { get; set; }
+
     public AnthropicDelta? Delta { get; set; }
 
     public AnthropicUsage? Usage { get; set; }
@@ -57,6 +69,9 @@ internal sealed class AnthropicDelta
     public string? Type { get; set; }
 
     public string? Text { get; set; }
+
+    /// <summary>input_json_delta: the next piece of a tool_use block's arguments JSON.</summary>
+    public string? PartialJson { get; set; }
 
     public string? StopReason { get; set; }
 }

@@ -10,7 +10,9 @@ namespace MonkeyCoder.Core.Providers.Gemini;
 /// Google Gemini API: <c>POST {base}/v1beta/models/{model}:generateContent</c> and
 /// <c>:streamGenerateContent?alt=sse</c>, key in <c>x-goog-api-key</c> (never in the URL, which
 /// ends up in logs). System turns go to <c>systemInstruction</c>. The stream has no terminator:
-/// the last chunk carries <c>finishReason</c> and <c>usageMetadata</c>.
+/// the last chunk carries <c>finishReason</c> and <c>usageMetadata</c>. The request body (tools,
+/// function calls and responses, images, sampling and response format) is written by
+/// <see cref="GeminiRequestBody"/>; <c>functionCall</c> parts come back as tool calls.
 /// </summary>
 internal sealed class GeminiClient(ProviderClientSettings settings, TokenCounter tokens, TimeProvider time, ILogger<GeminiClient> logger, HttpMessageHandler? handler = null)
     : HttpProviderClient(settings, tokens, time, logger, handler)
@@ -23,9 +25,11 @@ internal sealed class GeminiClient(ProviderClientSettings settings, TokenCounter
         ThrowIfPromptBlocked(response);
         var candidate = response.Candidates is { Count: > 0 } candidates ? candidates[0] : null;
         var content = new StringBuilder();
+        var calls = new List<ToolCall>();
         AppendText(candidate, content);
-        var finish = MapFinish(candidate?.FinishReason);
-        if (finish == FinishReason.ContentFilter && content.Length == 0)
+        AddCalls(candidate, calls);
+        var finish = MapFinish(candidate?.FinishReason, calls.Count);
+        if (finish == FinishReason.ContentFilter && content.Length == 0 && calls.Count == 0)
         {
             throw ContentFiltered(candidate?.FinishReason ?? "SAFETY");
         }
@@ -35,8 +39,13 @@ internal sealed class GeminiClient(ProviderClientSettings settings, TokenCounter
             throw new ProviderException(Provider, ProviderErrorClass.MalformedStream, "The response has no candidates.");
         }
 
+        ThrowIfMalformedCall(candidate.FinishReason);
         var text = content.ToString();
-        return new ProviderResponse(text, finish == FinishReason.Unspecified ? FinishReason.Stop : finish, Usage(response.UsageMetadata, request, text), response.ModelVersion ?? request.Model.Id);
+        return new ProviderResponse(text, finish == FinishReason.Unspecified ? FinishReason.Stop : finish,
+            Usage(response.UsageMetadata, request, text + string.Concat(calls.Select(c => c.ArgumentsJson))), response.ModelVersion ?? request.Model.Id)
+        {
+            ToolCalls = calls,
+        };
     }
 
     public override async IAsyncEnumerable<ProviderStreamEvent> StreamAsync(ProviderRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -44,6 +53,7 @@ internal sealed class GeminiClient(ProviderClientSettings settings, TokenCounter
         GeminiUsage? usage = null;
         string? finishReason = null;
         var content = new StringBuilder();
+        var calls = new List<ToolCall>();
         var bad = new BadEventCounter();
         await foreach (var item in SendStreamAsync(Build(request, stream: true), request.Model.Id, cancellationToken))
         {
@@ -67,6 +77,14 @@ internal sealed class GeminiClient(ProviderClientSettings settings, TokenCounter
                 yield return ProviderStreamEvent.Content(content.ToString(before, content.Length - before));
             }
 
+            // Gemini streams each function call whole, in one part: one delta with id, name and all arguments.
+            var first = calls.Count;
+            AddCalls(candidate, calls);
+            for (var i = first; i < calls.Count; i++)
+            {
+                yield return ProviderStreamEvent.ToolCallPart(new ToolCallDelta(i, calls[i].Id, calls[i].Name, calls[i].ArgumentsJson));
+            }
+
             finishReason = candidate?.FinishReason ?? finishReason;
             if (finishReason is not null)
             {
@@ -80,13 +98,15 @@ internal sealed class GeminiClient(ProviderClientSettings settings, TokenCounter
             throw StreamCut("no chunk carried a finishReason.");
         }
 
-        var finish = MapFinish(finishReason);
-        if (finish == FinishReason.ContentFilter && content.Length == 0)
+        var finish = MapFinish(finishReason, calls.Count);
+        if (finish == FinishReason.ContentFilter && content.Length == 0 && calls.Count == 0)
         {
             throw ContentFiltered(finishReason);
         }
 
-        yield return ProviderStreamEvent.Final(finish == FinishReason.Unspecified ? FinishReason.Stop : finish, Usage(usage, request, content.ToString()));
+        ThrowIfMalformedCall(finishReason);
+        yield return ProviderStreamEvent.Final(finish == FinishReason.Unspecified ? FinishReason.Stop : finish,
+            Usage(usage, request, content.ToString() + string.Concat(calls.Select(c => c.ArgumentsJson))));
     }
 
     /// <summary><c>GET /v1beta/models</c>: Gemini models.list.</summary>
@@ -101,50 +121,47 @@ internal sealed class GeminiClient(ProviderClientSettings settings, TokenCounter
     }
 
     private HttpRequestMessage Build(ProviderRequest request, bool stream) =>
-        Post($"v1beta/models/{Uri.EscapeDataString(request.Model.Id)}:{(stream ? "streamGenerateContent?alt=sse" : "generateContent")}", json =>
+        Post($"v1beta/models/{Uri.EscapeDataString(request.Model.Id)}:{(stream ? "streamGenerateContent?alt=sse" : "generateContent")}",
+            json => GeminiRequestBody.Write(json, request, Provider));
+
+    /// <summary>
+    /// MALFORMED_FUNCTION_CALL: the model wrote a call Gemini could not parse. Nothing usable came back;
+    /// another attempt usually succeeds, so it is a retryable failure rather than an empty answer.
+    /// </summary>
+    private void ThrowIfMalformedCall(string? finishReason)
+    {
+        if (finishReason is "MALFORMED_FUNCTION_CALL" or "UNEXPECTED_TOOL_CALL")
         {
-            json.WriteStartObject();
-            var system = string.Join("\n\n", request.Messages.Where(m => m.Role == ChatRole.System).Select(m => m.Content));
-            if (system.Length > 0)
+            throw new ProviderException(Provider, ProviderErrorClass.MalformedStream, $"The model produced an invalid function call ({finishReason}).") { ProviderCode = finishReason };
+        }
+    }
+
+    /// <summary>
+    /// The candidate's functionCall parts as tool calls. The generateContent API gives calls no id, so one is
+    /// made from the call's position and content (<c>call_&lt;n&gt;_&lt;hash&gt;</c>): the same answer always
+    /// gets the same ids, which a cached or retried answer relies on, and the tool result sent back later
+    /// finds its function name through it.
+    /// </summary>
+    private static void AddCalls(GeminiCandidate? candidate, List<ToolCall> calls)
+    {
+        foreach (var part in candidate?.Content?.Parts ?? [])
+        {
+            if (part.FunctionCall is not { } call)
             {
-                json.WriteStartObject("systemInstruction");
-                json.WriteStartArray("parts");
-                json.WriteStartObject();
-                json.WriteString("text", system);
-                json.WriteEndObject();
-                json.WriteEndArray();
-                json.WriteEndObject();
+                continue;
             }
 
-            json.WriteStartArray("contents");
-            foreach (var message in request.Messages)
-            {
-                if (message.Role == ChatRole.System)
-                {
-                    continue;
-                }
+            var name = call.Name ?? "";
+            var args = call.Args is { ValueKind: System.Text.Json.JsonValueKind.Object } value ? value.GetRawText() : "{}";
+            calls.Add(new ToolCall(call.Id is { Length: > 0 } id ? id : SynthesizeId(calls.Count, name, args), name, args));
+        }
+    }
 
-                json.WriteStartObject();
-                json.WriteString("role", message.Role == ChatRole.Assistant ? "model" : "user");
-                json.WriteStartArray("parts");
-                json.WriteStartObject();
-                json.WriteString("text", message.Content);
-                json.WriteEndObject();
-                json.WriteEndArray();
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-            json.WriteStartObject("generationConfig");
-            json.WriteNumber("maxOutputTokens", Math.Max(1, request.MaxTokens));
-            if (request.Temperature is { } temperature)
-            {
-                json.WriteNumber("temperature", temperature);
-            }
-
-            json.WriteEndObject();
-            json.WriteEndObject();
-        });
+    internal static string SynthesizeId(int index, string name, string args)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(name + "\n" + args));
+        return $"call_{index}_{Convert.ToHexStringLower(hash.AsSpan(0, 6))}";
+    }
 
     private void ThrowIfPromptBlocked(GenerateContentResponse response)
     {
@@ -165,13 +182,21 @@ internal sealed class GeminiClient(ProviderClientSettings settings, TokenCounter
         }
     }
 
+    /// <summary>promptTokenCount includes cachedContentTokenCount, as our <see cref="TokenUsage.InputTokens"/> does.</summary>
     private TokenUsage Usage(GeminiUsage? usage, ProviderRequest request, string content)
     {
         long? output = usage?.CandidatesTokenCount is null && usage?.ThoughtsTokenCount is null
             ? null
             : (usage.CandidatesTokenCount ?? 0) + (usage.ThoughtsTokenCount ?? 0);
-        return UsageOrEstimate(usage?.PromptTokenCount, output, request, content);
+        var result = UsageOrEstimate(usage?.PromptTokenCount, output, request, content);
+        return usage?.PromptTokenCount is not null && usage.CachedContentTokenCount is { } cached
+            ? result with { CachedInputTokens = cached }
+            : result;
     }
+
+    /// <summary>Gemini ends a turn that calls functions with STOP; with calls in it, that is a tool-calls finish.</summary>
+    private static FinishReason MapFinish(string? reason, int calls) =>
+        MapFinish(reason) is FinishReason.Stop && calls > 0 ? FinishReason.ToolCalls : MapFinish(reason);
 
     private static FinishReason MapFinish(string? reason) => reason switch
     {

@@ -40,6 +40,19 @@ internal sealed class GeminiPart
 
     /// <summary>Thought summaries are not part of the answer.</summary>
     public bool? Thought { get; set; }
+
+    /// <summary>A call the model made: name and args (an object), in full in one part, also when streamed.</summary>
+    public GeminiFunctionCall? FunctionCall { get; set; }
+}
+
+internal sealed class GeminiFunctionCall
+{
+    /// <summary>Set by some Gemini surfaces (Live API, Vertex); the generateContent API usually leaves it out.</summary>
+    public string? Id { get; set; }
+
+    public string? Name { get; set; }
+
+    public System.Text.Json.JsonElement? Args { get; set; }
 }
 
 internal sealed class GeminiPromptFeedback
@@ -57,6 +70,9 @@ internal sealed class GeminiUsage
     public long? ThoughtsTokenCount { get; set; }
 
     public long? TotalTokenCount { get; set; }
+
+    /// <summary>Prompt tokens served from the context cache (implicit or explicit); included in <see cref="PromptTokenCount"/>.</summary>
+    public long? CachedContentTokenCount { get; set; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true)]
