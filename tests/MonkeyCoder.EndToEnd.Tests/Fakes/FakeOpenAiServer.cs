@@ -100,8 +100,8 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
                   "index": 0,
                   "message": {
                     "role": "assistant",
-                    "content": {{(response.Behavior == FakeBehavior.ContentFiltered ? "null" : Json(content))}},
-                    "refusal": null,
+                    "content": {{(response.Behavior == FakeBehavior.ContentFiltered || (content.Length == 0 && response.ToolCalls.Count > 0) ? "null" : Json(content))}},
+                    "refusal": null,{{UnaryToolCalls(response)}}
                     "annotations": []
                   },
                   "logprobs": null,
@@ -131,6 +131,18 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
             frames.Add(new SseFrame(Chunk($"{{\"content\":{Json(delta)}}}", "null"), IsContent: true));
         }
 
+        // As OpenAI streams tool calls: per call a first piece with index, id, type, name and empty
+        // arguments, then argument pieces with the index only; parallel calls one after the other.
+        for (var i = 0; i < response.ToolCalls.Count; i++)
+        {
+            var call = response.ToolCalls[i];
+            frames.Add(new SseFrame(Chunk($"{{\"tool_calls\":[{{\"index\":{i},\"id\":{Json(ToolId(call, i))},\"type\":\"function\",\"function\":{{\"name\":{Json(call.Name)},\"arguments\":\"\"}}}}]}}", "null"), IsContent: true));
+            foreach (var piece in call.ArgumentPieces().Where(p => p.Length > 0))
+            {
+                frames.Add(new SseFrame(Chunk($"{{\"tool_calls\":[{{\"index\":{i},\"function\":{{\"arguments\":{Json(piece)}}}}}]}}", "null"), IsContent: true));
+            }
+        }
+
         frames.Add(new SseFrame(Chunk("{}", $"\"{FinishReason(response)}\"")));
         if (includeUsage)
         {
@@ -149,14 +161,21 @@ public sealed class FakeOpenAiServer(string providerName = "openai", string? api
     protected override string StreamContentType => "text/event-stream; charset=utf-8";
 
     private static string FinishReason(FakeResponse response) =>
-        response.Behavior == FakeBehavior.ContentFiltered ? "content_filter" : response.Truncated ? "length" : "stop";
+        response.Behavior == FakeBehavior.ContentFiltered ? "content_filter" : response.Truncated ? "length" : response.ToolCalls.Count > 0 ? "tool_calls" : "stop";
+
+    /// <summary>OpenAI's call ids: "call_" and 24 characters.</summary>
+    private static string ToolId(FakeToolCall call, int index) => call.Id ?? "call_" + index.ToString(CultureInfo.InvariantCulture) + Id(22);
+
+    private static string UnaryToolCalls(FakeResponse response) => response.ToolCalls.Count == 0 ? "" :
+        "\n\"tool_calls\": [" + string.Join(',', response.ToolCalls.Select((c, i) =>
+            $"{{\"id\":{Json(ToolId(c, i))},\"type\":\"function\",\"function\":{{\"name\":{Json(c.Name)},\"arguments\":{Json(c.ArgumentsJson)}}}}}")) + "],";
 
     private static string Usage(FakeResponse response) => string.Create(CultureInfo.InvariantCulture, $$"""
         {
             "prompt_tokens": {{response.InputTokens}},
             "completion_tokens": {{response.OutputTokens}},
             "total_tokens": {{response.InputTokens + response.OutputTokens}},
-            "prompt_tokens_details": { "cached_tokens": 0, "audio_tokens": 0 },
+            "prompt_tokens_details": { "cached_tokens": {{response.CachedInputTokens}}, "audio_tokens": 0 },
             "completion_tokens_details": { "reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0 }
           }
         """);

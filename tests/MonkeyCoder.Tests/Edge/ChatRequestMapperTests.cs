@@ -88,4 +88,54 @@ public sealed class ChatRequestMapperTests
         var ex = Assert.Throws<RpcException>(() => ChatRequestMapper.Map(Parse("""{"model":"auto","messages":[]}""")));
         Assert.Contains("messages", Fields(ex));
     }
+
+    [Fact]
+    public void Map_ToolConversationEndingWithResults_ToolsChoiceOptionsAndTurns()
+    {
+        var call = ChatRequestMapper.Map(Parse("""
+            {"model":"auto","temperature":0,"tools":[{"type":"function","function":{"name":"read_file","description":"Reads","parameters":{"type":"object","properties":{"path":{"type":"string"}}}}}],
+             "tool_choice":{"type":"function","function":{"name":"read_file"}},"parallel_tool_calls":false,
+             "stop":"END","seed":3,"top_p":0.9,"presence_penalty":1,"frequency_penalty":-1,"user":"u","response_format":{"type":"json_object"},
+             "messages":[{"role":"user","content":[{"type":"text","text":"read it"},{"type":"image_url","image_url":{"url":"https://example.com/x.png","detail":"high"}}]},
+               {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"read_file","arguments":"{\"path\":\"a\"}"}}]},
+               {"role":"tool","tool_call_id":"c1","content":"file body"}]}
+            """));
+
+        var task = call.Task;
+        Assert.True(task.EndsWithToolResults);
+        Assert.Equal("read it", task.Prompt);
+        Assert.Equal(3, task.History.Count);
+        Assert.Equal("https://example.com/x.png", Assert.Single(task.History[0].Images).Url);
+        Assert.Equal(new ToolCall("c1", "read_file", """{"path":"a"}"""), Assert.Single(task.History[1].ToolCalls));
+        Assert.Equal(ChatRole.Tool, task.History[2].Role);
+        Assert.Equal("c1", task.History[2].ToolCallId);
+        Assert.Equal("read_file", task.History[2].ToolName);
+        var tool = Assert.Single(task.Tools);
+        Assert.Equal("read_file", tool.Name);
+        Assert.Contains("\"path\"", tool.ParametersJsonSchema, StringComparison.Ordinal);
+        Assert.Equal(new ToolChoice(ToolChoiceKind.Named, "read_file"), task.ToolChoice);
+        Assert.False(task.ParallelToolCalls);
+        Assert.Equal(["END"], task.Sampling.Stop);
+        Assert.Equal(3, task.Sampling.Seed);
+        Assert.Equal(ResponseFormatKind.JsonObject, task.Sampling.ResponseFormat!.Kind);
+        Assert.Equal(RequestFeatures.Tools | RequestFeatures.Images | RequestFeatures.Seed | RequestFeatures.Penalties | RequestFeatures.JsonObject, task.RequiredFeatures);
+    }
+
+    [Fact]
+    public void Map_BadToolsImagesAndOptions_EachNamed()
+    {
+        var ex = Assert.Throws<RpcException>(() => ChatRequestMapper.Map(Parse("""
+            {"model":"auto","tools":[{"type":"function","function":{"name":"bad name!"}},{"type":"code_interpreter"}],"tool_choice":"sometimes",
+             "functions":[],"stop":["a","b","c","d","e"],"top_p":2,"presence_penalty":3,"response_format":{"type":"xml"},
+             "messages":[{"role":"user","content":"x"},{"role":"tool","tool_call_id":"nope","content":"r"},
+               {"role":"user","content":[{"type":"image_url","image_url":{"url":"ftp://example.com/a.png"}},{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AAAA"}}]}]}
+            """)));
+
+        var fields = Fields(ex);
+        foreach (var expected in new[] { "tools[0].function.name", "tools[1]", "tool_choice", "functions", "stop", "top_p", "presence_penalty", "response_format",
+            "messages[1].tool_call_id", "messages[2].content[0].image_url.url", "messages[2].content[1].image_url.url" })
+        {
+            Assert.Contains(expected, fields);
+        }
+    }
 }

@@ -48,4 +48,71 @@ public sealed class HistoryTrimmerTests
         Assert.Equal("latest question", forSmall[^1].Content);
         Assert.True(TestCatalog.Tokens.Count(forSmall) + 100 <= 1_000);
     }
+
+    /// <summary>An agent loop: one user turn, then assistant tool calls each followed by their (large) results.</summary>
+    private static List<ChatMessage> AgentLoop(int steps)
+    {
+        var history = new List<ChatMessage> { new(ChatRole.User, "fix the failing test") };
+        for (var i = 0; i < steps; i++)
+        {
+            history.Add(new ChatMessage(ChatRole.Assistant, "")
+            {
+                ToolCalls = [new ToolCall($"call_{i}a", "read_file", $$"""{"path":"file{{i}}.cs"}"""), new ToolCall($"call_{i}b", "list_dir", "{}")],
+            });
+            history.Add(new ChatMessage(ChatRole.Tool, $"content {i}: " + string.Concat(Enumerable.Repeat("code ", 60))) { ToolCallId = $"call_{i}a" });
+            history.Add(new ChatMessage(ChatRole.Tool, "a.cs b.cs") { ToolCallId = $"call_{i}b" });
+            history.Add(new ChatMessage(ChatRole.User, $"now step {i + 1}"));
+        }
+
+        return history;
+    }
+
+    [Theory]
+    [InlineData(150)]
+    [InlineData(300)]
+    [InlineData(500)]
+    [InlineData(900)]
+    public void Trim_ToolCallsAndResults_NeverSeparated(int budget)
+    {
+        var trimmed = HistoryTrimmer.Trim(AgentLoop(6), budget, TestCatalog.Tokens);
+
+        Assert.NotEmpty(trimmed);
+        Assert.Equal(ChatRole.User, trimmed[0].Role);
+        var calls = trimmed.SelectMany(m => m.ToolCalls).Select(c => c.Id).ToHashSet();
+        var results = trimmed.Where(m => m.Role == ChatRole.Tool).Select(m => m.ToolCallId!).ToHashSet();
+        Assert.Equal(calls, results);
+        Assert.True(TestCatalog.Tokens.Count(trimmed) - 3 <= budget);
+    }
+
+    [Fact]
+    public void Trim_EndingWithToolResults_KeepLast_KeepsTheCallWithItsResults()
+    {
+        var history = AgentLoop(3);
+        history.RemoveAt(history.Count - 1); // ends with the last step's tool results
+
+        var trimmed = HistoryTrimmer.Trim(history, 5, TestCatalog.Tokens, keepLast: true);
+
+        Assert.Equal(3, trimmed.Count);
+        Assert.True(trimmed[0].HasToolCalls);
+        Assert.All(trimmed.Skip(1), m => Assert.Equal(ChatRole.Tool, m.Role));
+        Assert.Empty(HistoryTrimmer.Trim(history, 5, TestCatalog.Tokens));
+    }
+
+    [Fact]
+    public void Build_EndsWithToolResults_NoUserPromptAppended_PromptImagesOnLastUserTurn()
+    {
+        var history = AgentLoop(1);
+        history.RemoveAt(history.Count - 1);
+        var endsWithResults = new TaskRequest { TaskType = TaskType.Chat, Prompt = "fix the failing test", History = history, EndsWithToolResults = true };
+        var messages = PromptBuilder.Build(endsWithResults, Persona.Developer);
+        Assert.Equal(ChatRole.System, messages[0].Role);
+        Assert.Equal(ChatRole.Tool, messages[^1].Role);
+        Assert.Equal(history.Count + 1, messages.Count);
+
+        var image = new ImagePart { Url = "https://example.com/a.png" };
+        var withImage = new TaskRequest { TaskType = TaskType.Chat, Prompt = "what is this?", PromptImages = [image] };
+        var built = PromptBuilder.Build(withImage, Persona.Developer);
+        Assert.Equal(ChatRole.User, built[^1].Role);
+        Assert.Equal([image], built[^1].Images);
+    }
 }

@@ -78,7 +78,7 @@ internal static class ChatRequestMapper
 
                     break;
                 case "user":
-                    turns.Add(new ChatMessage(ChatRole.User, text) { Images = images });
+                    turns.Add(images.Count == 0 ? new ChatMessage(ChatRole.User, text) : new ChatMessage(ChatRole.User, text) { Images = images });
                     break;
                 case "assistant":
                     var calls = AssistantCalls(message.ToolCalls, field + ".tool_calls", Violation);
@@ -87,7 +87,7 @@ internal static class ChatRequestMapper
                         calledNames[call.Id] = call.Name;
                     }
 
-                    turns.Add(new ChatMessage(ChatRole.Assistant, text) { ToolCalls = calls });
+                    turns.Add(calls.Count == 0 ? new ChatMessage(ChatRole.Assistant, text) : new ChatMessage(ChatRole.Assistant, text) { ToolCalls = calls });
                     break;
                 case "tool":
                     if (string.IsNullOrEmpty(message.ToolCallId))
