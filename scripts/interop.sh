@@ -47,8 +47,15 @@ else
   "${host_env[@]}" PORT="$service_port" METRICS_PORT="$metrics_port" dotnet "$service_dll" >"$logs/service.log" 2>&1 &
 fi
 pids+=($!)
+# A fake OpenAI upstream (tests/interop/fake-upstream.mjs) for the REST host's OpenAI provider: tool
+# calls, images and response formats reach a provider speaking OpenAI's wire format. Reusable by
+# other interop tests: its address is passed on as MONKEY_FAKE_UPSTREAM_URL.
+upstream_port=$(free_port)
+node tests/interop/fake-upstream.mjs "$upstream_port" >"$logs/upstream.log" 2>&1 &
+pids+=($!)
 # The REST host gets a low request limit so the openai client's 429 test can reach it.
-"${host_env[@]}" PORT="$gateway_port" METRICS_PORT="$(free_port)" RATE_LIMIT_REQUESTS_PER_MINUTE=30 dotnet "$gateway_dll" >"$logs/gateway.log" 2>&1 &
+"${host_env[@]}" PORT="$gateway_port" METRICS_PORT="$(free_port)" RATE_LIMIT_REQUESTS_PER_MINUTE=30 \
+  OPENAI_API_KEY=interop-fake-key OPENAI_BASE_URL="http://127.0.0.1:$upstream_port/v1" dotnet "$gateway_dll" >"$logs/gateway.log" 2>&1 &
 pids+=($!)
 
 wait_port() {
@@ -60,11 +67,12 @@ wait_port() {
   echo "$name did not listen on $port within 60 s:" >&2; cat "$log" >&2; exit 1
 }
 wait_port "$service_port" service "$logs/service.log"
+wait_port "$upstream_port" fake-upstream "$logs/upstream.log"
 wait_port "$gateway_port" gateway "$logs/gateway.log"
 
 set +e
 MONKEY_API_KEY="$key" MONKEY_AUTH_ENABLED=1 MONKEY_LIMITS_ENABLED=1 MONKEY_DEVICE_TEST="$device_test" MONKEY_CONFIGURATION="$config" \
-MONKEY_GATEWAY_URL="http://127.0.0.1:$gateway_port" MONKEY_SERVICE_ADDRESS="127.0.0.1:$service_port" \
+MONKEY_GATEWAY_URL="http://127.0.0.1:$gateway_port" MONKEY_FAKE_UPSTREAM_URL="http://127.0.0.1:$upstream_port/v1" MONKEY_SERVICE_ADDRESS="127.0.0.1:$service_port" \
   node --test --test-reporter=spec tests/interop/openai.test.mjs tests/interop/grpc.test.mjs tests/interop/device-page.test.mjs \
   2>&1 | tee "$logs/node-test.log"
 status=${PIPESTATUS[0]}

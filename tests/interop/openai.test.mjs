@@ -76,7 +76,8 @@ test('chat.completions.stream helper assembles the final completion', async () =
   });
   const final = await runner.finalChatCompletion();
   assert.ok(final.choices[0].message.content.length > 0);
-  assert.ok(['sim-fast', 'sim-pro'].includes(final.model));
+  // auto may route to the simulated models or to the fake OpenAI upstream's models: either way a catalog model.
+  assert.equal((await client.models.retrieve(final.model)).id, final.model);
 });
 
 test('models.list lists auto and the enabled catalog models', async () => {
@@ -110,6 +111,74 @@ test('an invalid request is a BadRequestError naming the parameter', async () =>
     (error) => {
       assert.ok(error instanceof OpenAI.BadRequestError, `got ${error?.constructor?.name}`);
       assert.equal(error.param, 'n');
+      return true;
+    });
+});
+
+// Against the fake OpenAI upstream (tests/interop/fake-upstream.mjs, started by scripts/interop.sh):
+// the gateway's OpenAI provider talks to it in OpenAI's wire format.
+const toolModel = 'gpt-6-luna';
+const weatherTool = {
+  type: 'function',
+  function: { name: 'get_weather', description: 'Current weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city'] } },
+};
+
+test('chat with tools: a two-step conversation (call, result, answer)', async () => {
+  const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
+  const first = await client.chat.completions.create({ model: toolModel, tools: [weatherTool], tool_choice: 'auto', messages });
+  assert.equal(first.choices[0].finish_reason, 'tool_calls');
+  const call = first.choices[0].message.tool_calls[0];
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris', unit: 'celsius' });
+  assert.match(call.id, /^call_/);
+
+  messages.push(first.choices[0].message, { role: 'tool', tool_call_id: call.id, content: '18 degrees and sunny' });
+  const second = await client.chat.completions.create({ model: toolModel, tools: [weatherTool], messages });
+  assert.equal(second.choices[0].finish_reason, 'stop');
+  assert.equal(second.choices[0].message.content, 'The tool said: 18 degrees and sunny');
+});
+
+test('streaming tool-call deltas assemble into the call (stream helper)', async () => {
+  const runner = client.chat.completions.stream({
+    model: toolModel, tools: [weatherTool], stream_options: { include_usage: true },
+    messages: [{ role: 'user', content: 'Weather in Paris?' }],
+  });
+  let pieces = 0;
+  runner.on('chunk', (chunk) => { if (chunk.choices[0]?.delta?.tool_calls) pieces++; });
+  const final = await runner.finalChatCompletion();
+  assert.ok(pieces > 2, `only ${pieces} tool-call pieces`);
+  assert.equal(final.choices[0].finish_reason, 'tool_calls');
+  const call = final.choices[0].message.tool_calls[0];
+  assert.equal(call.function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(call.function.arguments), { city: 'Paris', unit: 'celsius' });
+  assert.ok(final.usage.total_tokens > 0);
+});
+
+test('an image part (data: URL) reaches a model that accepts images', async () => {
+  const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  const completion = await client.chat.completions.create({
+    model: toolModel,
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this image?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}`, detail: 'low' } }] }],
+  });
+  assert.equal(completion.choices[0].message.content, 'I see 1 image(s).');
+});
+
+test('response_format json_object answers JSON', async () => {
+  const completion = await client.chat.completions.create({
+    model: toolModel, response_format: { type: 'json_object' }, seed: 7, top_p: 0.9, stop: ['END'], user: 'interop',
+    messages: [{ role: 'user', content: 'Answer in JSON.' }],
+  });
+  assert.deepEqual(JSON.parse(completion.choices[0].message.content), { answer: 'ok', source: 'fake-upstream' });
+});
+
+test('tools to a model without tool support is a BadRequestError naming the feature', async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model: 'sim-fast', tools: [weatherTool], messages: [{ role: 'user', content: 'hi' }] }),
+    (error) => {
+      assert.ok(error instanceof OpenAI.BadRequestError);
+      assert.equal(error.code, 'model_lacks_feature');
+      assert.match(error.message, /tools/);
       return true;
     });
 });
