@@ -1,3 +1,4 @@
+using Google.Rpc;
 using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -143,5 +144,34 @@ public sealed class PinnedRoutingTests
         Assert.Equal(["p2/other", "p1/big"], plan.Candidates.Select(c => c.Model.Key));
         Assert.Equal(["fallback listed by the caller"], plan.Candidates[1].Reasons);
         Assert.Equal(0, plan.Candidates[1].Score);
+    }
+
+    private static readonly ToolDefinition ReadFile = new("read_file", null, """{"type":"object"}""");
+
+    [Fact]
+    public async Task Plan_PinnedModelLacksAFeatureTheRequestUses_InvalidArgumentNamingFeatureAndModel()
+    {
+        var task = Task() with { Tools = [ReadFile] };
+
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await Router().PlanAsync(task, new RoutePins([Small], []), CancellationToken.None));
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("tools", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains(Small.Key, ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal("MODEL_LACKS_FEATURE", ex.GetRpcStatus()!.GetDetail<Google.Rpc.ErrorInfo>()!.Reason);
+    }
+
+    [Fact]
+    public async Task Plan_NoModelHasTheFeature_InvalidArgumentNamingIt_WithoutFeaturesUnchanged()
+    {
+        // The test catalog's models are simulated: no tools, no images.
+        var ex = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Router().PlanAsync(Task() with { PromptImages = [new ImagePart { Url = "https://example.com/a.png" }] }, RoutePins.None, CancellationToken.None));
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Equal("NO_MODEL_SUPPORTS_FEATURE", ex.GetRpcStatus()!.GetDetail<Google.Rpc.ErrorInfo>()!.Reason);
+        Assert.Contains("images", ex.Status.Detail, StringComparison.Ordinal);
+
+        var plan = await Router().PlanAsync(Task(), RoutePins.None, CancellationToken.None);
+        Assert.NotEmpty(plan.Candidates);
     }
 }
