@@ -41,4 +41,37 @@ public sealed class CacheKeyTests
     [InlineData(0, false, true, false)]
     public void IsCacheable_Rules(double temperature, bool optIn, bool bypass, bool expected) =>
         Assert.Equal(expected, CacheKey.IsCacheable(Task(temperature: temperature) with { CacheNondeterministic = optIn, CacheBypass = bypass }));
+
+    [Fact]
+    public void For_ToolsChoiceImagesOptionsAndToolTurns_ChangeTheKey()
+    {
+        var tool = new ToolDefinition("read_file", "Reads", """{"type":"object"}""");
+        var withTools = Task() with { Tools = [tool] };
+        var variants = new[]
+        {
+            Task(),
+            withTools,
+            withTools with { Tools = [tool with { ParametersJsonSchema = """{"type":"object","properties":{}}""" }] },
+            withTools with { ToolChoice = new ToolChoice(ToolChoiceKind.Required) },
+            withTools with { ToolChoice = new ToolChoice(ToolChoiceKind.Named, "read_file") },
+            withTools with { ParallelToolCalls = false },
+            Task() with { PromptImages = [new ImagePart { Url = "https://example.com/a.png" }] },
+            Task() with { PromptImages = [new ImagePart { MediaType = "image/png", Base64Data = "AAAA" }] },
+            Task() with { PromptImages = [new ImagePart { MediaType = "image/png", Base64Data = "AAAB" }] },
+            Task() with { Sampling = new SamplingOptions { Stop = ["END"] } },
+            Task() with { Sampling = new SamplingOptions { Seed = 1 } },
+            Task() with { Sampling = new SamplingOptions { TopP = 0.5 } },
+            Task() with { Sampling = new SamplingOptions { PresencePenalty = 0.5 } },
+            Task() with { Sampling = new SamplingOptions { FrequencyPenalty = 0.5 } },
+            Task() with { Sampling = new SamplingOptions { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonObject) } },
+            Task() with { Sampling = new SamplingOptions { ResponseFormat = new ResponseFormat(ResponseFormatKind.JsonSchema, "a", "{}") } },
+            Task() with { Sampling = new SamplingOptions { User = "u" } },
+            Task() with { History = [new ChatMessage(ChatRole.Assistant, "") { ToolCalls = [new ToolCall("c1", "read_file", "{}")] }, new ChatMessage(ChatRole.Tool, "out") { ToolCallId = "c1" }] },
+            Task() with { History = [new ChatMessage(ChatRole.Assistant, "") { ToolCalls = [new ToolCall("c1", "read_file", "{\"a\":1}")] }, new ChatMessage(ChatRole.Tool, "out") { ToolCallId = "c1" }] },
+            Task() with { History = [new ChatMessage(ChatRole.Assistant, "") { ToolCalls = [new ToolCall("c1", "read_file", "{}")] }, new ChatMessage(ChatRole.Tool, "out") { ToolCallId = "c1" }], EndsWithToolResults = true },
+        };
+
+        var keys = variants.Select(t => CacheKey.For(t)).ToList();
+        Assert.Equal(keys.Count, keys.Distinct().Count());
+    }
 }

@@ -171,4 +171,31 @@ public sealed class AdmissionEstimateTests : IDisposable
         Assert.Equal(200 + 1 + 10, AdmissionEstimate.Tokens(bare with { Files = [new TaskFile("a.cs", new string('f', 400), "")] }, true, DefaultMaxTokens));
         Assert.Equal(100 + 1 + 500, AdmissionEstimate.Tokens(bare with { MaxTokens = 500 }, true, DefaultMaxTokens));
     }
+
+    [Fact]
+    public void Tokens_ToolsToolTurnsAndImages_Counted()
+    {
+        var bare = new TaskRequest { TaskType = TaskType.Chat, Prompt = new string('p', 400), MaxTokens = 10 };
+        var image = new MonkeyCoder.Core.Providers.ImagePart { Url = "https://example.com/a.png" };
+
+        Assert.Equal(100 + 1 + 10 + (2 * MonkeyCoder.Core.Providers.TokenCounter.ImageTokens), AdmissionEstimate.Tokens(bare with
+        {
+            PromptImages = [image],
+            History = [new(MonkeyCoder.Core.Providers.ChatRole.User, "") { Images = [image] }],
+        }, true, DefaultMaxTokens));
+        // Tool definition: name (8) + description (92) + schema (300) = 400 characters.
+        Assert.Equal(200 + 1 + 10, AdmissionEstimate.Tokens(bare with
+        {
+            Tools = [new MonkeyCoder.Core.Providers.ToolDefinition("abcdefgh", new string('d', 92), new string('s', 300))],
+        }, true, DefaultMaxTokens));
+        // A tool call (id 4 + name 4 + arguments 392) and its result (id 4 + output 396).
+        Assert.Equal(300 + 1 + 10, AdmissionEstimate.Tokens(bare with
+        {
+            History =
+            [
+                new(MonkeyCoder.Core.Providers.ChatRole.Assistant, "") { ToolCalls = [new MonkeyCoder.Core.Providers.ToolCall("c_01", "read", new string('a', 392))] },
+                new(MonkeyCoder.Core.Providers.ChatRole.Tool, new string('r', 396)) { ToolCallId = "c_01" },
+            ],
+        }, true, DefaultMaxTokens));
+    }
 }
