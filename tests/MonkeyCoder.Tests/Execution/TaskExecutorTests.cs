@@ -328,4 +328,44 @@ public sealed class TaskExecutorTests : IDisposable
 
         return n;
     }
+
+    [Fact]
+    public async Task DeterministicToolCallAnswer_CachedWithItsCalls_HitReturnsThem_UnaryAndStreamed()
+    {
+        var model = TestCatalog.Model("m1", "p1");
+        var provider = new ToolCallingProvider("p1");
+        var harness = new Harness(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)),
+            new ExecutionOptions { RetryBaseDelayMs = 0, RetryMaxDelayMs = 0 }, null, provider);
+        var executor = Executor(harness, model);
+        var plan = Harness.Plan(model);
+        plan = plan with { Task = plan.Task with { Temperature = 0 } };
+
+        var live = await harness.Drive(executor.ExecuteAsync(plan, "exec_live", Caller, CancellationToken.None));
+        var hit = await harness.Drive(executor.ExecuteAsync(plan, "exec_hit", Caller, CancellationToken.None));
+        var streamed = new List<ExecutionEvent>();
+        await harness.Drive(System.Threading.Tasks.Task.Run(async () =>
+        {
+            await foreach (var e in executor.StreamAsync(plan, "exec_stream_hit", Caller, CancellationToken.None))
+            {
+                streamed.Add(e);
+            }
+
+            return streamed.Count;
+        }));
+
+        Assert.Equal(1, provider.Calls);
+        Assert.False(live.CacheHit);
+        Assert.True(hit.CacheHit);
+        Assert.Equal(FinishReason.ToolCalls, hit.FinishReason);
+        Assert.Equal(live.ToolCalls, hit.ToolCalls);
+        Assert.Equal(2, hit.ToolCalls.Count);
+        var assembler = new ToolCallAssembler();
+        foreach (var piece in streamed.Where(e => e.ToolCall is not null))
+        {
+            assembler.Add(piece.ToolCall!);
+        }
+
+        Assert.Equal(live.ToolCalls, assembler.Build());
+        Assert.Equal(live.ToolCalls, streamed[^1].Completed!.ToolCalls);
+    }
 }
