@@ -129,7 +129,7 @@ public sealed class AnthropicEdgeTests(EdgeGatewayFixture fixture)
         Assert.Equal(0, message.GetProperty("content").GetArrayLength());
 
         var deltas = events.Where(e => e.Name == "content_block_delta").Select(e => e.Data).ToList();
-        Assert.True(deltas.Count >= 2, $"only {deltas.Count} deltas");
+        Assert.NotEmpty(deltas); // the simulated model at 2000 tokens/s may write its answer in one delta
         Assert.All(deltas, d => Assert.Equal("text_delta", d.GetProperty("delta").GetProperty("type").GetString()));
         var text = string.Concat(deltas.Select(d => d.GetProperty("delta").GetProperty("text").GetString()));
         Assert.True(text.Length > 20, text);

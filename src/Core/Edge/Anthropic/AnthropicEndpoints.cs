@@ -12,6 +12,7 @@ using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Calls;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Routing;
 using MonkeyCoder.Core.Usage;
 
 namespace MonkeyCoder.Core.Edge.Anthropic;
@@ -85,9 +86,9 @@ internal sealed partial class AnthropicEndpoints(
     {
         var call = (MessagesCall)CallContext.Current!.Input!;
         // The model must exist (and be allowed) as for a message, though any model's count is the same estimate.
-        if (!EdgeModelPins.IsAuto(call.Model))
+        if (!call.IsAuto)
         {
-            EdgeModelPins.Resolve(catalog, call.Model, [], CallContext.Current.Caller.AllowedModels, "GET /anthropic/v1/models");
+            ModelPinResolver.Resolve(catalog, call.Model, [], CallContext.Current.Caller.AllowedModels, "fallbacks", MessagesCall.ListHint);
         }
 
         await WriteJsonAsync(context, StatusCodes.Status200OK, new CountTokensResponse { InputTokens = messages.CountTokens(call) },
@@ -96,7 +97,7 @@ internal sealed partial class AnthropicEndpoints(
 
     public async Task ListModelsAsync(HttpContext context)
     {
-        var models = new List<AnthropicModel> { new() { Id = EdgeModelPins.AutoModel, DisplayName = "Monkey Coder router", CreatedAt = _created } };
+        var models = new List<AnthropicModel> { new() { Id = MessagesCall.AutoModel, DisplayName = "Monkey Coder router", CreatedAt = _created } };
         models.AddRange(catalog.Models.Where(m => providers.IsEnabled(m.Provider) && !m.IsDeprecated).Select(ToDto));
         await WriteJsonAsync(context, StatusCodes.Status200OK, new AnthropicModelList { Data = models, FirstId = models[0].Id, LastId = models[^1].Id },
             AnthropicEdgeJsonContext.Default.AnthropicModelList);
@@ -105,8 +106,8 @@ internal sealed partial class AnthropicEndpoints(
     public async Task GetModelAsync(HttpContext context)
     {
         var id = context.Request.RouteValues["id"] as string ?? "";
-        var dto = EdgeModelPins.IsAuto(id)
-            ? new AnthropicModel { Id = EdgeModelPins.AutoModel, DisplayName = "Monkey Coder router", CreatedAt = _created }
+        var dto = MessagesCall.IsAutoName(id)
+            ? new AnthropicModel { Id = MessagesCall.AutoModel, DisplayName = "Monkey Coder router", CreatedAt = _created }
             : catalog.Find(id) is { } model && providers.IsEnabled(model.Provider)
                 ? ToDto(model)
                 : throw RpcErrors.Create(StatusCode.NotFound, "MODEL_NOT_FOUND", $"The model '{id}' does not exist.", new Dictionary<string, string> { ["model"] = id });

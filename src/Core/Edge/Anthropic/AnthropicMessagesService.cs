@@ -9,7 +9,7 @@ namespace MonkeyCoder.Core.Edge.Anthropic;
 
 /// <summary>
 /// Messages on Monkey Coder: plan (the router, a named model pinned with its catalog chain, as on the
-/// OpenAI edge: <see cref="EdgeModelPins"/>), then the same <see cref="TaskExecutor"/> the gRPC API
+/// OpenAI edge and gRPC: <see cref="ModelPinResolver"/>), then the same <see cref="TaskExecutor"/> the gRPC API
 /// uses (cache, failover, recovery, usage events), then Anthropic's shapes. Any catalog model can
 /// answer; the response's <c>model</c> is the model that actually answered.
 /// </summary>
@@ -91,7 +91,7 @@ internal sealed class AnthropicMessagesService(ITaskRouter router, ModelCatalog 
     internal ValueTask<RoutePlan> PlanAsync(MessagesCall call, IReadOnlyList<string>? allowedModels, CancellationToken cancellationToken)
     {
         var task = call.Task with { AllowedModels = allowedModels };
-        var pins = EdgeModelPins.Resolve(catalog, call.Model, [], allowedModels, "GET /anthropic/v1/models");
+        var pins = ModelPinResolver.Resolve(catalog, call.IsAuto ? null : call.Model, [], allowedModels, "fallbacks", MessagesCall.ListHint);
         return router.PlanAsync(task, pins, cancellationToken);
     }
 
