@@ -119,8 +119,8 @@ public sealed class AnthropicRequestMapperTests
     [InlineData("none", "None")]
     public void Map_ToolChoice_Kinds(string type, string kind)
     {
-        var task = AnthropicRequestMapper.Map(Parse($$"""
-            {"model":"sim-fast","max_tokens":10,"tools":[{"name":"ls","input_schema":{"type":"object"}}],"tool_choice":{"type":"{{type}}"},
+        var task = AnthropicRequestMapper.Map(Parse($$$"""
+            {"model":"sim-fast","max_tokens":10,"tools":[{"name":"ls","input_schema":{"type":"object"}}],"tool_choice":{"type":"{{{type}}}"},
              "messages":[{"role":"user","content":"hi"}]}
             """)).Task;
         Assert.Equal(kind, task.ToolChoice.Kind.ToString());
