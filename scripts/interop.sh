@@ -10,7 +10,7 @@ config=${1:-Release}
 gateway_dll="src/Gateway.Json/bin/$config/net10.0/monkey-coder-gateway.dll"
 service_dll="src/Service/bin/$config/net10.0/monkey-coder-service.dll"
 [ -f "$gateway_dll" ] || { echo "missing $gateway_dll: build the solution ($config) first" >&2; exit 1; }
-[ -d node_modules/openai ] || npm ci --no-audit --no-fund --loglevel=error
+[ -d node_modules/openai ] && [ -d node_modules/@anthropic-ai/sdk ] || npm ci --no-audit --no-fund --loglevel=error
 
 logs=$(mktemp -d)
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
@@ -73,7 +73,7 @@ wait_port "$gateway_port" gateway "$logs/gateway.log"
 set +e
 MONKEY_API_KEY="$key" MONKEY_AUTH_ENABLED=1 MONKEY_LIMITS_ENABLED=1 MONKEY_DEVICE_TEST="$device_test" MONKEY_CONFIGURATION="$config" \
 MONKEY_GATEWAY_URL="http://127.0.0.1:$gateway_port" MONKEY_FAKE_UPSTREAM_URL="http://127.0.0.1:$upstream_port/v1" MONKEY_SERVICE_ADDRESS="127.0.0.1:$service_port" \
-  node --test --test-reporter=spec tests/interop/openai.test.mjs tests/interop/grpc.test.mjs tests/interop/device-page.test.mjs \
+  node --test --test-reporter=spec tests/interop/openai.test.mjs tests/interop/anthropic.test.mjs tests/interop/grpc.test.mjs tests/interop/device-page.test.mjs \
   2>&1 | tee "$logs/node-test.log"
 status=${PIPESTATUS[0]}
 set -e

@@ -39,6 +39,7 @@ try
     app.MapMonkeyCoder();
     app.MapMonkeyCoderObservability();
     app.MapMonkeyCoderOpenAi();
+    app.MapMonkeyCoderAnthropic();
     app.MapMonkeyCoderDevicePage();
     return await app.RunMonkeyCoderAsync();
 }

@@ -92,6 +92,9 @@ internal static class Scopes
         // The HTTP edges' own operations (Calls/CallOperations), checked by the same authentication step.
         [Calls.CallOperations.ChatCompletions] = Execute,
         [Calls.CallOperations.ListModels] = ModelsRead,
+        [Calls.CallOperations.AnthropicMessages] = Execute,
+        [Calls.CallOperations.AnthropicCountTokens] = Execute,
+        [Calls.CallOperations.AnthropicListModels] = ModelsRead,
     };
 
     /// <summary>The requirement for <paramref name="method"/>; unknown methods need admin.</summary>

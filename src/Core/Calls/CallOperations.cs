@@ -8,4 +8,8 @@ internal static class CallOperations
 
     public const string ChatCompletions = EdgePrefix + "openai.chat.completions";
     public const string ListModels = EdgePrefix + "openai.models.list";
+
+    public const string AnthropicMessages = EdgePrefix + "anthropic.messages";
+    public const string AnthropicCountTokens = EdgePrefix + "anthropic.messages.count_tokens";
+    public const string AnthropicListModels = EdgePrefix + "anthropic.models.list";
 }

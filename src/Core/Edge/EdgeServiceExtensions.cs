@@ -10,6 +10,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Api;
+using MonkeyCoder.Core.Edge.Anthropic;
 using MonkeyCoder.Core.Edge.OpenAi;
 
 namespace MonkeyCoder.Core.Edge;
@@ -82,6 +83,9 @@ public static class EdgeServiceExtensions
         services.AddSingleton<OpenAiChatService>();
         services.AddSingleton<OpenAiEndpoints>();
         services.AddSingleton<OpenAiCallFilter>();
+        services.AddSingleton<AnthropicMessagesService>();
+        services.AddSingleton<AnthropicEndpoints>();
+        services.AddSingleton<AnthropicCallFilter>();
         return services;
     }
 
@@ -101,9 +105,12 @@ public static class EdgeServiceExtensions
     /// <summary>Maps the OpenAI-compatible endpoints (see <see cref="OpenAiEndpoints"/>).</summary>
     public static IEndpointRouteBuilder MapMonkeyCoderOpenAi(this IEndpointRouteBuilder endpoints) => OpenAiEndpoints.Map(endpoints);
 
+    /// <summary>Maps the Anthropic Messages endpoints (see <see cref="AnthropicEndpoints"/>).</summary>
+    public static IEndpointRouteBuilder MapMonkeyCoderAnthropic(this IEndpointRouteBuilder endpoints) => AnthropicEndpoints.Map(endpoints);
+
     /// <summary>
     /// A declared Content-Length over the limit is answered 413 at once, in the error shape of the
-    /// path (OpenAI's under the OpenAI routes, google.rpc.Status elsewhere); bodies without a length
+    /// path (OpenAI's under the OpenAI routes, Anthropic's under the Anthropic routes, google.rpc.Status elsewhere); bodies without a length
     /// are cut by Kestrel's own limit while being read.
     /// </summary>
     private static async Task RefuseOversizeBodies(HttpContext context, RequestDelegate next)
@@ -117,6 +124,12 @@ public static class EdgeServiceExtensions
 
         // The body is not read: close the connection rather than drain a body we refused.
         context.Response.Headers.Connection = "close";
+        if (context.Request.Path.StartsWithSegments(AnthropicEndpoints.Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            await AnthropicEndpoints.WriteErrorAsync(context, AnthropicErrors.BodyTooLarge(limit));
+            return;
+        }
+
         if (IsOpenAiPath(context.Request.Path))
         {
             await OpenAiEndpoints.WriteErrorAsync(context, OpenAiErrors.BodyTooLarge(limit));

@@ -1,0 +1,184 @@
+using System.Text.Json;
+using Google.Rpc;
+using Grpc.Core;
+using MonkeyCoder.Core.Edge.Anthropic;
+using MonkeyCoder.Core.Providers;
+using MonkeyCoder.V1;
+
+namespace MonkeyCoder.Tests.Edge;
+
+public sealed class AnthropicRequestMapperTests
+{
+    private static MessagesRequest Parse(string json) =>
+        JsonSerializer.Deserialize(json, AnthropicEdgeJsonContext.Default.MessagesRequest)!;
+
+    private static List<string> Fields(RpcException ex) =>
+        ex.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations.Select(v => v.Field).ToList();
+
+    [Fact]
+    public void Map_TextConversation_SystemBlocksAreInstructionsLastUserIsPromptRestIsHistory()
+    {
+        var call = AnthropicRequestMapper.Map(Parse("""
+            {"model":"sim-pro","max_tokens":50,"temperature":0.5,"top_p":0.9,"stop_sequences":["END"],"metadata":{"user_id":"u-1"},
+             "system":[{"type":"text","text":"You review code."},{"type":"text","text":"Be brief.","cache_control":{"type":"ephemeral"}}],
+             "messages":[
+               {"role":"user","content":[{"type":"text","text":"hello","cache_control":{"type":"ephemeral"}}]},
+               {"role":"assistant","content":"hi"},
+               {"role":"user","content":[{"type":"text","text":"explain"},{"type":"text","text":"retries"}]}]}
+            """));
+
+        Assert.Equal("sim-pro", call.Model);
+        Assert.False(call.Stream);
+        var task = call.Task;
+        Assert.Equal(TaskType.Chat, task.TaskType);
+        Assert.Equal(Persona.Custom, task.Persona);
+        Assert.Equal("You review code.\n\nBe brief.", task.CustomInstructions);
+        Assert.Equal("explain\nretries", task.Prompt);
+        Assert.False(task.EndsWithToolResults);
+        Assert.Equal(50, task.MaxTokens);
+        Assert.Equal(0.5, task.Temperature);
+        Assert.True(task.TemperatureSet);
+        Assert.Equal([(ChatRole.User, "hello", true), (ChatRole.Assistant, "hi", false)], task.History.Select(m => (m.Role, m.Content, m.CacheBreakpoint)));
+        Assert.Equal(["END"], task.Sampling.Stop);
+        Assert.Equal(0.9, task.Sampling.TopP);
+        Assert.Equal("u-1", task.Sampling.User);
+        Assert.Empty(task.Tools);
+    }
+
+    [Fact]
+    public void Map_ToolConversation_EndsWithToolResultsAndCarriesCallsResultsToolsAndChoice()
+    {
+        var call = AnthropicRequestMapper.Map(Parse("""
+            {"model":"auto","max_tokens":100,"stream":true,
+             "tools":[{"name":"read_file","description":"Reads a file.","input_schema":{"type":"object","properties":{"path":{"type":"string"}}},"cache_control":{"type":"ephemeral"}},
+                      {"name":"write_file","input_schema":{"type":"object"}}],
+             "tool_choice":{"type":"tool","name":"read_file","disable_parallel_tool_use":true},
+             "messages":[
+               {"role":"user","content":"fix main.rs"},
+               {"role":"assistant","content":[{"type":"text","text":"Reading it."},
+                 {"type":"tool_use","id":"toolu_1","name":"read_file","input":{"path":"main.rs"}},
+                 {"type":"tool_use","id":"toolu_2","name":"read_file","input":{"path":"lib.rs"}}]},
+               {"role":"user","content":[
+                 {"type":"tool_result","tool_use_id":"toolu_1","content":"fn main() {}"},
+                 {"type":"tool_result","tool_use_id":"toolu_2","content":[{"type":"text","text":"no such file"}],"is_error":true,"cache_control":{"type":"ephemeral"}}]}]}
+            """));
+
+        Assert.True(call.IsAuto);
+        Assert.True(call.Stream);
+        var task = call.Task;
+        Assert.True(task.EndsWithToolResults);
+        Assert.Equal("fix main.rs", task.Prompt);
+        Assert.Equal([ChatRole.User, ChatRole.Assistant, ChatRole.Tool, ChatRole.Tool], task.History.Select(m => m.Role));
+        var assistant = task.History[1];
+        Assert.Equal("Reading it.", assistant.Content);
+        Assert.Equal([new ToolCall("toolu_1", "read_file", """{"path":"main.rs"}"""), new ToolCall("toolu_2", "read_file", """{"path":"lib.rs"}""")], assistant.ToolCalls);
+        var (first, second) = (task.History[2], task.History[3]);
+        Assert.Equal(("toolu_1", "read_file", "fn main() {}", false, false), (first.ToolCallId, first.ToolName, first.Content, first.ToolError, first.CacheBreakpoint));
+        Assert.Equal(("toolu_2", "read_file", "no such file", true, true), (second.ToolCallId, second.ToolName, second.Content, second.ToolError, second.CacheBreakpoint));
+        Assert.Equal(["read_file", "write_file"], task.Tools.Select(t => t.Name));
+        Assert.True(task.Tools[0].CacheBreakpoint);
+        Assert.False(task.Tools[1].CacheBreakpoint);
+        Assert.Equal("Reads a file.", task.Tools[0].Description);
+        Assert.Equal("""{"type":"object","properties":{"path":{"type":"string"}}}""", task.Tools[0].ParametersJsonSchema);
+        Assert.Equal(new ToolChoice(ToolChoiceKind.Named, "read_file"), task.ToolChoice);
+        Assert.False(task.ParallelToolCalls);
+        Assert.True(task.RequiredFeatures.HasFlag(RequestFeatures.Tools));
+    }
+
+    [Fact]
+    public void Map_ToolResultsThenText_TextIsThePromptAfterTheResults()
+    {
+        var task = AnthropicRequestMapper.Map(Parse("""
+            {"model":"sim-fast","max_tokens":10,"messages":[
+               {"role":"user","content":"go"},
+               {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"ls","input":{}}]},
+               {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"a.txt"},{"type":"text","text":"now summarise"}]}]}
+            """)).Task;
+        Assert.False(task.EndsWithToolResults);
+        Assert.Equal("now summarise", task.Prompt);
+        Assert.Equal([ChatRole.User, ChatRole.Assistant, ChatRole.Tool], task.History.Select(m => m.Role));
+    }
+
+    [Fact]
+    public void Map_Images_Base64AndUrlBecomePromptImages()
+    {
+        var task = AnthropicRequestMapper.Map(Parse("""
+            {"model":"sim-fast","max_tokens":10,"messages":[{"role":"user","content":[
+              {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},
+              {"type":"image","source":{"type":"url","url":"https://example.com/a.jpg"}},
+              {"type":"text","text":"what is this?"}]}]}
+            """)).Task;
+        Assert.Equal("what is this?", task.Prompt);
+        Assert.Equal([new ImagePart { MediaType = "image/png", Base64Data = "iVBORw0KGgo=" }, new ImagePart { Url = "https://example.com/a.jpg" }], task.PromptImages);
+        Assert.True(task.RequiredFeatures.HasFlag(RequestFeatures.Images));
+    }
+
+    [Theory]
+    [InlineData("auto", "Auto")]
+    [InlineData("any", "Required")]
+    [InlineData("none", "None")]
+    public void Map_ToolChoice_Kinds(string type, string kind)
+    {
+        var task = AnthropicRequestMapper.Map(Parse($$$"""
+            {"model":"sim-fast","max_tokens":10,"tools":[{"name":"ls","input_schema":{"type":"object"}}],"tool_choice":{"type":"{{{type}}}"},
+             "messages":[{"role":"user","content":"hi"}]}
+            """)).Task;
+        Assert.Equal(kind, task.ToolChoice.Kind.ToString());
+        Assert.Null(task.ParallelToolCalls);
+    }
+
+    [Fact]
+    public void Map_EverythingWrong_OneInvalidArgumentNamingEachField()
+    {
+        var ex = Assert.Throws<RpcException>(() => AnthropicRequestMapper.Map(Parse("""
+            {"model":"","temperature":1.5,"top_k":3,"thinking":{"type":"enabled","budget_tokens":2000},
+             "tools":[{"name":"bad name","input_schema":{"type":"object"}},{"name":"x"},{"type":"bash_20250124","name":"bash"}],
+             "tool_choice":{"type":"tool","name":"missing"},
+             "messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/tiff","data":"AAAA"}},
+                                                   {"type":"tool_result","content":"x"},{"type":"document","source":{}}]},
+                         {"role":"assistant","content":[{"type":"tool_use","name":"ls","input":[]}]}]}
+            """)));
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        var fields = Fields(ex);
+        foreach (var field in new[]
+                 {
+                     "model", "max_tokens", "temperature", "top_k", "thinking", "tools[0].name", "tools[1].input_schema", "tools[2].type",
+                     "tool_choice", "messages[0].content[0].source.media_type", "messages[0].content[1].tool_use_id",
+                     "messages[0].content[2].type", "messages[1].content[0].id", "messages[1].content[0].input", "messages[1].role",
+                 })
+        {
+            Assert.Contains(field, fields);
+        }
+    }
+
+    [Fact]
+    public void Map_CountOnly_MaxTokensNotRequired()
+    {
+        var call = AnthropicRequestMapper.Map(Parse("""{"model":"sim-fast","messages":[{"role":"user","content":"hi"}]}"""), countOnly: true);
+        Assert.Equal("hi", call.Task.Prompt);
+        Assert.Throws<RpcException>(() => AnthropicRequestMapper.Map(Parse("""{"model":"sim-fast","messages":[{"role":"user","content":"hi"}]}""")));
+    }
+
+    [Fact]
+    public void UsageOf_InputTokensExcludeCacheReadsAndWrites()
+    {
+        var usage = AnthropicMessagesService.UsageOf(new TokenUsage(1000, 50, CachedInputTokens: 700, CacheWriteInputTokens: 200));
+        Assert.Equal((100L, 50L, 700L, 200L), (usage.InputTokens, usage.OutputTokens, usage.CacheReadInputTokens, usage.CacheCreationInputTokens));
+    }
+
+    [Theory]
+    [InlineData(FinishReason.Stop, false, "end_turn")]
+    [InlineData(FinishReason.Length, false, "max_tokens")]
+    [InlineData(FinishReason.ToolCalls, true, "tool_use")]
+    [InlineData(FinishReason.ContentFilter, false, "refusal")]
+    public void StopReasonOf_MapsFinishReasons(FinishReason reason, bool toolCalls, string expected) =>
+        Assert.Equal(expected, AnthropicMessagesService.StopReasonOf(reason, toolCalls));
+
+    [Fact]
+    public void InputOf_ArgumentsObjectKeptOtherwiseWrapped()
+    {
+        Assert.Equal("""{"a":1}""", AnthropicMessagesService.InputOf("""{"a":1}""").GetRawText());
+        Assert.Equal("{}", AnthropicMessagesService.InputOf("").GetRawText());
+        Assert.Equal("""{"arguments":"not json"}""", AnthropicMessagesService.InputOf("not json").GetRawText());
+    }
+}
