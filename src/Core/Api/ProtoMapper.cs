@@ -54,6 +54,18 @@ internal static class ProtoMapper
         TotalTokens = usage.TotalTokens,
         CostUsd = Math.Round(cost, 8),
         Estimated = usage.Estimated,
+        CachedInputTokens = usage.CachedInputTokens,
+        CacheWriteInputTokens = usage.CacheWriteInputTokens,
+    };
+
+    public static FunctionToolCall ToProto(Providers.ToolCall call) => new() { Id = call.Id, Name = call.Name, ArgumentsJson = call.ArgumentsJson };
+
+    public static FunctionToolCallDelta ToProto(Providers.ToolCallDelta delta) => new()
+    {
+        Index = delta.Index,
+        Id = delta.Id ?? "",
+        Name = delta.Name ?? "",
+        ArgumentsDelta = delta.ArgumentsDelta ?? "",
     };
 
     public static Timing ToProto(TimeSpan total, ExecutionOutcome outcome)
@@ -99,6 +111,7 @@ internal static class ProtoMapper
             Billed = ToProto(outcome.Billed),
         };
         response.Attempts.AddRange(ToProto(outcome.Attempts));
+        response.ToolCalls.AddRange(outcome.ToolCalls.Select(ToProto));
         return response;
     }
 
@@ -126,6 +139,7 @@ internal static class ProtoMapper
             Billed = ToProto(outcome.Billed),
         };
         final.Attempts.AddRange(ToProto(outcome.Attempts));
+        final.ToolCalls.AddRange(outcome.ToolCalls.Select(ToProto));
         return final;
     }
 

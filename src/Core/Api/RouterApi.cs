@@ -26,8 +26,7 @@ internal sealed class RouterApi(
     {
         var started = Stopwatch.GetTimestamp();
         var caller = callers.Get(context);
-        var task = await executor.WithHistoryAsync(validator.Validate(request) with { AllowedModels = caller.AllowedModels }, caller, context.CancellationToken);
-        var plan = await router.PlanAsync(task, context.CancellationToken);
+        var (task, plan) = await PlanAsync(request, caller, context.CancellationToken);
         await ReserveAsync(context, plan);
         var outcome = await executor.ExecuteAsync(plan, NewExecutionId(), caller, context.CancellationToken, DeadlineOf(context), Calls.CallContext.Current?.Charge);
         return ProtoMapper.ToResponse(task, outcome, Stopwatch.GetElapsedTime(started));
@@ -37,8 +36,7 @@ internal sealed class RouterApi(
     {
         var started = Stopwatch.GetTimestamp();
         var caller = callers.Get(context);
-        var task = await executor.WithHistoryAsync(validator.Validate(request) with { AllowedModels = caller.AllowedModels }, caller, context.CancellationToken);
-        var plan = await router.PlanAsync(task, context.CancellationToken);
+        var (task, plan) = await PlanAsync(request, caller, context.CancellationToken);
         await ReserveAsync(context, plan);
         var executionId = NewExecutionId();
         await responseStream.WriteAsync(new StreamExecuteResponse
@@ -59,7 +57,11 @@ internal sealed class RouterApi(
             {
                 await responseStream.WriteAsync(new StreamExecuteResponse { Final = ProtoMapper.ToFinal(outcome, Stopwatch.GetElapsedTime(started)) }, context.CancellationToken);
             }
-            else
+            else if (item.ToolCall is { } toolCall)
+            {
+                await responseStream.WriteAsync(new StreamExecuteResponse { ToolCall = ProtoMapper.ToProto(toolCall) }, context.CancellationToken);
+            }
+            else if (!string.IsNullOrEmpty(item.Delta))
             {
                 await responseStream.WriteAsync(new StreamExecuteResponse { Delta = new ContentDelta { Text = item.Delta, Index = index++ } }, context.CancellationToken);
             }
@@ -68,8 +70,9 @@ internal sealed class RouterApi(
 
     public override async Task<RouteResponse> Route(ExecuteRequest request, ServerCallContext context)
     {
-        var task = validator.Validate(request) with { AllowedModels = callers.Get(context).AllowedModels };
-        var plan = await router.PlanAsync(task, context.CancellationToken);
+        var (task, model, fallbacks) = validator.ValidateCall(request);
+        task = task with { AllowedModels = callers.Get(context).AllowedModels };
+        var plan = await router.PlanAsync(task, Pins(model, fallbacks, task.AllowedModels), context.CancellationToken);
         return new RouteResponse { Plan = ProtoMapper.ToProto(plan) };
     }
 
@@ -119,6 +122,19 @@ internal sealed class RouterApi(
             Model = model?.Id ?? (slash > 0 ? modelKey[(slash + 1)..] : modelKey),
         };
     }
+
+    /// <summary>Validates, adds the session's history and plans, honouring the request's model pin and fallbacks.</summary>
+    private async Task<(TaskRequest Task, RoutePlan Plan)> PlanAsync(ExecuteRequest request, CallerIdentity caller, CancellationToken cancellationToken)
+    {
+        var (validated, model, fallbacks) = validator.ValidateCall(request);
+        var pins = Pins(model, fallbacks, caller.AllowedModels);
+        var task = await executor.WithHistoryAsync(validated with { AllowedModels = caller.AllowedModels }, caller, cancellationToken);
+        return (task, await router.PlanAsync(task, pins, cancellationToken));
+    }
+
+    private RoutePins Pins(string model, IReadOnlyList<string> fallbacks, IReadOnlyList<string>? allowedModels) =>
+        ModelPinResolver.Resolve(catalog, model, fallbacks, allowedModels, "fallbacks",
+            "List models with ModelService.ListModels (GET /v1/models), or leave model empty to route.");
 
     /// <summary>Holds the plan's worst-case cost against the caller's budgets before anything runs or streams.</summary>
     private static ValueTask ReserveAsync(ServerCallContext context, RoutePlan plan) =>

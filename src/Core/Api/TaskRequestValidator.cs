@@ -17,7 +17,15 @@ internal sealed class TaskRequestValidator(ModelCatalog catalog)
     public const int MaxFileBytes = 1024 * 1024;
     public const int MaxIdLength = 128;
 
-    public TaskRequest Validate(ExecuteRequest request)
+    public const int MaxModelNameChars = 256;
+
+    public TaskRequest Validate(ExecuteRequest request) => ValidateCall(request).Task;
+
+    /// <summary>
+    /// The task and the caller's model pin (<c>model</c>, empty to route) and <c>fallbacks</c>, which
+    /// <see cref="Routing.ModelPinResolver"/> resolves against the caller's allow-list.
+    /// </summary>
+    public (TaskRequest Task, string Model, IReadOnlyList<string> Fallbacks) ValidateCall(ExecuteRequest request)
     {
         var violations = new List<BadRequest.Types.FieldViolation>();
         void Violation(string field, string description) =>
@@ -32,7 +40,9 @@ internal sealed class TaskRequestValidator(ModelCatalog catalog)
             Violation("task_type", $"Unknown task type {(int)request.TaskType}.");
         }
 
-        var (prompt, commands) = SplitSlashCommands(request.Prompt ?? "");
+        long imageBytes = 0;
+        var conversation = request.Messages.Count > 0 ? ConversationValidator.Messages(request, ref imageBytes, Violation) : null;
+        var (prompt, commands) = conversation is null ? SplitSlashCommands(request.Prompt ?? "") : (conversation.Prompt, []);
         foreach (var command in request.SlashCommands)
         {
             var normalized = command.StartsWith('/') ? command.ToLowerInvariant() : "/" + command.ToLowerInvariant();
@@ -47,7 +57,7 @@ internal sealed class TaskRequestValidator(ModelCatalog catalog)
             }
         }
 
-        if (string.IsNullOrWhiteSpace(prompt))
+        if (conversation is null && string.IsNullOrWhiteSpace(prompt))
         {
             Violation("prompt", "Required: the instruction for the model must not be empty.");
         }
@@ -149,17 +159,37 @@ internal sealed class TaskRequestValidator(ModelCatalog catalog)
             Violation("max_cost_usd", "Must be a positive number of US dollars.");
         }
 
+        var promptImages = conversation?.PromptImages ?? ConversationValidator.Images(request.Images, "images", ref imageBytes, Violation);
+        if (imageBytes > ConversationValidator.MaxTotalImageBytes)
+        {
+            Violation(conversation is null ? "images" : "messages", string.Create(CultureInfo.InvariantCulture, $"At most {ConversationValidator.MaxTotalImageBytes} bytes of images in all; got {imageBytes}."));
+        }
+
+        var tools = ConversationValidator.Tools(request, Violation);
+        var toolChoice = ConversationValidator.Choice(request, tools, Violation);
+        var sampling = ConversationValidator.Sampling(request, Violation);
+        var fallbacks = ConversationValidator.Fallbacks(request, Violation);
+        if (request.Model.Length > MaxModelNameChars)
+        {
+            Violation("model", string.Create(CultureInfo.InvariantCulture, $"At most {MaxModelNameChars} characters."));
+        }
+
         if (violations.Count > 0)
         {
             throw RpcErrors.InvalidArgument(violations);
         }
 
-        return new TaskRequest
+        // A conversation's system turns are the caller's instructions, as on the OpenAI edge.
+        var instructions = conversation is { System.Length: > 0 }
+            ? string.Join("\n\n", new[] { request.CustomInstructions, conversation.System }.Where(s => s.Length > 0))
+            : request.CustomInstructions;
+        var persona = conversation is { System.Length: > 0 } && request.Persona == Persona.Unspecified ? Persona.Custom : request.Persona;
+        var task = new TaskRequest
         {
             TaskType = request.TaskType,
             Prompt = prompt,
             Files = request.Files.Select(f => new TaskFile(f.Path, f.Content, f.Type)).ToList(),
-            Persona = request.Persona,
+            Persona = persona,
             SlashCommands = commands.Distinct(StringComparer.Ordinal).ToList(),
             MaxTokens = request.HasMaxTokens ? request.MaxTokens : TaskRequest.DefaultMaxTokens,
             Temperature = request.HasTemperature ? request.Temperature : TaskRequest.DefaultTemperature,
@@ -173,12 +203,20 @@ internal sealed class TaskRequestValidator(ModelCatalog catalog)
             ConsensusThreshold = options.HasConsensusThreshold ? options.ConsensusThreshold : 0.7,
             SessionId = request.SessionId,
             TaskId = request.TaskId,
-            CustomInstructions = request.CustomInstructions,
+            CustomInstructions = instructions,
             CacheBypass = request.Cache?.Bypass ?? false,
             CacheNondeterministic = request.Cache?.AllowNondeterministic ?? false,
             Objective = request.Objective,
             MaxCostUsd = request.HasMaxCostUsd ? request.MaxCostUsd : null,
+            History = conversation?.History ?? [],
+            PromptImages = promptImages,
+            EndsWithToolResults = conversation?.EndsWithToolResults ?? false,
+            Tools = tools,
+            ToolChoice = toolChoice,
+            ParallelToolCalls = request.HasParallelToolCalls ? request.ParallelToolCalls : null,
+            Sampling = sampling,
         };
+        return (task, request.Model.Trim(), fallbacks);
     }
 
     /// <summary>Splits leading known "/word" commands off the prompt: "/arch /sec design X" → ("design X", [/arch, /sec]).</summary>

@@ -51,10 +51,11 @@ public static class MonkeyCoderServiceExtensions
         services.AddOptions<SimulatedProviderOptions>().Bind(configuration.GetSection(SimulatedProviderOptions.Section)).ValidateOnStart()
             .PostConfigure(o => o.Enabled = DeploymentPolicy.SimulatedEnabled(configuration));
         services.AddOptions<CatalogOptions>().Bind(configuration.GetSection(CatalogOptions.Section));
+        services.AddOptions<ModelAliasOptions>().Bind(configuration.GetSection(ModelAliasOptions.Section));
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<TokenCounter>();
-        services.AddSingleton(sp => ModelCatalog.Create(sp.GetRequiredService<IOptions<CatalogOptions>>()));
+        services.AddSingleton(sp => ModelCatalog.Create(sp.GetRequiredService<IOptions<CatalogOptions>>(), sp.GetRequiredService<IOptions<ModelAliasOptions>>()));
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<ProviderHealthMonitor>();
 

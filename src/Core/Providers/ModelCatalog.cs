@@ -17,10 +17,10 @@ internal sealed class ModelCatalog
     // Swapped whole when a provider's model list reports windows; readers see one consistent snapshot.
     private volatile Snapshot _snapshot;
 
-    public ModelCatalog(CatalogDocument document)
+    public ModelCatalog(CatalogDocument document, IReadOnlyDictionary<string, string>? aliases = null)
     {
         ArgumentNullException.ThrowIfNull(document);
-        document = Normalize(document);
+        document = WithAliases(Normalize(document), aliases ?? new Dictionary<string, string>());
         Providers = document.Providers;
         _providers = document.Providers.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
 
@@ -111,6 +111,52 @@ internal sealed class ModelCatalog
     }
 
     public IReadOnlyList<CatalogProvider> Providers { get; }
+
+    /// <summary>
+    /// Adds configured aliases (<see cref="ModelAliasOptions"/>) and the defaults to their models'
+    /// <see cref="CatalogModel.Aliases"/>, so lookups, allow-lists and the model list all know them.
+    /// A configured alias that names no model, or a name another model already has, fails the start:
+    /// it would otherwise route elsewhere in silence. Defaults give way to both.
+    /// </summary>
+    private static CatalogDocument WithAliases(CatalogDocument document, IReadOnlyDictionary<string, string> configured)
+    {
+        var models = document.Models.ToList();
+        int IndexOf(string name) =>
+            models.FindIndex(m => string.Equals(m.Key, name, StringComparison.OrdinalIgnoreCase)) is var byKey and >= 0
+                ? byKey
+                : models.FindIndex(m => string.Equals(m.Id, name, StringComparison.OrdinalIgnoreCase) || m.Aliases.Contains(name, StringComparer.OrdinalIgnoreCase));
+
+        var entries = ModelAliasOptions.Defaults.Where(d => !configured.ContainsKey(d.Key)).Select(d => (d.Key, d.Value, Configured: false))
+            .Concat(configured.Select(c => (c.Key, c.Value, Configured: true)));
+        foreach (var (alias, target, isConfigured) in entries)
+        {
+            if (string.IsNullOrWhiteSpace(alias) || string.IsNullOrWhiteSpace(target))
+            {
+                continue;
+            }
+
+            var index = IndexOf(target.Trim());
+            var taken = IndexOf(alias.Trim());
+            if (index < 0 || (taken >= 0 && taken != index))
+            {
+                if (!isConfigured)
+                {
+                    continue;
+                }
+
+                throw new InvalidDataException(index < 0
+                    ? $"Model alias '{alias}' (MonkeyCoder:Models:Aliases) names '{target}', which is not a catalog model."
+                    : $"Model alias '{alias}' (MonkeyCoder:Models:Aliases) is already the name of catalog model '{models[taken].Key}'.");
+            }
+
+            if (taken < 0)
+            {
+                models[index] = models[index] with { Aliases = [.. models[index].Aliases, alias.Trim()] };
+            }
+        }
+
+        return document with { Models = models };
+    }
 
     /// <summary>
     /// Fills what a catalog file may omit. The JSON source generator sets omitted init-only
@@ -249,12 +295,30 @@ internal sealed class ModelCatalog
         return new CatalogDocument { Providers = providers, Models = models };
     }
 
-    internal static ModelCatalog Create(IOptions<CatalogOptions> options)
+    internal static ModelCatalog Create(IOptions<CatalogOptions> options, IOptions<ModelAliasOptions>? aliases = null)
     {
         var path = options.Value.Path;
+        var document = LoadCatalog(path, options);
         try
         {
-            return new ModelCatalog(Merge(LoadDocument(path), options.Value.ConfiguredProviders()));
+            return new ModelCatalog(document, aliases?.Value.Aliases);
+        }
+        catch (InvalidDataException ex) when (ex.Message.StartsWith("Model alias", StringComparison.Ordinal))
+        {
+            throw new OptionsValidationException(ModelAliasOptions.Section, typeof(ModelAliasOptions), [ex.Message]);
+        }
+        catch (Exception ex) when (ex is IOException or JsonException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new OptionsValidationException(CatalogOptions.Section, typeof(CatalogOptions),
+                [$"MODEL_CATALOG_PATH (MonkeyCoder:Catalog:Path) '{path}' could not be loaded: {ex.Message}"]);
+        }
+    }
+
+    private static CatalogDocument LoadCatalog(string? path, IOptions<CatalogOptions> options)
+    {
+        try
+        {
+            return Merge(LoadDocument(path), options.Value.ConfiguredProviders());
         }
         catch (Exception ex) when (ex is IOException or JsonException or InvalidDataException or UnauthorizedAccessException)
         {

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using Grpc.Core;
-using MonkeyCoder.Core.Api;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Providers;
 using MonkeyCoder.Core.Routing;
@@ -117,25 +115,9 @@ internal sealed class OpenAiChatService(ITaskRouter router, ModelCatalog catalog
     internal ValueTask<RoutePlan> PlanAsync(ChatCall call, IReadOnlyList<string>? allowedModels, CancellationToken cancellationToken)
     {
         var task = call.Task with { AllowedModels = allowedModels };
-        List<CatalogModel> pinned = [];
-        if (!call.IsAuto)
-        {
-            var requested = catalog.Find(call.Model)
-                ?? throw RpcErrors.Create(StatusCode.NotFound, "MODEL_NOT_FOUND",
-                    $"The model '{call.Model}' does not exist. List models with GET /openai/v1/models, or use \"auto\".",
-                    new Dictionary<string, string> { ["model"] = call.Model });
-            pinned.Add(ModelAllowList.Allows(allowedModels, requested) ? requested : throw ModelAllowList.Refused(call.Model, allowedModels!));
-        }
-
-        var fallbacks = new List<CatalogModel>();
-        for (var i = 0; i < call.Fallbacks.Count; i++)
-        {
-            var model = catalog.Find(call.Fallbacks[i])
-                ?? throw RpcErrors.InvalidArgument($"fallbacks[{i}]", $"The model '{call.Fallbacks[i]}' does not exist.");
-            fallbacks.Add(ModelAllowList.Allows(allowedModels, model) ? model : throw ModelAllowList.Refused(call.Fallbacks[i], allowedModels!));
-        }
-
-        return router.PlanAsync(task, new RoutePins(pinned, fallbacks), cancellationToken);
+        var pins = ModelPinResolver.Resolve(catalog, call.IsAuto ? null : call.Model, call.Fallbacks, allowedModels,
+            "fallbacks", "List models with GET /openai/v1/models, or use \"auto\".");
+        return router.PlanAsync(task, pins, cancellationToken);
     }
 
     /// <summary>The answer's message: its text (null when it only called tools, as OpenAI sends it) and its tool calls.</summary>
