@@ -25,7 +25,7 @@ catch (Exception ex) when (ex is ArgumentException or FormatException or UriForm
     return 64;
 }
 
-IScenario[] all = [new ExecuteUnary(), new StreamConcurrency(), new Overhead(), new RestOpenAi(), new CacheHit(), new UsageOutage(), new ChaosSoak(), new RoutingRegret()];
+IScenario[] all = [new ExecuteUnary(), new StreamConcurrency(), new Overhead(), new HttpOverhead(), new RestOpenAi(), new CacheHit(), new UsageOutage(), new ChaosSoak(), new RoutingRegret()];
 var unknown = options.Scenarios.Except(all.Select(s => s.Name)).ToList();
 if (unknown.Count > 0)
 {

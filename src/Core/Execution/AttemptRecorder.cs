@@ -29,9 +29,17 @@ internal sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreak
         Observe(attempt);
         var model = attempt.Model;
         health.RecordSuccess(model.Provider);
-        await breaker.OnSuccessAsync(model.Key, CancellationToken.None);
+        // The breaker and the learning statistics are independent keys: sent together, one shared-store round trip, not three in a row.
+        var closed = breaker.OnSuccessAsync(model.Key, CancellationToken.None).AsTask();
         var observation = new AttemptObservation(true, "ok", attempt.Latency.TotalMilliseconds, attempt.TimeToFirstToken?.TotalMilliseconds, model.CostOf(attempt.Usage));
-        await stats.UpdateForTaskAsync(model.Key, LearningKeys.TaskClass(scope.Plan.Analysis), rewards.ForAttempt(observation, null), CancellationToken.None);
+        try
+        {
+            await stats.UpdateForTaskAsync(model.Key, LearningKeys.TaskClass(scope.Plan.Analysis), rewards.ForAttempt(observation, null), CancellationToken.None);
+        }
+        finally
+        {
+            await closed;
+        }
     }
 
     public async ValueTask<AttemptRecord> FailedAsync(ExecutionScope scope, CatalogModel model, ProviderException failure, TimeSpan latency, TimeSpan? timeToFirstToken, TokenUsage usage, long deliveredTokens = 0)

@@ -93,9 +93,34 @@ internal sealed partial class CapabilityRouter : ITaskRouter
 
         var keys = field.Select(x => x.Model.Key).ToList();
         var taskClass = LearningKeys.TaskClass(analysis);
-        var learned = await _stats.GetAsync([.. keys, .. keys.Select(k => LearningKeys.ForTask(k, taskClass))], cancellationToken);
-        var circuits = await _breaker.DescribeAsync(keys, cancellationToken);
-        var maxCost = CostRule.Limit(task.MaxCostUsd, await _budget.RemainingUsdAsync(task, cancellationToken));
+        // Three independent reads, sent together: with a shared store (Redis) one round trip instead of three in a row.
+        var learnedRead = _stats.GetAsync([.. keys, .. keys.Select(k => LearningKeys.ForTask(k, taskClass))], cancellationToken);
+        var circuitsRead = _breaker.DescribeAsync(keys, cancellationToken);
+        var remainingRead = _budget.RemainingUsdAsync(task, cancellationToken);
+        IReadOnlyDictionary<string, ModelStats> learned;
+        IReadOnlyDictionary<string, CircuitStatus> circuits;
+        double? remaining;
+        if (learnedRead.IsCompletedSuccessfully && circuitsRead.IsCompletedSuccessfully && remainingRead.IsCompletedSuccessfully)
+        {
+            (learned, circuits, remaining) = (learnedRead.Result, circuitsRead.Result, remainingRead.Result);
+        }
+        else
+        {
+            var (l, c, r) = (learnedRead.AsTask(), circuitsRead.AsTask(), remainingRead.AsTask());
+            try
+            {
+                learned = await l;
+            }
+            finally
+            {
+                // Every read is awaited, so none is left unobserved when another fails.
+                await Task.WhenAll(c, r).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+
+            (circuits, remaining) = (await c, await r);
+        }
+
+        var maxCost = CostRule.Limit(task.MaxCostUsd, remaining);
 
         var drafts = new List<CandidateDraft>();
         var budgetRejections = 0;
