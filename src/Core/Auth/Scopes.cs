@@ -92,6 +92,7 @@ internal static class Scopes
         // The HTTP edges' own operations (Calls/CallOperations), checked by the same authentication step.
         [Calls.CallOperations.ChatCompletions] = Execute,
         [Calls.CallOperations.ListModels] = ModelsRead,
+        [Calls.CallOperations.Responses] = Execute,
     };
 
     /// <summary>The requirement for <paramref name="method"/>; unknown methods need admin.</summary>

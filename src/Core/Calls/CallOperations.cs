@@ -7,5 +7,6 @@ internal static class CallOperations
     public const string EdgePrefix = "/openai/";
 
     public const string ChatCompletions = EdgePrefix + "openai.chat.completions";
+    public const string Responses = EdgePrefix + "openai.responses";
     public const string ListModels = EdgePrefix + "openai.models.list";
 }

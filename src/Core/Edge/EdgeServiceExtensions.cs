@@ -80,6 +80,7 @@ public static class EdgeServiceExtensions
         });
 
         services.AddSingleton<OpenAiChatService>();
+        services.AddSingleton<ResponsesService>();
         services.AddSingleton<OpenAiEndpoints>();
         services.AddSingleton<OpenAiCallFilter>();
         return services;
