@@ -93,6 +93,7 @@ internal static class Scopes
         [Calls.CallOperations.ChatCompletions] = Execute,
         [Calls.CallOperations.ListModels] = ModelsRead,
         [Calls.CallOperations.Responses] = Execute,
+        [Calls.CallOperations.Embeddings] = Execute,
     };
 
     /// <summary>The requirement for <paramref name="method"/>; unknown methods need admin.</summary>

@@ -8,5 +8,6 @@ internal static class CallOperations
 
     public const string ChatCompletions = EdgePrefix + "openai.chat.completions";
     public const string Responses = EdgePrefix + "openai.responses";
+    public const string Embeddings = EdgePrefix + "openai.embeddings";
     public const string ListModels = EdgePrefix + "openai.models.list";
 }

@@ -44,6 +44,42 @@ internal sealed partial class OpenAiCallFilter
         call.Charge = mapped.Charge;
     }
 
+    /// <summary>Reads and validates an embeddings body; admission estimates its inputs' tokens (a task with no output).</summary>
+    private static async ValueTask BindEmbeddingsAsync(CallContext call, HttpContext context)
+    {
+        if (context.Request.ContentType is { Length: > 0 } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw Api.RpcErrors.Create(StatusCode.InvalidArgument, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.",
+                new Dictionary<string, string> { [ErrorMappingStep.HttpStatusKey] = "415" });
+        }
+
+        EmbeddingsRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync(context.Request.Body, EmbeddingsJsonContext.Default.EmbeddingsRequest, call.CancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            throw InvalidJson(ex.Message);
+        }
+
+        if (request is null)
+        {
+            throw InvalidJson("the body is null.");
+        }
+
+        var mapped = EmbeddingsRequestMapper.Map(request);
+        if (call.Telemetry is { } telemetry)
+        {
+            telemetry.SensitiveValues = [.. mapped.Inputs];
+        }
+
+        call.Input = mapped;
+        call.Task = new Routing.TaskRequest { TaskType = V1.TaskType.Chat, Prompt = string.Join('\n', mapped.Inputs), MaxTokens = 1 };
+        call.MaxTokensNamed = true;
+        call.Charge = mapped.Charge;
+    }
+
     /// <summary>The instructions and every text of the input: what a scrubber must keep out of Sentry and logs.</summary>
     private static List<string> SensitiveValues(ResponsesRequest request)
     {

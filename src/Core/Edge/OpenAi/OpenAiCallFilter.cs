@@ -155,6 +155,7 @@ internal sealed partial class OpenAiCallFilter(CallPipeline pipeline, IOptions<E
             {
                 CallOperations.ChatCompletions => BindChatAsync(call, context),
                 CallOperations.Responses => BindResponsesAsync(call, context),
+                CallOperations.Embeddings => BindEmbeddingsAsync(call, context),
                 _ => ValueTask.CompletedTask,
             };
 

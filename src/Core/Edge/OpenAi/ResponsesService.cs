@@ -142,6 +142,16 @@ internal sealed class ResponsesService(OpenAiChatService chat, TaskExecutor exec
                     done.Add(finished);
                 }
 
+                // Calls the deltas opened but the outcome does not list (never expected): closed with what arrived.
+                foreach (var (_, state) in calls)
+                {
+                    var finished = new ResponseItem { Type = "function_call", Id = state.ItemId, Status = "completed", CallId = state.CallId, Name = state.Name, Arguments = state.Arguments.ToString() };
+                    yield return new ResponseStreamEvent { Type = "response.function_call_arguments.done", OutputIndex = state.Output, ItemId = state.ItemId, Arguments = finished.Arguments };
+                    yield return new ResponseStreamEvent { Type = "response.output_item.done", OutputIndex = state.Output, Item = finished };
+                    done.Add(finished);
+                }
+
+                calls.Clear();
                 if (done.Count == 0)
                 {
                     // An empty answer is still one (empty) message, as OpenAI sends it.
