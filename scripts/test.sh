@@ -92,6 +92,12 @@ bash scripts/interop.sh Release 2>&1 | tee "$art/interop.log"
 interop_status=${PIPESTATUS[0]}
 set -e
 
+step "Coding agent: Codex CLI (npm) completes a file-writing task through /openai/v1/responses"
+set +e
+bash scripts/agent-test.sh Release 2>&1 | tee "$art/agent-test.log"
+agent_status=${PIPESTATUS[0]}
+set -e
+
 step "Load tests (smoke profile of every scenario, with thresholds)"
 # Streams and REST load hold many sockets: lift the open-file limit to the hard limit.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -124,5 +130,7 @@ awk '/^Total tests:/{in_total=1; next}
   in_total && $1 == "Skipped:" {s += $2; next}
   {in_total=0}
   END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$art/test.log"
+grep -E '^agent test: ' "$art/agent-test.log" || true
 [ "$interop_status" = 0 ] || status=1
+[ "$agent_status" = 0 ] || status=1
 exit "$status"

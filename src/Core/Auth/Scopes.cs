@@ -95,6 +95,8 @@ internal static class Scopes
         [Calls.CallOperations.AnthropicMessages] = Execute,
         [Calls.CallOperations.AnthropicCountTokens] = Execute,
         [Calls.CallOperations.AnthropicListModels] = ModelsRead,
+        [Calls.CallOperations.Responses] = Execute,
+        [Calls.CallOperations.Embeddings] = Execute,
     };
 
     /// <summary>The requirement for <paramref name="method"/>; unknown methods need admin.</summary>

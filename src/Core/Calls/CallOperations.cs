@@ -7,6 +7,8 @@ internal static class CallOperations
     public const string EdgePrefix = "/openai/";
 
     public const string ChatCompletions = EdgePrefix + "openai.chat.completions";
+    public const string Responses = EdgePrefix + "openai.responses";
+    public const string Embeddings = EdgePrefix + "openai.embeddings";
     public const string ListModels = EdgePrefix + "openai.models.list";
 
     public const string AnthropicMessages = EdgePrefix + "anthropic.messages";

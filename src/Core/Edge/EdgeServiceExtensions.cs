@@ -81,6 +81,9 @@ public static class EdgeServiceExtensions
         });
 
         services.AddSingleton<OpenAiChatService>();
+        services.AddSingleton<ResponsesService>();
+        services.AddSingleton<Providers.Embeddings.EmbeddingClient>();
+        services.AddSingleton<Providers.Embeddings.EmbeddingService>();
         services.AddSingleton<OpenAiEndpoints>();
         services.AddSingleton<OpenAiCallFilter>();
         services.AddSingleton<AnthropicMessagesService>();

@@ -24,6 +24,9 @@ internal sealed record CatalogDocument
     public IReadOnlyList<CatalogProvider> Providers { get; init; } = [];
 
     public IReadOnlyList<CatalogModel> Models { get; init; } = [];
+
+    /// <summary>Embedding models (<c>POST /openai/v1/embeddings</c>): kept apart from <see cref="Models"/>, which the router ranks for tasks.</summary>
+    public IReadOnlyList<CatalogEmbeddingModel> EmbeddingModels { get; init; } = [];
 }
 
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web, ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true, UseStringEnumConverter = true)]

@@ -20,6 +20,7 @@ internal sealed class ModelCatalog
     public ModelCatalog(CatalogDocument document, IReadOnlyDictionary<string, string>? aliases = null)
     {
         ArgumentNullException.ThrowIfNull(document);
+        EmbeddingModels = document.EmbeddingModels ?? [];
         document = WithAliases(Normalize(document), aliases ?? new Dictionary<string, string>());
         Providers = document.Providers;
         _providers = document.Providers.ToFrozenDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
@@ -233,6 +234,13 @@ internal sealed class ModelCatalog
 
     public CatalogProvider? FindProvider(string name) => _providers.GetValueOrDefault(name);
 
+    /// <summary>The embedding models of the catalog (never routed to for tasks).</summary>
+    public IReadOnlyList<CatalogEmbeddingModel> EmbeddingModels { get; }
+
+    /// <summary>An embedding model by id or "provider/id".</summary>
+    public CatalogEmbeddingModel? FindEmbedding(string name) => EmbeddingModels.FirstOrDefault(m =>
+        string.Equals(m.Id, name, StringComparison.OrdinalIgnoreCase) || string.Equals(m.Provider + "/" + m.Id, name, StringComparison.OrdinalIgnoreCase));
+
     public static CatalogDocument LoadDocument(string? path)
     {
         if (!string.IsNullOrWhiteSpace(path))
@@ -292,7 +300,7 @@ internal sealed class ModelCatalog
             }
         }
 
-        return new CatalogDocument { Providers = providers, Models = models };
+        return new CatalogDocument { Providers = providers, Models = models, EmbeddingModels = document.EmbeddingModels };
     }
 
     internal static ModelCatalog Create(IOptions<CatalogOptions> options, IOptions<ModelAliasOptions>? aliases = null)

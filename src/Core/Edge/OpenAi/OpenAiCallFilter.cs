@@ -151,7 +151,13 @@ internal sealed partial class OpenAiCallFilter(CallPipeline pipeline, IOptions<E
         public string? Header(string name) => context.Request.Headers.TryGetValue(name, out var value) && value.ToString() is { Length: > 0 } text ? text : null;
 
         public ValueTask BindAsync(CallContext call) =>
-            call.Operation == CallOperations.ChatCompletions ? BindChatAsync(call, context) : ValueTask.CompletedTask;
+            call.Operation switch
+            {
+                CallOperations.ChatCompletions => BindChatAsync(call, context),
+                CallOperations.Responses => BindResponsesAsync(call, context),
+                CallOperations.Embeddings => BindEmbeddingsAsync(call, context),
+                _ => ValueTask.CompletedTask,
+            };
 
         public void AddTrailer(string name, string value)
         {

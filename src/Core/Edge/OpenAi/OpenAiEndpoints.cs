@@ -56,6 +56,10 @@ internal sealed partial class OpenAiEndpoints(
             .WithMetadata(new OpenAiOperation(CallOperations.ListModels, ListModelsRpc, Admitted: false)).WithDisplayName("OpenAI models");
         group.MapGet(Prefix + "/models/{*id}", new RequestDelegate(c => Resolve(c).GetModelAsync(c)))
             .WithMetadata(new OpenAiOperation(CallOperations.ListModels, GetModelRpc, Admitted: false)).WithDisplayName("OpenAI model");
+        group.MapPost(Prefix + "/responses", new RequestDelegate(ResponsesAsync))
+            .WithMetadata(new OpenAiOperation(CallOperations.Responses, ResponsesRpc, Admitted: true)).WithDisplayName("OpenAI responses");
+        group.MapPost(Prefix + "/embeddings", new RequestDelegate(EmbeddingsAsync))
+            .WithMetadata(new OpenAiOperation(CallOperations.Embeddings, EmbeddingsRpc, Admitted: true)).WithDisplayName("OpenAI embeddings");
         // The adapter: every endpoint of the group runs inside the call pipeline.
         OpenAiCallFilter.Apply(group);
         return endpoints;
