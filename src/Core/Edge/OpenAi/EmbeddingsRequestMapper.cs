@@ -34,7 +34,14 @@ internal static class EmbeddingsRequestMapper
                 {
                     if (item.ValueKind == JsonValueKind.String)
                     {
-                        inputs.Add(item.GetString() ?? "");
+                        var value = item.GetString() ?? "";
+                        if (value.Length == 0)
+                        {
+                            // Named by its place in the caller's array, not among the strings kept.
+                            Violation(string.Create(CultureInfo.InvariantCulture, $"input[{index}]"), "Must not be empty.");
+                        }
+
+                        inputs.Add(value);
                     }
                     else
                     {
@@ -60,12 +67,9 @@ internal static class EmbeddingsRequestMapper
             Violation("input", string.Create(CultureInfo.InvariantCulture, $"At most {MaxInputs} strings; got {inputs.Count}."));
         }
 
-        for (var i = 0; i < inputs.Count; i++)
+        if (request.Input is { ValueKind: JsonValueKind.String } && inputs[0].Length == 0)
         {
-            if (string.IsNullOrEmpty(inputs[i]))
-            {
-                Violation(request.Input!.Value.ValueKind == JsonValueKind.String ? "input" : string.Create(CultureInfo.InvariantCulture, $"input[{i}]"), "Must not be empty.");
-            }
+            Violation("input", "Must not be empty.");
         }
 
         if (request.EncodingFormat is not (null or "float"))
