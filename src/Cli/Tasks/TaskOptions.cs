@@ -31,7 +31,16 @@ internal sealed class TaskOptions
         Arity = ArgumentArity.OneOrMore,
     };
 
-    public Option<string?> Model { get; } = new("--model", "-m") { Description = "Prefer this model: provider/model or a catalog id or alias" };
+    public Option<string?> Model { get; } = new("--model", "-m")
+    {
+        Description = "Use exactly this model (then its catalog fallbacks and --fallback): provider/model or a catalog id or alias",
+    };
+
+    public Option<string[]> Fallbacks { get; } = new("--fallback")
+    {
+        Description = "A model to try if the others fail (repeatable, at most 8): provider/model or a catalog id or alias",
+        Arity = ArgumentArity.OneOrMore,
+    };
 
     public Option<string?> Provider { get; } = new("--provider", "-p") { Description = "Prefer this provider, e.g. openai, anthropic, simulated" };
 
@@ -45,6 +54,7 @@ internal sealed class TaskOptions
     {
         Strategy.AcceptOnlyFromAmong("single", "quantum", "pipeline");
         Files.AllowMultipleArgumentsPerToken = false;
+        Fallbacks.AllowMultipleArgumentsPerToken = false;
         MaxTokens.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int?>() is < 1 or > 200_000)
@@ -70,6 +80,7 @@ internal sealed class TaskOptions
         }
 
         command.Options.Add(Model);
+        command.Options.Add(Fallbacks);
         command.Options.Add(Provider);
         command.Options.Add(Strategy);
         command.Options.Add(MaxTokens);
@@ -134,8 +145,16 @@ internal sealed class TaskOptions
             };
         }
 
+        // --model pins the model (the service resolves ids, aliases and provider/id, and answers NOT_FOUND
+        // for an unknown one); the configured default model stays a preference the router may pass over.
         var provider = parse.GetValue(Provider) ?? config.GetValueOrDefault(ConfigFile.Provider);
-        var model = parse.GetValue(Model) ?? config.GetValueOrDefault(ConfigFile.Model);
+        if (parse.GetValue(Model) is { Length: > 0 } pinned)
+        {
+            request.Model = pinned;
+        }
+
+        request.Fallbacks.AddRange(parse.GetValue(Fallbacks) ?? []);
+        var model = request.Model.Length > 0 ? null : config.GetValueOrDefault(ConfigFile.Model);
         if (model is not null)
         {
             var slash = model.IndexOf('/', StringComparison.Ordinal);

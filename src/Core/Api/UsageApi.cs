@@ -106,7 +106,11 @@ internal sealed class UsageApi(IUsageStore store, ICallerAccessor callers, TimeP
                 Model = e.Model,
                 Status = (ExecutionStatus)e.Status,
                 ErrorClass = e.ErrorClass,
-                Usage = new V1.Usage { InputTokens = e.InputTokens, OutputTokens = e.OutputTokens, TotalTokens = e.InputTokens + e.OutputTokens, CostUsd = e.CostUsd },
+                Usage = new V1.Usage
+                {
+                    InputTokens = e.InputTokens, OutputTokens = e.OutputTokens, TotalTokens = e.InputTokens + e.OutputTokens, CostUsd = e.CostUsd,
+                    CachedInputTokens = e.CachedInputTokens, CacheWriteInputTokens = e.CacheWriteInputTokens,
+                },
                 Latency = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(e.LatencyMs)),
                 TimeToFirstToken = e.TimeToFirstTokenMs is { } t ? Duration.FromTimeSpan(TimeSpan.FromMilliseconds(t)) : null,
                 CacheHit = e.CacheHit,

@@ -326,6 +326,8 @@ internal sealed partial class TaskExecutor(
             InputTokens = outcome.Usage.InputTokens,
             OutputTokens = outcome.Usage.OutputTokens,
             CostUsd = outcome.CacheHit ? 0 : outcome.CostUsd,
+            CachedInputTokens = outcome.Usage.CachedInputTokens,
+            CacheWriteInputTokens = outcome.Usage.CacheWriteInputTokens,
             BilledInputTokens = outcome.Billed.InputTokens,
             BilledOutputTokens = outcome.Billed.OutputTokens,
             BilledCostUsd = outcome.Billed.CostUsd,

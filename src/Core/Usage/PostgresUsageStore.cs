@@ -15,7 +15,7 @@ internal sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabil
     private const string Columns =
         "execution_id, created_at, principal_id, api_key_id, task_type, strategy, provider, model, status, error_class, " +
         "input_tokens, output_tokens, cost_usd, latency_ms, ttft_ms, cache_hit, attempts, " +
-        "billed_input_tokens, billed_output_tokens, billed_cost_usd";
+        "billed_input_tokens, billed_output_tokens, billed_cost_usd, cached_input_tokens, cache_write_input_tokens";
 
     public async Task<UsageStoreIdentity> GetIdentityAsync(CancellationToken cancellationToken)
     {
@@ -96,6 +96,8 @@ internal sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabil
                 await importer.WriteAsync(e.BilledInputTokens, NpgsqlDbType.Bigint, cancellationToken);
                 await importer.WriteAsync(e.BilledOutputTokens, NpgsqlDbType.Bigint, cancellationToken);
                 await importer.WriteAsync(e.BilledCostUsd, NpgsqlDbType.Double, cancellationToken);
+                await importer.WriteAsync(e.CachedInputTokens, NpgsqlDbType.Bigint, cancellationToken);
+                await importer.WriteAsync(e.CacheWriteInputTokens, NpgsqlDbType.Bigint, cancellationToken);
             }
 
             await importer.CompleteAsync(cancellationToken);
@@ -222,6 +224,8 @@ internal sealed class PostgresUsageStore(NpgsqlDataSource dataSource, Observabil
                 BilledInputTokens = reader.GetInt64(17),
                 BilledOutputTokens = reader.GetInt64(18),
                 BilledCostUsd = reader.GetDouble(19),
+                CachedInputTokens = reader.GetInt64(20),
+                CacheWriteInputTokens = reader.GetInt64(21),
             });
         }
 

@@ -35,6 +35,12 @@ internal sealed record UsageEvent
 
     public double CostUsd { get; init; }
 
+    /// <summary>Of <see cref="InputTokens"/>, those read from the provider's prompt cache (priced lower).</summary>
+    public long CachedInputTokens { get; init; }
+
+    /// <summary>Of <see cref="InputTokens"/>, those written to the provider's prompt cache.</summary>
+    public long CacheWriteInputTokens { get; init; }
+
     /// <summary>Tokens and cost summed over every attempt that consumed provider tokens (<see cref="BilledUsage"/>).</summary>
     public long BilledInputTokens { get; init; }
 

@@ -33,6 +33,80 @@ public sealed class RouterServiceTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Execute_ModelPinnedByIdOrAlias_ThatModelAnswers()
+    {
+        // A prompt the router would rank sim-fast for; the pin overrides the ranking.
+        foreach (var (pin, expected) in new[] { ("sim-pro", "sim-pro"), ("simulated-fast", "sim-fast"), ("simulated/sim-pro", "sim-pro") })
+        {
+            var request = Task("say hi", 16);
+            request.Model = pin;
+            var response = await fixture.Router.ExecuteAsync(request, deadline: DateTime.UtcNow.AddSeconds(20));
+            Assert.Equal(expected, response.Model);
+            Assert.Equal("simulated", response.Provider);
+        }
+    }
+
+    [Fact]
+    public async Task Route_ModelPinnedWithFallbacks_PlanIsThePinThenTheFallbacks()
+    {
+        var request = Task("say hi", 16);
+        request.Model = "sim-pro";
+        request.Fallbacks.Add("simulated/sim-fast");
+
+        var plan = (await fixture.Router.RouteAsync(request, deadline: DateTime.UtcNow.AddSeconds(20))).Plan;
+
+        Assert.Equal("sim-pro", plan.Candidates[0].Model);
+        Assert.Contains("sim-fast", plan.Candidates.Skip(1).Select(c => c.Model));
+    }
+
+    [Fact]
+    public async Task StreamExecute_ModelPinned_FinalNamesThatModel()
+    {
+        var request = Task("say hi", 16);
+        request.Model = "sim-pro";
+        using var call = fixture.Router.StreamExecute(request, deadline: DateTime.UtcNow.AddSeconds(20));
+        var events = new List<StreamExecuteResponse>();
+        await foreach (var item in call.ResponseStream.ReadAllAsync())
+        {
+            events.Add(item);
+        }
+
+        Assert.Equal("sim-pro", events[0].Started.Plan.Candidates[0].Model);
+        Assert.Equal("sim-pro", events[^1].Final.Model);
+    }
+
+    [Fact]
+    public async Task Execute_UnknownModelPinned_NotFoundWithDetails()
+    {
+        var request = Task("say hi", 16);
+        request.Model = "no-such-model-7";
+        var ex = await Assert.ThrowsAsync<RpcException>(() => fixture.Router.ExecuteAsync(request, deadline: DateTime.UtcNow.AddSeconds(20)).ResponseAsync);
+
+        Assert.Equal(StatusCode.NotFound, ex.StatusCode);
+        var info = ex.GetRpcStatus()!.GetDetail<ErrorInfo>();
+        Assert.Equal("MODEL_NOT_FOUND", info.Reason);
+        Assert.Equal("no-such-model-7", info.Metadata["model"]);
+        Assert.Contains("no-such-model-7", ex.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_UnknownFallbackAndBadTool_InvalidArgumentWithFieldViolations()
+    {
+        var request = Task("say hi", 16);
+        request.Fallbacks.Add("no-such-model-8");
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => fixture.Router.ExecuteAsync(request, deadline: DateTime.UtcNow.AddSeconds(20)).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, unknown.StatusCode);
+        Assert.Equal("fallbacks[0]", unknown.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations.Single().Field);
+
+        var tools = Task("say hi", 16);
+        tools.Tools.Add(new Tool { Name = "bad name", ParametersJsonSchema = "{}" });
+        tools.Stop.AddRange(["1", "2", "3", "4", "5"]);
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => fixture.Router.ExecuteAsync(tools, deadline: DateTime.UtcNow.AddSeconds(20)).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.Equal(["stop", "tools[0].name"], invalid.GetRpcStatus()!.GetDetail<BadRequest>().FieldViolations.Select(v => v.Field).Order());
+    }
+
+    [Fact]
     public async Task Execute_SameTaskTwice_IsDeterministic()
     {
         var first = await fixture.Router.ExecuteAsync(Task("explain dependency injection"), deadline: DateTime.UtcNow.AddSeconds(20));

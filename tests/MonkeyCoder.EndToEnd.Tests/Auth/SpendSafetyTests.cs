@@ -502,6 +502,21 @@ public sealed class SpendSafetyTests(SpendSafetyFixture fixture) : IClassFixture
         Assert.Equal("MODEL_NOT_ALLOWED", Reason(named));
         Assert.Contains("sim-fast", named.Status.Detail, StringComparison.Ordinal);
 
+        // Pinning a model outside the list (ExecuteRequest.model), or naming one as a fallback.
+        var pinned = await Assert.ThrowsAsync<RpcException>(() => router.ExecuteAsync(new ExecuteRequest
+        {
+            TaskType = TaskType.Chat, Prompt = "hi", MaxTokens = 8, Model = "simulated/sim-pro",
+        }, deadline: Deadline).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, pinned.StatusCode);
+        Assert.Equal("MODEL_NOT_ALLOWED", Reason(pinned));
+        var fallback = await Assert.ThrowsAsync<RpcException>(() => router.RouteAsync(new ExecuteRequest
+        {
+            TaskType = TaskType.Chat, Prompt = "hi", MaxTokens = 8, Model = "sim-fast", Fallbacks = { "sim-pro" },
+        }, deadline: Deadline).ResponseAsync);
+        Assert.Equal("MODEL_NOT_ALLOWED", Reason(fallback));
+        var allowedPin = await router.ExecuteAsync(new ExecuteRequest { TaskType = TaskType.Chat, Prompt = "hi", MaxTokens = 8, Model = "simulated/sim-fast" }, deadline: Deadline);
+        Assert.Equal("sim-fast", allowedPin.Model);
+
         // A child key cannot widen the list.
         var wider = await Assert.ThrowsAsync<RpcException>(() => new ApiKeyService.ApiKeyServiceClient(channel).CreateApiKeyAsync(
             new CreateApiKeyRequest { Name = "wider", AllowedModels = { "simulated" } }, deadline: Deadline).ResponseAsync);

@@ -43,6 +43,21 @@ public sealed class CliTaskTests(CliServiceFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Implement_ModelPinned_ThatModelAnswers_UnknownOneRefused()
+    {
+        foreach (var model in new[] { "sim-pro", "simulated/sim-fast" })
+        {
+            var result = await Monkey("implement", "fizzbuzz in python", "--max-tokens", "40", "--model", model, "--fallback", "sim-pro");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains($"[simulated/{model.Replace("simulated/", "", StringComparison.Ordinal)} ·", result.Stderr, StringComparison.Ordinal);
+        }
+
+        var unknown = await Monkey("implement", "fizzbuzz in python", "--max-tokens", "40", "--model", "no-such-model-9");
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("no-such-model-9", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Implement_Json_EventsParseInOrder_AndMatchPlainOutput()
     {
         var json = await Monkey("implement", "parse a csv file in go", "--max-tokens", "200", "--json");
