@@ -80,7 +80,7 @@ public sealed class ToolMatrixFixture : IAsyncLifetime
 }
 
 /// <summary>
-/// Every edge × every provider protocol round-trips the two-step tool conversation: the model calls
+/// Every edge (OpenAI chat completions, Anthropic Messages, OpenAI Responses, the gRPC contract) × every provider protocol round-trips the two-step tool conversation: the model calls
 /// <c>read_file</c> (the provider's wire format, translated to the edge's), the caller sends the result
 /// back in the edge's format, the provider receives it in its own (OpenAI <c>role: tool</c>, Anthropic
 /// <c>tool_result</c>, Gemini <c>functionResponse</c>) and answers with text.
@@ -89,10 +89,15 @@ public sealed class EdgeProviderToolMatrixTests(ToolMatrixFixture fixture) : ICl
 {
     private const string Question = "What does notes.txt say?";
 
-    public static TheoryData<string, string> Pairs()
+    public static TheoryData<string, string> Pairs() => PairsOf("chat", "anthropic", "responses");
+
+    /// <summary>The HTTP edges and the gRPC contract (its JSON transcoding on the REST host: the same RouterService.Execute).</summary>
+    public static TheoryData<string, string> AllPairs() => PairsOf("chat", "anthropic", "responses", "grpc");
+
+    private static TheoryData<string, string> PairsOf(params string[] edges)
     {
         var data = new TheoryData<string, string>();
-        foreach (var edge in new[] { "chat", "anthropic", "responses" })
+        foreach (var edge in edges)
         {
             foreach (var provider in new[] { "openai", "anthropic", "google" })
             {
@@ -111,7 +116,7 @@ public sealed class EdgeProviderToolMatrixTests(ToolMatrixFixture fixture) : ICl
     };
 
     [Theory]
-    [MemberData(nameof(Pairs))]
+    [MemberData(nameof(AllPairs))]
     public async Task TwoStepToolConversation_EveryEdgeEveryProvider(string edge, string provider)
     {
         var upstream = fixture.Upstream(provider);
@@ -233,6 +238,7 @@ public sealed class EdgeProviderToolMatrixTests(ToolMatrixFixture fixture) : ICl
     {
         "chat" => """{"type":"function","function":{"name":"read_file","description":"Reads a file","parameters":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}}""",
         "anthropic" => """{"name":"read_file","description":"Reads a file","input_schema":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}""",
+        "grpc" => """{"name":"read_file","description":"Reads a file","parametersJsonSchema":"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}},\"required\":[\"path\"]}"}""",
         _ => """{"type":"function","name":"read_file","description":"Reads a file","parameters":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}}""",
     };
 
@@ -240,6 +246,7 @@ public sealed class EdgeProviderToolMatrixTests(ToolMatrixFixture fixture) : ICl
     {
         "chat" => $$"""{"model":"{{model}}","tools":[{{Tool(edge)}}],"messages":[{"role":"user","content":"{{Question}}"}]}""",
         "anthropic" => $$"""{"model":"{{model}}","max_tokens":512,"tools":[{{Tool(edge)}}],"messages":[{"role":"user","content":"{{Question}}"}]}""",
+        "grpc" => $$"""{"taskType":"TASK_TYPE_CHAT","model":"{{model}}","maxTokens":512,"tools":[{{Tool(edge)}}],"messages":[{"role":"MESSAGE_ROLE_USER","text":"{{Question}}"}]}""",
         _ => $$"""{"model":"{{model}}","tools":[{{Tool(edge)}}],"input":"{{Question}}"}""",
     };
 
@@ -255,6 +262,11 @@ public sealed class EdgeProviderToolMatrixTests(ToolMatrixFixture fixture) : ICl
               {"role":"assistant","content":[{"type":"tool_use","id":"{{{callId}}}","name":"read_file","input":{"path":"notes.txt"}}]},
               {"role":"user","content":[{"type":"tool_result","tool_use_id":"{{{callId}}}","content":"buy milk"}]}]}
             """,
+        "grpc" => $$$"""
+            {"taskType":"TASK_TYPE_CHAT","model":"{{{model}}}","maxTokens":512,"tools":[{{{Tool(edge)}}}],"messages":[{"role":"MESSAGE_ROLE_USER","text":"{{{Question}}}"},
+              {"role":"MESSAGE_ROLE_ASSISTANT","toolCalls":[{"id":"{{{callId}}}","name":"read_file","argumentsJson":"{\"path\":\"notes.txt\"}"}]},
+              {"role":"MESSAGE_ROLE_TOOL","toolCallId":"{{{callId}}}","toolName":"read_file","text":"buy milk"}]}
+            """,
         _ => $$$"""
             {"model":"{{{model}}}","tools":[{{{Tool(edge)}}}],"input":[{"role":"user","content":"{{{Question}}}"},
               {"type":"function_call","call_id":"{{{callId}}}","name":"read_file","arguments":"{\"path\":\"notes.txt\"}"},
@@ -268,6 +280,7 @@ public sealed class EdgeProviderToolMatrixTests(ToolMatrixFixture fixture) : ICl
         {
             "chat" => "/openai/v1/chat/completions",
             "anthropic" => "/anthropic/v1/messages",
+            "grpc" => "/v1/execute",
             _ => "/openai/v1/responses",
         };
         using var response = await fixture.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
@@ -291,6 +304,10 @@ public sealed class EdgeProviderToolMatrixTests(ToolMatrixFixture fixture) : ICl
                 Assert.Equal("tool_use", root.GetProperty("stop_reason").GetString());
                 var use = Assert.Single(root.GetProperty("content").EnumerateArray(), b => b.GetProperty("type").GetString() == "tool_use");
                 return (use.GetProperty("id").GetString()!, use.GetProperty("name").GetString()!, use.GetProperty("input").GetRawText());
+            case "grpc":
+                Assert.Equal("FINISH_REASON_TOOL_CALLS", root.GetProperty("finishReason").GetString());
+                var toolCall = Assert.Single(root.GetProperty("toolCalls").EnumerateArray());
+                return (toolCall.GetProperty("id").GetString()!, toolCall.GetProperty("name").GetString()!, toolCall.GetProperty("argumentsJson").GetString()!);
             default:
                 var item = Assert.Single(root.GetProperty("output").EnumerateArray(), o => o.GetProperty("type").GetString() == "function_call");
                 return (item.GetProperty("call_id").GetString()!, item.GetProperty("name").GetString()!, item.GetProperty("arguments").GetString()!);
@@ -302,6 +319,7 @@ public sealed class EdgeProviderToolMatrixTests(ToolMatrixFixture fixture) : ICl
         "chat" => root.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!,
         "anthropic" => string.Concat(root.GetProperty("content").EnumerateArray()
             .Where(b => b.GetProperty("type").GetString() == "text").Select(b => b.GetProperty("text").GetString())),
+        "grpc" => root.GetProperty("content").GetString()!,
         _ => string.Concat(root.GetProperty("output").EnumerateArray()
             .Where(o => o.GetProperty("type").GetString() == "message")
             .SelectMany(o => o.GetProperty("content").EnumerateArray())
