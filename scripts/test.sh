@@ -103,7 +103,7 @@ step "Load tests (smoke profile of every scenario, with thresholds)"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 set +e
 dotnet loadtests/bin/Release/net10.0/MonkeyCoder.LoadTests.dll --profile smoke --service-bin "$MONKEY_SERVICE_BIN" \
-  --scenario execute-unary,stream-concurrency,overhead,rest-openai,cache-hit,usage-outage,routing-regret,chaos-soak \
+  --scenario execute-unary,stream-concurrency,overhead,http-overhead,rest-openai,cache-hit,usage-outage,routing-regret,chaos-soak \
   --report-dir "$art/load-smoke" --require-endpoints --min-cache-hit-ratio 0.9
 load_status=$?
 set -e

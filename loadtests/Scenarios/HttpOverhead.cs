@@ -105,7 +105,8 @@ public sealed class HttpOverhead : IScenario
         var redis = RedisControl.FromEnvironment();
         if (postgres is null || redis is null || context.Options.RestTarget is not null)
         {
-            result.Notes.Add("not measured: the rows with PostgreSQL + Redis need `source scripts/services.sh start` (MONKEY_TEST_*) and a host this tool starts");
+            result.Notes.Add($"not measured: the rows with PostgreSQL + Redis need `source scripts/services.sh start` (MONKEY_TEST_*) and a host this tool starts{(context.Options.RequireEndpoints ? "; fails the run (--require-endpoints)" : "")}");
+            result.Thresholds.Add(new ThresholdResult("PostgreSQL and Redis are available", 0, ">=", 1, "", !context.Options.RequireEndpoints));
         }
         else
         {

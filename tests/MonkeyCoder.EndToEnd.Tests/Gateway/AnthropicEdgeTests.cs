@@ -187,6 +187,16 @@ public sealed class AnthropicEdgeTests(EdgeGatewayFixture fixture)
     }
 
     [Fact]
+    public async Task Message_BodyOverLimit_413RequestTooLarge()
+    {
+        using var client = AnthropicClient();
+        var prompt = new string('x', EdgeGatewayFixture.BodyLimit + 1024);
+        using var response = await client.PostAsync(Messages, Json($$"""{"model":"sim-fast","max_tokens":5,"messages":[{"role":"user","content":"{{prompt}}"}]}"""));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("request_too_large", await ErrorTypeOf(response));
+    }
+
+    [Fact]
     public async Task Message_UnknownModel_404NotFoundError()
     {
         using var client = AnthropicClient();

@@ -171,7 +171,7 @@ internal static class AnthropicRequestBody
             json.WriteStartArray("content");
             foreach (var message in turn)
             {
-                WriteBlocks(json, message, provider);
+                WriteBlocks(json, message, alone: turn.Count == 1, provider);
             }
 
             json.WriteEndArray();
@@ -180,7 +180,7 @@ internal static class AnthropicRequestBody
         json.WriteEndObject();
     }
 
-    private static void WriteBlocks(Utf8JsonWriter json, ChatMessage message, string provider)
+    private static void WriteBlocks(Utf8JsonWriter json, ChatMessage message, bool alone, string provider)
     {
         // cache_control goes on the turn's last block; collect which block that is by writing in order.
         var blocks = new List<Action>();
@@ -230,13 +230,14 @@ internal static class AnthropicRequestBody
             });
         }
 
-        if (blocks.Count == 0)
+        if (blocks.Count == 0 && alone)
         {
-            // An empty turn (e.g. an assistant turn with no text): Anthropic needs some content.
+            // A turn with nothing in it (an empty text marked as a cache breakpoint): Anthropic refuses empty and
+            // whitespace-only text blocks, so it gets the placeholder Claude Code itself sends for empty turns.
             blocks.Add(() =>
             {
                 json.WriteString("type", "text");
-                json.WriteString("text", " ");
+                json.WriteString("text", "(no content)");
             });
         }
 
