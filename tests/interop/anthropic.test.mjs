@@ -94,3 +94,41 @@ test('models.list names the router and the catalog models', async () => {
   assert.ok(ids.includes('auto'), ids.join(','));
   assert.ok(ids.length > 1, ids.join(','));
 });
+
+// Tools through the Anthropic edge, answered by an OpenAI-protocol model (the interop fake upstream):
+// tool_use / tool_result blocks translated both ways.
+const toolModel = 'gpt-6-luna';
+const weatherTool = {
+  name: 'get_weather', description: 'Current weather for a city',
+  input_schema: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city'] },
+};
+
+test('tools: a two-step conversation (tool_use, tool_result, answer)', async () => {
+  const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];
+  const first = await client.messages.create({ model: toolModel, max_tokens: 256, tools: [weatherTool], messages });
+  assert.equal(first.stop_reason, 'tool_use');
+  const use = first.content.find((block) => block.type === 'tool_use');
+  assert.ok(use, JSON.stringify(first.content));
+  assert.equal(use.name, 'get_weather');
+  assert.deepEqual(use.input, { city: 'Paris', unit: 'celsius' });
+
+  messages.push({ role: 'assistant', content: first.content },
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '18 degrees and sunny' }] });
+  const second = await client.messages.create({ model: toolModel, max_tokens: 256, tools: [weatherTool], messages });
+  assert.equal(second.stop_reason, 'end_turn');
+  assert.equal(second.content.filter((b) => b.type === 'text').map((b) => b.text).join(''), 'The tool said: 18 degrees and sunny');
+});
+
+test('tools, streamed: input_json_delta pieces accumulate into the tool_use input', async () => {
+  const stream = client.messages.stream({
+    model: toolModel, max_tokens: 256, tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Paris?' }],
+  });
+  let pieces = 0;
+  stream.on('inputJson', () => { pieces++; });
+  const final = await stream.finalMessage();
+  assert.ok(pieces >= 1, `only ${pieces} input_json_delta pieces`);
+  assert.equal(final.stop_reason, 'tool_use');
+  const use = final.content.find((block) => block.type === 'tool_use');
+  assert.equal(use.name, 'get_weather');
+  assert.deepEqual(use.input, { city: 'Paris', unit: 'celsius' });
+});

@@ -197,3 +197,37 @@ test('exceeding the request rate is a RateLimitError (429) with Retry-After', { 
   assert.ok(limited, 'no call was rate limited');
   assert.ok(Number(limited.reason.headers.get('retry-after')) >= 1);
 });
+
+// The Responses API (what Codex CLI speaks) with a function tool: call, output, answer; then streamed.
+const responsesTool = {
+  type: 'function', name: 'get_weather', description: 'Current weather for a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city'] },
+};
+
+test('responses.create with a function tool: function_call, function_call_output, answer', async () => {
+  const input = [{ role: 'user', content: 'What is the weather in Paris?' }];
+  const first = await client.responses.create({ model: toolModel, tools: [responsesTool], input });
+  assert.equal(first.object, 'response');
+  const call = first.output.find((item) => item.type === 'function_call');
+  assert.ok(call, JSON.stringify(first.output));
+  assert.equal(call.name, 'get_weather');
+  assert.deepEqual(JSON.parse(call.arguments), { city: 'Paris', unit: 'celsius' });
+
+  const second = await client.responses.create({
+    model: toolModel, tools: [responsesTool],
+    input: [...input, call, { type: 'function_call_output', call_id: call.call_id, output: '18 degrees and sunny' }],
+  });
+  assert.equal(second.output_text, 'The tool said: 18 degrees and sunny');
+  assert.ok(second.usage.total_tokens > 0);
+});
+
+test('responses.stream: function-call argument deltas and a completed response', async () => {
+  const stream = client.responses.stream({ model: toolModel, tools: [responsesTool], input: 'Weather in Paris?' });
+  let deltas = 0;
+  stream.on('response.function_call_arguments.delta', () => { deltas++; });
+  const final = await stream.finalResponse();
+  assert.ok(deltas >= 1, `only ${deltas} argument deltas`);
+  assert.equal(final.status, 'completed');
+  const call = final.output.find((item) => item.type === 'function_call');
+  assert.deepEqual(JSON.parse(call.arguments), { city: 'Paris', unit: 'celsius' });
+});
