@@ -20,8 +20,9 @@ internal static class PromptBuilder
     /// </summary>
     public static IReadOnlyList<ChatMessage> Build(TaskRequest task, Persona persona, CatalogModel? model, TokenCounter? tokens)
     {
-        var system = new ChatMessage(ChatRole.System, PersonaPrompts.SystemPrompt(persona, task.CustomInstructions));
-        ChatMessage? user = task.EndsWithToolResults ? null : new ChatMessage(ChatRole.User, UserPrompt(task)) { Images = task.PromptImages };
+        var system = new ChatMessage(ChatRole.System, PersonaPrompts.SystemPrompt(persona, task.CustomInstructions)) { CacheBreakpoint = task.SystemCacheBreakpoint };
+        ChatMessage? user = task.EndsWithToolResults ? null
+            : new ChatMessage(ChatRole.User, UserPrompt(task)) { Images = task.PromptImages, CacheBreakpoint = task.PromptCacheBreakpoint };
         var history = task.History;
         if (history.Count > 0 && model is { ContextWindow: > 0 } && tokens is not null)
         {

@@ -78,6 +78,12 @@ internal sealed record TaskRequest
     /// </summary>
     public bool EndsWithToolResults { get; init; }
 
+    /// <summary>A prompt-cache breakpoint after the system prompt (Anthropic <c>cache_control</c> on a system block).</summary>
+    public bool SystemCacheBreakpoint { get; init; }
+
+    /// <summary>A prompt-cache breakpoint after the prompt turn itself (where agents put their last one).</summary>
+    public bool PromptCacheBreakpoint { get; init; }
+
     /// <summary>Functions the model may call; empty when the caller offered none.</summary>
     public IReadOnlyList<Providers.ToolDefinition> Tools { get; init; } = [];
 

@@ -182,3 +182,55 @@ public sealed class AnthropicRequestMapperTests
         Assert.Equal("""{"arguments":"not json"}""", AnthropicMessagesService.InputOf("not json").GetRawText());
     }
 }
+
+/// <summary>
+/// Claude Code marks its system prompt and its last user turn with <c>cache_control</c>: both reach an
+/// Anthropic upstream as <c>cache_control</c> on the same places (system block and the prompt turn's last block).
+/// </summary>
+public sealed class AnthropicCacheBreakpointTests
+{
+    [Fact]
+    public void SystemAndPromptBreakpoints_ReachTheAnthropicUpstreamBody()
+    {
+        var request = System.Text.Json.JsonSerializer.Deserialize("""
+            {"model":"x","max_tokens":50,
+             "system":[{"type":"text","text":"You are a coding agent.","cache_control":{"type":"ephemeral"}}],
+             "messages":[{"role":"user","content":"first"},{"role":"assistant","content":"ok"},
+               {"role":"user","content":[{"type":"text","text":"now fix the bug","cache_control":{"type":"ephemeral"}}]}]}
+            """, AnthropicEdgeJsonContext.Default.MessagesRequest)!;
+        var task = AnthropicRequestMapper.Map(request).Task;
+        Assert.True(task.SystemCacheBreakpoint);
+        Assert.True(task.PromptCacheBreakpoint);
+
+        var model = new CatalogModel { Id = "claude-test", Provider = "anthropic", ContextWindow = 200_000, MaxOutputTokens = 8192 };
+        var messages = MonkeyCoder.Core.Execution.PromptBuilder.Build(task, task.Persona);
+        Assert.True(messages[0].CacheBreakpoint);
+        Assert.True(messages[^1].CacheBreakpoint);
+        Assert.False(messages[1].CacheBreakpoint);
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            MonkeyCoder.Core.Providers.Anthropic.AnthropicRequestBody.Write(json, new ProviderRequest { Model = model, Messages = messages, MaxTokens = 50 }, stream: false, "anthropic");
+        }
+
+        using var body = System.Text.Json.JsonDocument.Parse(buffer.WrittenMemory);
+        var system = body.RootElement.GetProperty("system");
+        Assert.Equal("ephemeral", system[system.GetArrayLength() - 1].GetProperty("cache_control").GetProperty("type").GetString());
+        var last = body.RootElement.GetProperty("messages")[body.RootElement.GetProperty("messages").GetArrayLength() - 1];
+        var blocks = last.GetProperty("content");
+        Assert.Equal("ephemeral", blocks[blocks.GetArrayLength() - 1].GetProperty("cache_control").GetProperty("type").GetString());
+        Assert.False(body.RootElement.GetProperty("messages")[0].ToString().Contains("cache_control", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void NoCacheControl_NoBreakpoints()
+    {
+        var request = System.Text.Json.JsonSerializer.Deserialize("""
+            {"model":"x","max_tokens":50,"system":"plain","messages":[{"role":"user","content":"hi"}]}
+            """, AnthropicEdgeJsonContext.Default.MessagesRequest)!;
+        var task = AnthropicRequestMapper.Map(request).Task;
+        Assert.False(task.SystemCacheBreakpoint);
+        Assert.False(task.PromptCacheBreakpoint);
+    }
+}

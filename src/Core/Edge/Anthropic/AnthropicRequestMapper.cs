@@ -56,7 +56,7 @@ internal static class AnthropicRequestMapper
             Violation("max_tokens", string.Create(CultureInfo.InvariantCulture, $"Must be between 1 and {TaskRequest.MaxMaxTokens}; got {max}."));
         }
 
-        var system = SystemText(request.System, Violation);
+        var system = SystemText(request.System, Violation, out var systemBreakpoint);
         var turns = new List<ChatMessage>();
         var toolNames = new Dictionary<string, string>(StringComparer.Ordinal);
         var messages = request.Messages ?? [];
@@ -176,6 +176,7 @@ internal static class AnthropicRequestMapper
 
         var prompt = "";
         IReadOnlyList<ImagePart> promptImages = [];
+        var promptBreakpoint = false;
         var endsWithToolResults = false;
         var lastField = string.Create(CultureInfo.InvariantCulture, $"messages[{Math.Max(0, messages.Count - 1)}]");
         if (messages.Count > 0 && messages[^1] is { } last)
@@ -194,8 +195,8 @@ internal static class AnthropicRequestMapper
             {
                 prompt = turns[^1].Content;
                 promptImages = turns[^1].Images;
-                // A cache_control on the prompt turn itself has no carrier on TaskRequest (breakpoints live on History turns):
-                // the earlier turns' and tool results' breakpoints pass; the prompt's is dropped (docs/rest.md).
+                // Agents put their last breakpoint on the prompt turn: it travels as the task's prompt breakpoint.
+                promptBreakpoint = turns[^1].CacheBreakpoint;
                 turns.RemoveAt(turns.Count - 1);
                 if (string.IsNullOrWhiteSpace(prompt) && promptImages.Count == 0)
                 {
@@ -277,6 +278,8 @@ internal static class AnthropicRequestMapper
             // A caller's system prompt replaces the persona's role text; without one the router picks a persona.
             Persona = system.Length > 0 ? Persona.Custom : Persona.Unspecified,
             CustomInstructions = system,
+            SystemCacheBreakpoint = systemBreakpoint,
+            PromptCacheBreakpoint = promptBreakpoint,
             MaxTokens = request.MaxTokens ?? TaskRequest.DefaultMaxTokens,
             Temperature = request.Temperature ?? TaskRequest.DefaultTemperature,
             TemperatureSet = request.Temperature is not null,
@@ -290,8 +293,9 @@ internal static class AnthropicRequestMapper
     }
 
     /// <summary>The system prompt: a string, or text blocks joined by blank lines.</summary>
-    private static string SystemText(JsonElement? system, Action<string, string> violation)
+    private static string SystemText(JsonElement? system, Action<string, string> violation, out bool breakpoint)
     {
+        breakpoint = false;
         if (system is not { } element || element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
         {
             return "";
@@ -320,6 +324,7 @@ internal static class AnthropicRequestMapper
                 continue;
             }
 
+            breakpoint |= HasCacheControl(block);
             if (value.GetString() is { Length: > 0 } piece)
             {
                 text.Append(text.Length > 0 ? "\n\n" : "").Append(piece);
