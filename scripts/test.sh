@@ -92,7 +92,7 @@ bash scripts/interop.sh Release 2>&1 | tee "$art/interop.log"
 interop_status=${PIPESTATUS[0]}
 set -e
 
-step "Coding agent: Codex CLI (npm) completes a file-writing task through /openai/v1/responses"
+step "Coding agents from npm (Codex CLI, Claude Code, opencode, Continue CLI) each complete a file-writing task through the gateway"
 set +e
 bash scripts/agent-test.sh Release 2>&1 | tee "$art/agent-test.log"
 agent_status=${PIPESTATUS[0]}

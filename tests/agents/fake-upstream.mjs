@@ -15,7 +15,9 @@ function shellCall(tools) {
   const names = (tools ?? []).map((t) => t.function?.name);
   if (names.includes('exec_command')) return { name: 'exec_command', arguments: JSON.stringify({ cmd: proof }) };
   if (names.includes('shell')) return { name: 'shell', arguments: JSON.stringify({ command: ['bash', '-lc', proof] }) };
+  // Claude Code and the Continue CLI call it Bash, opencode bash: { command, description }.
   if (names.includes('Bash')) return { name: 'Bash', arguments: JSON.stringify({ command: proof, description: 'Write the proof file' }) };
+  if (names.includes('bash')) return { name: 'bash', arguments: JSON.stringify({ command: proof, description: 'Write the proof file' }) };
   return null;
 }
 

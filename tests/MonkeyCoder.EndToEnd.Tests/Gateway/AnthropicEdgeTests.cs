@@ -159,6 +159,26 @@ public sealed class AnthropicEdgeTests(EdgeGatewayFixture fixture)
     }
 
     [Fact]
+    public async Task Message_ClaudeCodeShape_SystemRoleMessageAndAdaptiveThinking_Answered()
+    {
+        // Claude Code 2.1's request shape: its environment as a system-role message after the user's,
+        // adaptive thinking, context management and an effort setting, streamed.
+        using var client = AnthropicClient();
+        using var response = await client.PostAsync(Messages, Json("""
+            {"model":"sim-fast","max_tokens":64,"stream":true,"system":[{"type":"text","text":"You are a coding agent."}],
+             "thinking":{"type":"adaptive","display":"omitted"},"output_config":{"effort":"high"},
+             "context_management":{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]},
+             "messages":[{"role":"user","content":[{"type":"text","text":"explain retries"}]},
+                         {"role":"system","content":[{"type":"text","text":"cwd: /tmp/p","cache_control":{"type":"ephemeral"}}]}]}
+            """));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Contains("event: message_start", text, StringComparison.Ordinal);
+        Assert.Contains("event: message_stop", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"thinking\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Message_NoCredential_401AuthenticationError()
     {
         using var anonymous = new HttpClient { BaseAddress = fixture.Host.Address };
@@ -170,9 +190,9 @@ public sealed class AnthropicEdgeTests(EdgeGatewayFixture fixture)
     [Theory]
     [InlineData("""{"model":"sim-fast","messages":[{"role":"user","content":"hi"}]}""", "max_tokens")]
     [InlineData("""{"model":"sim-fast","max_tokens":5,"top_k":40,"messages":[{"role":"user","content":"hi"}]}""", "top_k")]
-    [InlineData("""{"model":"sim-fast","max_tokens":5,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"hi"}]}""", "thinking")]
+    [InlineData("""{"model":"sim-fast","max_tokens":5,"thinking":{"type":"sometimes"},"messages":[{"role":"user","content":"hi"}]}""", "thinking.type")]
     [InlineData("""{"model":"sim-fast","max_tokens":5,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Sure,"}]}""", "prefill")]
-    [InlineData("""{"model":"sim-fast","max_tokens":5,"messages":[{"role":"system","content":"hi"}]}""", "system field")]
+    [InlineData("""{"model":"sim-fast","max_tokens":5,"messages":[{"role":"system","content":"hi"}]}""", "must come from the user")]
     [InlineData("""{"model":"sim-fast","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"hi"}]}""", "server tool")]
     [InlineData("""{"model":"sim-fast","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","data":"x"}}]}]}""", "document")]
     [InlineData("""{"model":"sim-fast","max_tokens":5,"messages":[{""", "not valid JSON")]

@@ -37,7 +37,43 @@ public sealed class HostProcess : IAsyncDisposable
     public IEnumerable<string> Output => _output;
 
     /// <summary>Lines the host logged at error level or above (console logger "fail:"/"crit:").</summary>
-    public IEnumerable<string> ErrorLines => _output.Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal));
+    /// <remarks>Each entry carries the indented lines the console logger wrote under it (message, exception, stack), so a failure names its cause.</remarks>
+    public IEnumerable<string> ErrorLines
+    {
+        get
+        {
+            var entries = new List<string>();
+            System.Text.StringBuilder? current = null;
+            foreach (var line in _output)
+            {
+                if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal))
+                {
+                    if (current is not null)
+                    {
+                        entries.Add(current.ToString());
+                    }
+
+                    current = new System.Text.StringBuilder(line);
+                }
+                else if (current is not null && line.Length > 0 && char.IsWhiteSpace(line[0]) && current.Length < 8_000)
+                {
+                    current.Append('\n').Append(line);
+                }
+                else if (current is not null)
+                {
+                    entries.Add(current.ToString());
+                    current = null;
+                }
+            }
+
+            if (current is not null)
+            {
+                entries.Add(current.ToString());
+            }
+
+            return entries;
+        }
+    }
 
     public bool HasExited => _process.HasExited;
 

@@ -131,7 +131,7 @@ public sealed class AnthropicRequestMapperTests
     public void Map_EverythingWrong_OneInvalidArgumentNamingEachField()
     {
         var ex = Assert.Throws<RpcException>(() => AnthropicRequestMapper.Map(Parse("""
-            {"model":"","temperature":1.5,"top_k":3,"thinking":{"type":"enabled","budget_tokens":2000},
+            {"model":"","temperature":1.5,"top_k":3,"thinking":{"type":"always"},
              "tools":[{"name":"bad name","input_schema":{"type":"object"}},{"name":"x"},{"type":"bash_20250124","name":"bash"}],
              "tool_choice":{"type":"tool","name":"missing"},
              "messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/tiff","data":"AAAA"}},
@@ -142,13 +142,55 @@ public sealed class AnthropicRequestMapperTests
         var fields = Fields(ex);
         foreach (var field in new[]
                  {
-                     "model", "max_tokens", "temperature", "top_k", "thinking", "tools[0].name", "tools[1].input_schema", "tools[2].type",
+                     "model", "max_tokens", "temperature", "top_k", "thinking.type", "tools[0].name", "tools[1].input_schema", "tools[2].type",
                      "tool_choice", "messages[0].content[0].source.media_type", "messages[0].content[1].tool_use_id",
                      "messages[0].content[2].type", "messages[1].content[0].id", "messages[1].content[0].input", "messages[1].role",
                  })
         {
             Assert.Contains(field, fields);
         }
+    }
+
+    [Fact]
+    public void Map_ClaudeCodeShape_SystemMessagesJoinTheSystemPromptAndThinkingIsAccepted()
+    {
+        // What Claude Code 2.1 sends: a system-role message after the user's (with a cache breakpoint),
+        // adaptive thinking, context management and an effort setting.
+        var call = AnthropicRequestMapper.Map(Parse("""
+            {"model":"sim-fast","max_tokens":32000,"stream":true,
+             "system":[{"type":"text","text":"You are Claude Code."}],
+             "thinking":{"type":"adaptive","display":"omitted"},
+             "context_management":{"edits":[{"type":"clear_thinking_20251015","keep":"all"}]},
+             "output_config":{"effort":"high"},
+             "messages":[{"role":"user","content":[{"type":"text","text":"<system-reminder>r</system-reminder>"},{"type":"text","text":"write the file"}]},
+                         {"role":"system","content":[{"type":"text","text":"# Environment\ncwd: /p","cache_control":{"type":"ephemeral"}}]}]}
+            """));
+        Assert.Equal("You are Claude Code.\n\n# Environment\ncwd: /p", call.Task.CustomInstructions);
+        Assert.True(call.Task.SystemCacheBreakpoint);
+        Assert.Contains("write the file", call.Task.Prompt, StringComparison.Ordinal);
+        Assert.Empty(call.Task.History);
+        Assert.True(call.Stream);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"enabled","budget_tokens":2000}""")]
+    [InlineData("""{"type":"disabled"}""")]
+    [InlineData("""{"type":"adaptive"}""")]
+    public void Map_Thinking_AcceptedAsAnAllowance(string thinking)
+    {
+        var call = AnthropicRequestMapper.Map(Parse($$"""{"model":"sim-fast","max_tokens":10,"thinking":{{thinking}},"messages":[{"role":"user","content":"hi"}]}"""));
+        Assert.Equal("hi", call.Task.Prompt);
+    }
+
+    [Fact]
+    public void Map_SystemMessageWithAnImageOrOnlySystemMessages_InvalidArgument()
+    {
+        var ex = Assert.Throws<RpcException>(() => AnthropicRequestMapper.Map(Parse("""
+            {"model":"sim-fast","max_tokens":10,"messages":[{"role":"system","content":[{"type":"image","source":{"type":"url","url":"https://x/y.png"}}]}]}
+            """)));
+        var fields = Fields(ex);
+        Assert.Contains("messages[0].content[0].type", fields);
+        Assert.Contains("messages[0].role", fields);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ namespace MonkeyCoder.Core.Edge.Anthropic;
 /// <c>tool_result</c> blocks tool turns (before the turn's text, as Anthropic orders them); assistant
 /// turns' <c>tool_use</c> blocks become tool calls; <c>cache_control</c> on a block marks its turn as
 /// a cache breakpoint. The last user turn is the prompt, unless it holds only tool results (then the
-/// task ends with them). What cannot be honoured (top_k, extended thinking, server tools, documents,
+/// task ends with them). What cannot be honoured (top_k, server tools, documents,
 /// an assistant prefill) is refused with the field named, never ignored. Collects every violation and
 /// throws one INVALID_ARGUMENT through <see cref="RpcErrors"/>, as every edge reports errors.
 /// </summary>
@@ -65,6 +65,8 @@ internal static class AnthropicRequestMapper
             Violation("messages", "Required: at least one message.");
         }
 
+        var inlineSystem = new StringBuilder();
+        var inlineSystemBreakpoint = false;
         var imageCount = 0;
         var lastUserText = "";
         var lastIsToolResultsOnly = false;
@@ -163,8 +165,34 @@ internal static class AnthropicRequestMapper
                         break;
                     }
 
+                case "system":
+                    {
+                        // Claude Code sends instructions as system-role messages between turns (text blocks,
+                        // often with a cache breakpoint). They join the system prompt, in order: not every
+                        // provider takes system text between turns, and they instruct rather than converse.
+                        foreach (var (block, type, blockField) in blocks)
+                        {
+                            if (type != "text")
+                            {
+                                Violation(blockField + ".type", $"System content blocks must be text; got '{type}'.");
+                                continue;
+                            }
+
+                            var piece = new StringBuilder();
+                            AppendText(piece, block, blockField, Violation);
+                            if (piece.Length > 0)
+                            {
+                                inlineSystem.Append(inlineSystem.Length > 0 ? "\n\n" : "").Append(piece);
+                            }
+
+                            inlineSystemBreakpoint |= HasCacheControl(block);
+                        }
+
+                        break;
+                    }
+
                 default:
-                    Violation(field + ".role", $"Must be user or assistant; got '{message.Role}'. Put system text in the top-level system field.");
+                    Violation(field + ".role", $"Must be user, assistant or system; got '{message.Role}'.");
                     break;
             }
         }
@@ -178,8 +206,15 @@ internal static class AnthropicRequestMapper
         IReadOnlyList<ImagePart> promptImages = [];
         var promptBreakpoint = false;
         var endsWithToolResults = false;
-        var lastField = string.Create(CultureInfo.InvariantCulture, $"messages[{Math.Max(0, messages.Count - 1)}]");
-        if (messages.Count > 0 && messages[^1] is { } last)
+        // System-role messages joined the system prompt: the conversation ends at the last other message.
+        var lastIndex = messages.Count - 1;
+        while (lastIndex > 0 && messages[lastIndex]?.Role == "system")
+        {
+            lastIndex--;
+        }
+
+        var lastField = string.Create(CultureInfo.InvariantCulture, $"messages[{Math.Max(0, lastIndex)}]");
+        if (lastIndex >= 0 && messages[lastIndex] is { } last)
         {
             if (last.Role != "user")
             {
@@ -232,13 +267,18 @@ internal static class AnthropicRequestMapper
             Violation("top_k", "Not supported: not every provider can sample with top_k. Leave it out, or use temperature or top_p.");
         }
 
-        if (request.Thinking is { ValueKind: JsonValueKind.Object } thinking
-            && thinking.TryGetProperty("type", out var thinkingType) && thinkingType.ValueKind == JsonValueKind.String
-            && thinkingType.GetString() != "disabled")
+        // Extended thinking is an allowance, not an output the caller can count on (Anthropic's models
+        // skip it when they see fit under "adaptive", and answer within any budget under "enabled"):
+        // answers here carry no thinking blocks, whichever model answers. Its shape is still checked.
+        if (request.Thinking is { ValueKind: JsonValueKind.Object } thinking)
         {
-            Violation("thinking", "Extended thinking is not supported; leave thinking out or set {\"type\":\"disabled\"}.");
+            if (!thinking.TryGetProperty("type", out var thinkingType) || thinkingType.ValueKind != JsonValueKind.String
+                || thinkingType.GetString() is not ("adaptive" or "enabled" or "disabled"))
+            {
+                Violation("thinking.type", "Must be \"adaptive\", \"enabled\" or \"disabled\".");
+            }
         }
-        else if (request.Thinking is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined or JsonValueKind.Object) })
+        else if (request.Thinking is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) })
         {
             Violation("thinking", "Must be an object.");
         }
@@ -265,6 +305,12 @@ internal static class AnthropicRequestMapper
         if (violations.Count > 0)
         {
             throw RpcErrors.InvalidArgument(violations);
+        }
+
+        if (inlineSystem.Length > 0)
+        {
+            system = system.Length > 0 ? system + "\n\n" + inlineSystem : inlineSystem.ToString();
+            systemBreakpoint |= inlineSystemBreakpoint;
         }
 
         var sampling = new SamplingOptions { Stop = stops, TopP = request.TopP, User = request.Metadata?.UserId is { Length: > 0 } user ? user : null };
