@@ -90,7 +90,15 @@ internal sealed class GrpcCallInterceptor(CallPipeline pipeline, DrainStep drain
                 return;
             }
 
-            var headers = context.GetHttpContext().Response.Headers;
+            // A response already under way has no headers left to set: gRPC answered the call itself
+            // (its deadline passed while the handler was finishing) and setting them would throw.
+            var response = context.GetHttpContext().Response;
+            if (response.HasStarted)
+            {
+                return;
+            }
+
+            var headers = response.Headers;
             headers[TelemetryStep.OverheadHeader] = value;
             headers[TelemetryStep.RequestIdHeader] = call.Telemetry!.RequestId;
         }
