@@ -28,8 +28,8 @@ ip link set lo up
 gateway_dll="src/Gateway.Json/bin/$config/net10.0/monkey-coder-gateway.dll"
 root=$PWD
 [ -f "$gateway_dll" ] || { echo "agent test: FAIL (missing $gateway_dll: build first)"; exit 1; }
-for bin in codex claude opencode cn; do
-  [ -x "node_modules/.bin/$bin" ] || { echo "agent test: FAIL (missing node_modules/.bin/$bin: npm ci)"; exit 1; }
+for bin in node_modules/.bin/codex node_modules/.bin/claude node_modules/.bin/cn tests/agents/node_modules/.bin/opencode; do
+  [ -x "$bin" ] || { echo "agent test: FAIL (missing $bin: npm ci, and npm install in tests/agents)"; exit 1; }
 done
 
 work=$(mktemp -d)
@@ -97,7 +97,7 @@ run_claude() {
 
 run_opencode() {
   doc_block "opencode" json >opencode.json
-  MONKEY_CODER_API_KEY="$key" "$root/node_modules/.bin/opencode" run "$prompt"
+  MONKEY_CODER_API_KEY="$key" "$root/tests/agents/node_modules/.bin/opencode" run "$prompt"
 }
 
 run_continue() {

@@ -33,8 +33,10 @@ service postgresql stop >/dev/null 2>&1 || true
 dpkg -s prometheus >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 service prometheus stop >/dev/null 2>&1 || true
 
-step "Node tooling (buf, interop clients)"
+step "Node tooling (buf, interop clients, coding agents)"
 npm ci --no-audit --no-fund --loglevel=error
+# opencode apart: npm ci refuses its lock, whose other platforms' packages this registry does not serve.
+(cd tests/agents && npm install --no-audit --no-fund --loglevel=error)
 
 step "PostgreSQL and Redis on loopback"
 # shellcheck source=services.sh
