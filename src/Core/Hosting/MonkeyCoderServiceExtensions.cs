@@ -147,14 +147,16 @@ public static class MonkeyCoderServiceExtensions
 }
 
 /// <summary>
-/// Builds the expensive singletons before the first request (tokenizer vocabulary, catalog),
-/// so a bad catalog stops the process at start and a cold burst does not stall on them.
+/// Builds the expensive singletons before the first request (catalog, router) so a bad catalog stops
+/// the process at start and a cold burst does not stall on them, and starts the tokenizer's vocabulary
+/// in the background: start-up does not wait for it, and nothing on the first call's path does either
+/// (routing's token counts are upper bounds until it is ready, see <see cref="TokenCounter.UpperBound(string)"/>).
 /// </summary>
 internal sealed class StartupWarmup(IServiceProvider services) : Microsoft.Extensions.Hosting.IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _ = services.GetRequiredService<TokenCounter>().Count("warm up");
+        _ = services.GetRequiredService<TokenCounter>().BeginLoad();
         _ = services.GetRequiredService<ModelCatalog>();
         _ = services.GetRequiredService<ITaskRouter>();
         // Connect to Redis now, not on the first request: a lazily connected multiplexer stalls a cold burst.

@@ -80,6 +80,9 @@ internal sealed class TaskAnalyzer(TokenCounter tokens)
         ["/documentation"] = ContextType.Documentation,
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
+    // Per persona (indexed by its value), the token count of its system prompt without custom instructions; 0 = not yet counted.
+    private readonly int[] _systemPromptTokens = new int[16];
+
     /// <summary>The slash commands the service understands.</summary>
     public static IReadOnlyCollection<string> KnownSlashCommands => SlashPersonas.Keys;
 
@@ -89,20 +92,44 @@ internal sealed class TaskAnalyzer(TokenCounter tokens)
         var context = ContextOf(task);
         var persona = PersonaOf(task, context);
         // What the model will hold: the persona's system prompt (with any custom instructions), the
-        // prompt and its files, the history; about 4 tokens of chat framing per message.
-        long inputTokens = tokens.Count(PersonaPrompts.SystemPrompt(persona, task.CustomInstructions)) + 4 + tokens.Count(task.Prompt) + 4;
+        // prompt and its files, the history; about 4 tokens of chat framing per message. Upper bounds
+        // (exact once the vocabulary is loaded): the window check only needs to err high.
+        long inputTokens = SystemPromptTokens(persona, task.CustomInstructions) + 4 + tokens.UpperBound(task.Prompt) + 4;
         foreach (var file in task.Files)
         {
-            inputTokens += tokens.Count(file.Content) + 8;
+            inputTokens += tokens.UpperBound(file.Content) + 8;
         }
 
         long historyTokens = 0;
         foreach (var turn in task.History)
         {
-            historyTokens += tokens.Count(turn.Content) + 4;
+            historyTokens += tokens.UpperBound(turn.Content) + 4;
         }
 
         return new TaskProfile(complexity, LevelOf(complexity), context, persona, inputTokens + historyTokens, historyTokens);
+    }
+
+    /// <summary>A persona's system prompt in tokens; without custom instructions it is fixed text, counted once.</summary>
+    private int SystemPromptTokens(Persona persona, string customInstructions)
+    {
+        if (!string.IsNullOrEmpty(customInstructions))
+        {
+            return tokens.UpperBound(PersonaPrompts.SystemPrompt(persona, customInstructions));
+        }
+
+        var index = (int)persona;
+        if ((uint)index < (uint)_systemPromptTokens.Length && _systemPromptTokens[index] is > 0 and var cached)
+        {
+            return cached;
+        }
+
+        var text = PersonaPrompts.SystemPrompt(persona, customInstructions);
+        if (!tokens.IsLoaded || (uint)index >= (uint)_systemPromptTokens.Length)
+        {
+            return tokens.UpperBound(text);
+        }
+
+        return _systemPromptTokens[index] = tokens.Count(text);
     }
 
     /// <summary>Complexity in [0, 1] from prompt features, as the original router computed it.</summary>
