@@ -133,11 +133,18 @@ public sealed class StreamingClientTests
 
         var streaming = StreamAsync(client, Gpt);
         await body.Blocked.WaitAsync(TimeSpan.FromSeconds(5));
-        // Fake time moves in 250 ms steps (the grace timer may be armed just after the read blocks).
+        // Fake time moves in 250 ms steps (the grace timer may be armed just after the read blocks). Each step
+        // gives the stream up to 200 ms of real time to finish, so a busy machine's slow finish after the grace
+        // fired is not read as the grace being longer.
         var advanced = TimeSpan.Zero;
         for (var i = 0; i < 200 && !streaming.IsCompleted; i++)
         {
-            await Task.Delay(10);
+            await Task.WhenAny(streaming, Task.Delay(200));
+            if (streaming.IsCompleted)
+            {
+                break;
+            }
+
             time.Advance(TimeSpan.FromMilliseconds(250));
             advanced += TimeSpan.FromMilliseconds(250);
         }
