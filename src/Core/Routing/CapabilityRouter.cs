@@ -40,6 +40,38 @@ internal sealed partial class CapabilityRouter : ITaskRouter
     private readonly LearnedRewardRule _learned;
     private readonly ConfidenceRule _confidence;
 
+    /// <summary>A candidate's reasons: pin, capability, objective, window (2), observed, preferences (2), health (2), latency, bandit.</summary>
+    private const int ReasonCapacity = 12;
+
+    /// <summary>A candidate's breakdown: capability (5), preference, cheap bonus, health, position, cost, latency, bandit (3).</summary>
+    private const int BreakdownCapacity = 14;
+
+    private static readonly IReadOnlyList<Persona> DefaultPipeline = Array.AsReadOnly<Persona>([Persona.Architect, Persona.Developer, Persona.Reviewer]);
+
+    /// <summary>Closed (or half-open) circuits first, then the caller's order.</summary>
+    private static readonly Comparison<RankedCandidate> PinnedOrder = static (x, y) =>
+    {
+        var health = HealthRule.OrderKey(x.Draft.Circuit).CompareTo(HealthRule.OrderKey(y.Draft.Circuit));
+        return health != 0 ? health : x.Draft.Order.CompareTo(y.Draft.Order);
+    };
+
+    /// <summary>Closed (or half-open) circuits first, then higher score, then cheaper, then catalog order.</summary>
+    private static readonly Comparison<RankedCandidate> RankedOrder = static (x, y) =>
+    {
+        var order = HealthRule.OrderKey(x.Draft.Circuit).CompareTo(HealthRule.OrderKey(y.Draft.Circuit));
+        if (order == 0)
+        {
+            order = y.Candidate.Score.CompareTo(x.Candidate.Score);
+        }
+
+        if (order == 0)
+        {
+            order = x.Draft.CostUsd.CompareTo(y.Draft.CostUsd);
+        }
+
+        return order != 0 ? order : x.Draft.Order.CompareTo(y.Draft.Order);
+    };
+
     /// <summary>A router with the default scoring weights.</summary>
     public CapabilityRouter(TaskAnalyzer analyzer, ModelCatalog catalog, ProviderRegistry providers, ProviderHealthMonitor health, CircuitBreaker breaker,
         IRouterStatsStore stats, ThompsonSamplingBandit bandit, IRoutingBudget budget, IOptions<RoutingOptions> options, ILogger<CapabilityRouter> logger)
@@ -85,16 +117,33 @@ internal sealed partial class CapabilityRouter : ITaskRouter
             task = task with { ModelPreferences = Named(pins) };
         }
 
-        var field = pinned ? Chain(pins, task.AllowedModels, rejected) : [.. Field(task).Select(m => (m, (string?)null))];
+        var field = pinned ? Chain(pins, task.AllowedModels, rejected) : Field(task);
         field = WithFeatures(task.RequiredFeatures, field, pinned ? pins.Models[0] : null, rejected);
         var analysis = _analyzer.Analyze(task);
-        var allowed = AllowList(task, field.Select(x => x.Model).ToList());
-        field = field.Where(x => allowed.Contains(x.Model)).ToList();
+        if (task.AllowedModels is { Count: > 0 })
+        {
+            var models = new List<CatalogModel>(field.Count);
+            foreach (var (model, _) in field)
+            {
+                models.Add(model);
+            }
 
-        var keys = field.Select(x => x.Model.Key).ToList();
+            var allowed = AllowList(task, models);
+            field = field.Where(x => allowed.Contains(x.Model)).ToList();
+        }
+
         var taskClass = LearningKeys.TaskClass(analysis);
+        // Each model's shared key, then its key on this task type.
+        var statKeys = new string[2 * field.Count];
+        for (var i = 0; i < field.Count; i++)
+        {
+            statKeys[i] = field[i].Model.Key;
+            statKeys[field.Count + i] = LearningKeys.ForTask(statKeys[i], taskClass);
+        }
+
+        var keys = new ArraySegment<string>(statKeys, 0, field.Count);
         // Three independent reads, sent together: with a shared store (Redis) one round trip instead of three in a row.
-        var learnedRead = _stats.GetAsync([.. keys, .. keys.Select(k => LearningKeys.ForTask(k, taskClass))], cancellationToken);
+        var learnedRead = _stats.GetAsync(statKeys, cancellationToken);
         var circuitsRead = _breaker.DescribeAsync(keys, cancellationToken);
         var remainingRead = _budget.RemainingUsdAsync(task, cancellationToken);
         IReadOnlyDictionary<string, ModelStats> learned;
@@ -121,15 +170,17 @@ internal sealed partial class CapabilityRouter : ITaskRouter
         }
 
         var maxCost = CostRule.Limit(task.MaxCostUsd, remaining);
+        // The same for every model of this plan.
+        var requirement = CapabilityRule.Requirement(analysis.Level, analysis.Context, analysis.Persona);
 
-        var drafts = new List<CandidateDraft>();
+        var drafts = new List<CandidateDraft>(field.Count);
         var budgetRejections = 0;
         for (var order = 0; order < field.Count; order++)
         {
             var (model, pinReason) = field[order];
-            var stats = learned.GetValueOrDefault(model.Key) ?? ModelStats.Empty;
-            var taskStats = learned.GetValueOrDefault(LearningKeys.ForTask(model.Key, taskClass)) ?? ModelStats.Empty;
-            var (draft, rejection, overBudget) = Evaluate(task, analysis, taskClass, model, order, pinReason, maxCost, stats, taskStats, circuits.GetValueOrDefault(model.Key));
+            var stats = learned.GetValueOrDefault(statKeys[order]) ?? ModelStats.Empty;
+            var taskStats = learned.GetValueOrDefault(statKeys[field.Count + order]) ?? ModelStats.Empty;
+            var (draft, rejection, overBudget) = Evaluate(task, analysis, requirement, taskClass, model, order, pinReason, maxCost, stats, taskStats, circuits.GetValueOrDefault(model.Key));
             if (draft is null)
             {
                 rejected.Add(rejection!);
@@ -150,23 +201,24 @@ internal sealed partial class CapabilityRouter : ITaskRouter
             throw NoCandidate(pinned ? pins.Models[0] : null, rejected, budgetRejections);
         }
 
-        var ranked = Rank(drafts, task.Objective, pinned);
+        var ordered = Rank(drafts, task.Objective, pinned);
         // Closed (or half-open) circuits first; within each group the caller's order for pinned
-        // models, else score, then cheaper, then catalog order.
-        var ordered = pinned
-            ? ranked.OrderBy(x => HealthRule.OrderKey(x.Draft.Circuit)).ThenBy(x => x.Draft.Order).ToList()
-            : ranked.OrderBy(x => HealthRule.OrderKey(x.Draft.Circuit)).ThenByDescending(x => x.Candidate.Score).ThenBy(x => x.Draft.CostUsd).ThenBy(x => x.Draft.Order).ToList();
+        // models, else score, then cheaper, then catalog order. Order is unique, so this sort
+        // gives what a stable one would.
+        ordered.Sort(pinned ? PinnedOrder : RankedOrder);
 
-        var planReasons = new List<string>();
+        var planReasons = new ReasonList(rejected.Count + 4);
         if (pinned)
         {
             planReasons.Add("model named by the caller: " + pins.Models[0].Key);
         }
 
-        planReasons.Add(Inv($"{Lower(analysis.Level)} {Lower(analysis.Context)} task (complexity {analysis.Complexity:0.00}) for a {Lower(analysis.Persona)}, {analysis.EstimatedInputTokens} input tokens"));
-        planReasons.AddRange(rejected.Select(r => "left out " + r));
+        foreach (var reason in rejected)
+        {
+            planReasons.Add("left out " + reason);
+        }
 
-        var chosen = _learned.Choose(task, taskClass, ordered, planReasons, out var posteriors);
+        var chosen = _learned.ChooseFirst(task, taskClass, ordered, planReasons, out var posteriors);
         if (chosen > 0)
         {
             var pick = ordered[chosen];
@@ -175,9 +227,20 @@ internal sealed partial class CapabilityRouter : ITaskRouter
         }
 
         var top = ordered[0];
-        planReasons.Add(Inv($"{top.Candidate.Model.Key} goes first of {ordered.Count} (score {top.Candidate.Score:0.000})"));
-        var candidates = ordered.Select(x => x.Candidate).ToList();
-        candidates.AddRange(CallerFallbacks(pins, pinned, candidates));
+        var summary = new PlanReasons(analysis, top.Candidate, ordered.Count);
+        planReasons.Insert(pinned ? 1 : 0, summary, PlanReasons.AnalysisPart);
+        planReasons.Add(summary, PlanReasons.FirstPart);
+        var candidates = new List<RouteCandidate>(ordered.Count + (pinned ? 0 : pins.Fallbacks.Count));
+        foreach (var x in ordered)
+        {
+            candidates.Add(x.Candidate);
+        }
+
+        if (!pinned && pins.Fallbacks.Count > 0)
+        {
+            candidates.AddRange(CallerFallbacks(pins, candidates));
+        }
+
         var plan = new RoutePlan
         {
             Task = task,
@@ -188,7 +251,7 @@ internal sealed partial class CapabilityRouter : ITaskRouter
             Reasons = planReasons,
             CollapseStrategy = task.CollapseStrategy == CollapseStrategy.Unspecified ? CollapseStrategy.BestScore : task.CollapseStrategy,
             ParallelVariants = task.ParallelVariants > 0 ? task.ParallelVariants : 3,
-            PipelinePersonas = task.PipelinePersonas.Count > 0 ? task.PipelinePersonas : [Persona.Architect, Persona.Developer, Persona.Reviewer],
+            PipelinePersonas = task.PipelinePersonas.Count > 0 ? task.PipelinePersonas : DefaultPipeline,
         };
         Log.Planned(_logger, top.Candidate.Model.Key, candidates.Count, plan.Confidence);
         return plan;
@@ -206,7 +269,8 @@ internal sealed partial class CapabilityRouter : ITaskRouter
     /// then capability, preferences, health and catalog latency, with the reasons in the order a
     /// reader follows (pin reason, capability, window, observed reliability, multipliers, circuit, latency).
     /// </summary>
-    private (CandidateDraft? Draft, string? Rejection, bool OverBudget) Evaluate(TaskRequest task, TaskProfile analysis, string taskClass, CatalogModel model, int order,
+    private (CandidateDraft? Draft, string? Rejection, bool OverBudget) Evaluate(TaskRequest task, TaskProfile analysis,
+        (double CodeGeneration, double Reasoning, double Reliability) requirement, string taskClass, CatalogModel model, int order,
         string? pinReason, double? maxCost, ModelStats stats, ModelStats taskStats, CircuitStatus circuit)
     {
         var window = _window.Evaluate(model, analysis, task.MaxTokens);
@@ -221,27 +285,33 @@ internal sealed partial class CapabilityRouter : ITaskRouter
             return (null, overBudget, true);
         }
 
-        var capability = _capability.Evaluate(model, analysis, window.Fit, stats, taskStats, taskClass);
-        var reasons = new List<string> { capability.Summary };
-        reasons.AddRange(window.Reasons);
-        if (capability.Observed is { } observed)
+        var capability = _capability.Evaluate(model, analysis, requirement, window.Fit, stats, taskStats, taskClass);
+        var reasons = new ReasonList(ReasonCapacity);
+        if (pinReason is not null)
         {
-            reasons.Add(observed);
+            reasons.Add(pinReason);
         }
 
-        var breakdown = new Dictionary<string, double>();
+        reasons.Add(capability, 0);
+        for (var part = 0; part < window.ReasonCount; part++)
+        {
+            reasons.Add(window, part);
+        }
+
+        if (capability.ObservedStats is not null)
+        {
+            reasons.Add(capability, 1);
+        }
+
+        var breakdown = new Dictionary<string, double>(BreakdownCapacity);
         CapabilityRule.Record(capability, breakdown);
         var multiplier = _preference.Apply(task, model, analysis.Complexity, reasons, breakdown);
         multiplier *= _healthRule.Apply(_health.Get(model.Provider), circuit, reasons, breakdown);
         var latency = _latency.Catalog(model);
-        reasons.Add(LatencyRule.Reason(latency, stats));
-        if (pinReason is not null)
-        {
-            reasons.Insert(0, pinReason);
-        }
-
-        return (new CandidateDraft(model, order, capability.Capability, capability.Prior, window.OutputCap, cost, relativeCost, latency,
-            reasons, breakdown, multiplier, circuit, stats, taskStats), null, false);
+        var draft = new CandidateDraft(model, order, capability.Capability, capability.Prior, window.OutputCap, cost, relativeCost, latency,
+            reasons, breakdown, multiplier, circuit, stats, taskStats);
+        reasons.Add(draft, 0);
+        return (draft, null, false);
     }
 
     /// <summary>The pinned models as provider → model id (the first pin of each provider).</summary>
@@ -257,16 +327,34 @@ internal sealed partial class CapabilityRouter : ITaskRouter
     }
 
     /// <summary>Every enabled, non-deprecated model, narrowed to the caller's preferred providers when one of them is enabled.</summary>
-    private List<CatalogModel> Field(TaskRequest task)
+    private List<(CatalogModel Model, string? Reason)> Field(TaskRequest task)
     {
-        var models = _catalog.Models.Where(m => _providers.IsEnabled(m.Provider) && !m.IsDeprecated).ToList();
-        if (task.PreferredProviders.Count > 0 && task.ModelPreferences.Count == 0 && _providers.IsEnabled(task.PreferredProviders))
+        // A preference for an enabled provider narrows the field; others stay out of the plan.
+        var narrow = task.PreferredProviders.Count > 0 && task.ModelPreferences.Count == 0 && _providers.IsEnabled(task.PreferredProviders);
+        var catalog = _catalog.Models;
+        var models = new List<(CatalogModel Model, string? Reason)>(catalog.Count);
+        foreach (var m in catalog)
         {
-            // A preference for an enabled provider narrows the field; others stay out of the plan.
-            models = models.Where(m => task.PreferredProviders.Contains(m.Provider, StringComparer.OrdinalIgnoreCase)).ToList();
+            if (_providers.IsEnabled(m.Provider) && !m.IsDeprecated && (!narrow || Prefers(task.PreferredProviders, m.Provider)))
+            {
+                models.Add((m, null));
+            }
         }
 
         return models;
+    }
+
+    private static bool Prefers(IReadOnlyList<string> providers, string provider)
+    {
+        foreach (var p in providers)
+        {
+            if (string.Equals(p, provider, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -337,8 +425,14 @@ internal sealed partial class CapabilityRouter : ITaskRouter
     /// <summary>Scores every draft: the objective's blend of capability, relative cost and relative latency, times the multipliers.</summary>
     private List<RankedCandidate> Rank(List<CandidateDraft> drafts, RoutingObjective objective, bool pinned)
     {
-        var cheapest = drafts.Min(d => d.RelativeCostUsd);
-        var fastest = drafts.Min(d => d.LatencyMs);
+        var cheapest = drafts[0].RelativeCostUsd;
+        var fastest = drafts[0].LatencyMs;
+        foreach (var d in drafts)
+        {
+            cheapest = Extremes.Min(cheapest, d.RelativeCostUsd);
+            fastest = Extremes.Min(fastest, d.LatencyMs);
+        }
+
         var ranked = new List<RankedCandidate>(drafts.Count);
         foreach (var d in drafts)
         {
@@ -349,7 +443,7 @@ internal sealed partial class CapabilityRouter : ITaskRouter
             d.Breakdown["cost"] = Round(costScore);
             d.Breakdown["latency"] = Round(latencyScore);
             // After the capability summary (and, for a pinned model, the reason it is in the plan).
-            d.Reasons.Insert(pinned ? 2 : 1, _objective.Reason(objective, d.CostUsd, costScore, latencyScore));
+            d.Reasons.Insert(pinned ? 2 : 1, new ObjectiveReason(_objective, objective, d.CostUsd, costScore, latencyScore), 0);
             ranked.Add(new RankedCandidate(new RouteCandidate(d.Model, Math.Round(score, 4), d.Reasons, d.Breakdown, d.MaxTokens), d, priorScore));
         }
 
@@ -357,13 +451,11 @@ internal sealed partial class CapabilityRouter : ITaskRouter
     }
 
     /// <summary>After a ranking, the caller's fallbacks not already ranked (enabled providers only), in the caller's order.</summary>
-    private IEnumerable<RouteCandidate> CallerFallbacks(RoutePins pins, bool pinned, List<RouteCandidate> ranked) => pinned
-        ? []
-        : pins.Fallbacks
-            .Where(m => _providers.IsEnabled(m.Provider) && ranked.All(c => !string.Equals(c.Model.Key, m.Key, StringComparison.OrdinalIgnoreCase)))
-            .DistinctBy(m => m.Key, StringComparer.OrdinalIgnoreCase)
-            .Select(m => new RouteCandidate(m, 0, ["fallback listed by the caller"], new Dictionary<string, double>()))
-            .ToList();
+    private List<RouteCandidate> CallerFallbacks(RoutePins pins, List<RouteCandidate> ranked) => pins.Fallbacks
+        .Where(m => _providers.IsEnabled(m.Provider) && ranked.All(c => !string.Equals(c.Model.Key, m.Key, StringComparison.OrdinalIgnoreCase)))
+        .DistinctBy(m => m.Key, StringComparer.OrdinalIgnoreCase)
+        .Select(m => new RouteCandidate(m, 0, ["fallback listed by the caller"], new Dictionary<string, double>()))
+        .ToList();
 
     /// <summary>
     /// Keeps the models whose catalog features cover everything the request needs (tools, images,

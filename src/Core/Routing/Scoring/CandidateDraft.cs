@@ -9,6 +9,7 @@ namespace MonkeyCoder.Core.Routing.Scoring;
 /// found: capability, clamped output, costs, catalog latency, the multipliers of preferences and
 /// health, its circuit and learned statistics (over every task type and on this task type).
 /// <see cref="PriorCapability"/> is the capability with the catalog's reliability (the bandit's prior).
+/// Its latency reason (part 0) is formatted when read.
 /// </summary>
 internal sealed record CandidateDraft(
     CatalogModel Model,
@@ -19,9 +20,12 @@ internal sealed record CandidateDraft(
     double CostUsd,
     double RelativeCostUsd,
     double LatencyMs,
-    List<string> Reasons,
+    ReasonList Reasons,
     Dictionary<string, double> Breakdown,
     double Multiplier,
     CircuitStatus Circuit,
     ModelStats Stats,
-    ModelStats TaskStats);
+    ModelStats TaskStats) : IReasonSource
+{
+    public string Reason(int part) => LatencyRule.Reason(LatencyMs, Stats);
+}

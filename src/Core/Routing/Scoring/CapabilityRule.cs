@@ -16,26 +16,62 @@ internal sealed class CapabilityRule(int minSamples, RoutingScoringOptions weigh
 {
     /// <summary>
     /// <see cref="Prior"/> takes the catalog's reliability instead of the observed one (the bandit's
-    /// prior); <see cref="Summary"/> is the candidate's first reason, <see cref="Observed"/> the one
-    /// about observed reliability when it replaced the catalog's.
+    /// prior); <see cref="Summary"/> is the candidate's first reason (part 0), <see cref="Observed"/> the one
+    /// about observed reliability when it replaced the catalog's (part 1). Both are formatted when read.
     /// </summary>
-    internal sealed record Result(double Capability, double Prior, double CodeGeneration, double Reasoning, double ContextFit, double Reliability, string Summary, string? Observed);
-
-    public Result Evaluate(CatalogModel model, TaskProfile analysis, double contextFit, ModelStats stats, ModelStats taskStats, string taskClass)
+    internal sealed record Result(double Capability, double Prior, double CodeGeneration, double Reasoning, double ContextFit, double Reliability) : IReasonSource
     {
-        var requirement = Requirement(analysis.Level, analysis.Context, analysis.Persona);
+        internal required ModelScores Catalog { get; init; }
+
+        internal required TaskProfile Analysis { get; init; }
+
+        internal required (double CodeGeneration, double Reasoning, double Reliability) Requirement { get; init; }
+
+        /// <summary>The statistics whose reliability replaced the catalog's, or null.</summary>
+        internal ModelStats? ObservedStats { get; init; }
+
+        /// <summary>The task type <see cref="ObservedStats"/> is on, or null when over every task type.</summary>
+        internal string? ObservedTaskClass { get; init; }
+
+        /// <summary>The observed reliability (1 − failures/attempts) when <see cref="ObservedStats"/> is set.</summary>
+        internal double ObservedReliability { get; init; }
+
+        public string Summary => Reason(0);
+
+        public string? Observed => ObservedStats is null ? null : Reason(1);
+
+        public string Reason(int part)
+        {
+            var caps = Catalog;
+            if (part == 0)
+            {
+                return Inv($"capability {Capability:0.000}: {caps.CodeGeneration:0.00} code / {caps.Reasoning:0.00} reasoning against the {Lower(Analysis.Level)} {Lower(Analysis.Context)} requirement {Requirement.CodeGeneration:0.00}/{Requirement.Reasoning:0.00}");
+            }
+
+            var observed = ObservedStats!;
+            var scope = ObservedTaskClass is { } taskClass ? "on " + taskClass : "over all task types";
+            return Inv($"observed reliability {ObservedReliability:0.00} over {observed.Attempts:0.#} recent attempts {scope} (catalog {caps.Reliability:0.00}){(observed.LastError.Length > 0 ? "; last error " + observed.LastError : "")}");
+        }
+    }
+
+    public Result Evaluate(CatalogModel model, TaskProfile analysis, double contextFit, ModelStats stats, ModelStats taskStats, string taskClass) =>
+        Evaluate(model, analysis, Requirement(analysis.Level, analysis.Context, analysis.Persona), contextFit, stats, taskStats, taskClass);
+
+    /// <summary>As above with the task's requirement computed once per plan.</summary>
+    public Result Evaluate(CatalogModel model, TaskProfile analysis, (double CodeGeneration, double Reasoning, double Reliability) requirement, double contextFit,
+        ModelStats stats, ModelStats taskStats, string taskClass)
+    {
         // Reliability on this task type when it has enough recent attempts, else over every task type.
         var observed = taskStats.Attempts >= Math.Max(1, minSamples) ? taskStats : stats;
-        var scope = ReferenceEquals(observed, taskStats) ? "on " + taskClass : "over all task types";
         var caps = model.Capabilities;
         var codeGen = Math.Min(caps.CodeGeneration / requirement.CodeGeneration, 1);
         var reasoning = Math.Min(caps.Reasoning / requirement.Reasoning, 1);
         var reliabilityValue = caps.Reliability;
-        string? observedReason = null;
+        ModelStats? observedStats = null;
         if (observed.Attempts >= minSamples && observed.Attempts > 0)
         {
             reliabilityValue = 1 - observed.Failures / observed.Attempts;
-            observedReason = Inv($"observed reliability {reliabilityValue:0.00} over {observed.Attempts:0.#} recent attempts {scope} (catalog {caps.Reliability:0.00}){(observed.LastError.Length > 0 ? "; last error " + observed.LastError : "")}");
+            observedStats = observed;
         }
 
         var reliability = Math.Min(reliabilityValue / requirement.Reliability, 1);
@@ -45,8 +81,15 @@ internal sealed class CapabilityRule(int minSamples, RoutingScoringOptions weigh
         // while the model goes unused, so counting them in the prior too would keep a recovered
         // model down until exploration alone had diluted the ratio.
         var prior = capability + weights.ReliabilityWeight * (Math.Min(caps.Reliability / requirement.Reliability, 1) - reliability);
-        var summary = Inv($"capability {capability:0.000}: {caps.CodeGeneration:0.00} code / {caps.Reasoning:0.00} reasoning against the {Lower(analysis.Level)} {Lower(analysis.Context)} requirement {requirement.CodeGeneration:0.00}/{requirement.Reasoning:0.00}");
-        return new Result(capability, prior, codeGen, reasoning, contextFit, reliability, summary, observedReason);
+        return new Result(capability, prior, codeGen, reasoning, contextFit, reliability)
+        {
+            Catalog = caps,
+            Analysis = analysis,
+            Requirement = requirement,
+            ObservedStats = observedStats,
+            ObservedTaskClass = ReferenceEquals(observed, taskStats) ? taskClass : null,
+            ObservedReliability = reliabilityValue,
+        };
     }
 
     /// <summary>Writes the capability's parts into a candidate's breakdown.</summary>

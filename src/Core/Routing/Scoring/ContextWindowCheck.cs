@@ -13,12 +13,50 @@ internal sealed class ContextWindowCheck(int minOutputTokens, RoutingScoringOpti
     /// <summary>
     /// What the window allows. <see cref="Rejection"/> is set when the model cannot take the task;
     /// <see cref="UnclampedOutput"/> is the output before the window clamp (costs are compared at it).
+    /// Its reasons (<see cref="Reasons"/>, or parts 0 to <see cref="ReasonCount"/> − 1) are formatted when read.
     /// </summary>
-    internal sealed record Result(string? Rejection, long Input, int OutputCap, int UnclampedOutput, double Fit, IReadOnlyList<string> Reasons);
+    internal sealed record Result(string? Rejection, long Input, int OutputCap, int UnclampedOutput, double Fit) : IReasonSource
+    {
+        internal CatalogModel? Model { get; init; }
+
+        /// <summary>max_tokens was capped at the model's output limit.</summary>
+        internal bool Capped { get; init; }
+
+        /// <summary>The output before the window clamp, when the window clamped it (else 0).</summary>
+        internal int ClampedFrom { get; init; }
+
+        public int ReasonCount => Rejection is null ? (Capped ? 2 : 1) : 0;
+
+        public IReadOnlyList<string> Reasons
+        {
+            get
+            {
+                var reasons = new List<string>(ReasonCount);
+                for (var part = 0; part < ReasonCount; part++)
+                {
+                    reasons.Add(Reason(part));
+                }
+
+                return reasons;
+            }
+        }
+
+        public string Reason(int part)
+        {
+            var model = Model!;
+            if (Capped && part == 0)
+            {
+                return Inv($"max_tokens capped at the model's output limit of {model.MaxOutputTokens}");
+            }
+
+            return ClampedFrom > 0
+                ? Inv($"max_tokens clamped from {ClampedFrom} to {OutputCap} to fit its {model.ContextWindow}-token window with {Input} input tokens")
+                : Inv($"fits its {model.ContextWindow}-token window ({Input + OutputCap} needed)");
+        }
+    }
 
     public Result Evaluate(CatalogModel model, TaskProfile analysis, int requested)
     {
-        var reasons = new List<string>();
         var outputCap = model.MaxOutputTokens > 0 ? Math.Min(requested, model.MaxOutputTokens) : requested;
         var unclamped = outputCap;
         // Session history is trimmed (oldest turns first) to what this window leaves beside the prompt
@@ -31,26 +69,18 @@ internal sealed class ContextWindowCheck(int minOutputTokens, RoutingScoringOpti
         {
             return new Result(
                 Inv($"{model.Key}: input of {input} tokens leaves {Math.Max(room, 0)} of its {model.ContextWindow}-token window, less than the {minimum} an answer needs"),
-                input, 0, unclamped, 0, reasons);
-        }
-
-        if (outputCap < requested)
-        {
-            reasons.Add(Inv($"max_tokens capped at the model's output limit of {model.MaxOutputTokens}"));
+                input, 0, unclamped, 0) { Model = model };
         }
 
         double fit = 1;
+        var clampedFrom = 0;
         if (room < outputCap)
         {
             fit = weights.ClampedFitFloor + (1 - weights.ClampedFitFloor) * room / outputCap;
-            reasons.Add(Inv($"max_tokens clamped from {outputCap} to {room} to fit its {model.ContextWindow}-token window with {input} input tokens"));
+            clampedFrom = outputCap;
             outputCap = (int)room;
         }
-        else
-        {
-            reasons.Add(Inv($"fits its {model.ContextWindow}-token window ({input + outputCap} needed)"));
-        }
 
-        return new Result(null, input, outputCap, unclamped, fit, reasons);
+        return new Result(null, input, outputCap, unclamped, fit) { Model = model, Capped = unclamped < requested, ClampedFrom = clampedFrom };
     }
 }

@@ -1,11 +1,13 @@
-using System.Globalization;
-
 namespace MonkeyCoder.Core.Routing.Scoring;
 
 /// <summary>Formatting shared by the scoring rules' explanations (invariant culture, rounded breakdowns).</summary>
 internal static class Explain
 {
-    public static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Formats in the invariant culture straight into a pooled buffer: unlike a
+    /// <see cref="FormattableString"/>, no argument array and no boxed numbers, only the string.
+    /// </summary>
+    public static string Inv(ref InvariantStringHandler text) => text.ToStringAndClear();
 
     public static double Round(double value) => Math.Round(value, 4);
 

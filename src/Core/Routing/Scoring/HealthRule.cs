@@ -13,7 +13,7 @@ namespace MonkeyCoder.Core.Routing.Scoring;
 internal sealed class HealthRule(RoutingScoringOptions weights)
 {
     /// <summary>The multiplier for the provider's health; adds its reasons and breakdown entry, and the circuit's reason.</summary>
-    public double Apply(ProviderHealth provider, CircuitStatus circuit, List<string> reasons, Dictionary<string, double> breakdown)
+    public double Apply(ProviderHealth provider, CircuitStatus circuit, ICollection<string> reasons, Dictionary<string, double> breakdown)
     {
         var multiplier = 1.0;
         if (provider.State != HealthState.Healthy)

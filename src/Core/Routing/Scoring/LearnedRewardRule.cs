@@ -22,6 +22,16 @@ internal sealed class LearnedRewardRule(ThompsonSamplingBandit bandit, RoutingOp
     public int Choose(TaskRequest task, string taskClass, IReadOnlyList<RankedCandidate> ordered, List<string> planReasons,
         out Dictionary<string, (double Alpha, double Beta)> posteriors)
     {
+        var reasons = new ReasonList();
+        var index = ChooseFirst(task, taskClass, ordered, reasons, out posteriors);
+        planReasons.AddRange(reasons);
+        return index;
+    }
+
+    /// <summary>As <see cref="Choose"/>, with the reasons formatted only when read.</summary>
+    public int ChooseFirst(TaskRequest task, string taskClass, IReadOnlyList<RankedCandidate> ordered, ReasonList planReasons,
+        out Dictionary<string, (double Alpha, double Beta)> posteriors)
+    {
         posteriors = [];
         if (options.BanditCandidates == 1 || task.ModelPreferences.Count > 0)
         {
@@ -34,23 +44,43 @@ internal sealed class LearnedRewardRule(ThompsonSamplingBandit bandit, RoutingOp
             return 0;
         }
 
-        var eligible = ordered.TakeWhile(x => x.Draft.Circuit.State != CircuitState.Open);
-        var leading = (options.BanditCandidates > 1 ? eligible.Take(options.BanditCandidates) : eligible).ToList();
+        // The leading eligible candidates: closed or half-open circuits (open ones are ordered last),
+        // at most BanditCandidates of them (0 = all).
+        var limit = options.BanditCandidates > 1 ? options.BanditCandidates : int.MaxValue;
+        var leading = new List<RankedCandidate>(Math.Min(ordered.Count, limit));
+        for (var i = 0; i < ordered.Count && leading.Count < limit && ordered[i].Draft.Circuit.State != CircuitState.Open; i++)
+        {
+            leading.Add(ordered[i]);
+        }
+
         if (leading.Count < 2)
         {
             return 0;
         }
 
         // Prior means from the static score with the catalog's reliability (see CapabilityRule).
-        var bestPrior = leading.Max(x => x.PriorScore);
+        var bestPrior = leading[0].PriorScore;
+        var cheapest = leading[0].Draft.RelativeCostUsd;
+        var drafts = new List<CandidateDraft>(leading.Count);
+        foreach (var x in leading)
+        {
+            bestPrior = Extremes.Max(bestPrior, x.PriorScore);
+            cheapest = Extremes.Min(cheapest, x.Draft.RelativeCostUsd);
+            drafts.Add(x.Draft);
+        }
+
         if (bestPrior <= 0)
         {
             return 0;
         }
 
-        var (latencySource, latencies) = LatencyRule.Comparable([.. leading.Select(x => x.Draft)], options.MinSamplesForObservedLatency, taskClass);
-        var fastest = latencies.Min();
-        var cheapest = leading.Min(x => x.Draft.RelativeCostUsd);
+        var (latencySource, latencies) = LatencyRule.Comparable(drafts, options.MinSamplesForObservedLatency, taskClass);
+        var fastest = latencies[0];
+        foreach (var latency in latencies)
+        {
+            fastest = Extremes.Min(fastest, latency);
+        }
+
         // The objective scales the penalties as it scales the static score's weights.
         var (costWeight, latencyWeight) = objective.PenaltyWeights(task.Objective, options.CostWeight, options.LatencyWeight);
         var arms = new List<BanditArm>(leading.Count);
@@ -62,6 +92,7 @@ internal sealed class LearnedRewardRule(ThompsonSamplingBandit bandit, RoutingOp
         }
 
         var choice = bandit.Choose(arms);
+        var reasons = new BanditReasons(taskClass, leading, arms, choice, latencySource, latencies, options);
         for (var i = 0; i < leading.Count; i++)
         {
             var d = leading[i].Draft;
@@ -69,15 +100,10 @@ internal sealed class LearnedRewardRule(ThompsonSamplingBandit bandit, RoutingOp
             leading[i].Breakdown["posterior_mean"] = Round(choice.PosteriorMeans[i]);
             leading[i].Breakdown["learned_penalty"] = Round(arms[i].Penalty);
             leading[i].Breakdown["bandit_draw"] = Round(choice.Draws[i]);
-            leading[i].Reasons.Add(Inv(
-                $"learned on {taskClass}: posterior mean {choice.PosteriorMeans[i]:0.000} from {d.TaskStats.Evidence:0.#} weighted outcomes here and {d.Stats.Evidence:0.#} over all task types; {d.TaskStats.Attempts:0.#} recent attempts; latency ({latencySource}) {latencies[i]:0} ms; latency and cost take {arms[i].Penalty:0.000} off; draw {choice.Draws[i]:0.000}"));
+            leading[i].Reasons.Add(reasons, i);
         }
 
-        var picked = leading[choice.Index].Candidate.Model.Key;
-        var field = string.Join(", ", leading.Select((x, i) => Inv($"{x.Candidate.Model.Key} {choice.Draws[i]:0.000}")));
-        planReasons.Add(choice.Forced
-            ? Inv($"bandit ({ThompsonSamplingBandit.Name} sampling) explored {picked}: below its exploration floor of {options.ExplorationFloor / leading.Count:0.###} of recent {taskClass} attempts; draws {field}")
-            : Inv($"bandit ({ThompsonSamplingBandit.Name} sampling, exploration rate {options.ExplorationRate:0.00}) {(choice.Index == 0 ? "kept" : "chose")} {picked} among {field}"));
+        planReasons.Add(reasons, reasons.PlanPart);
         return choice.Index;
     }
 }

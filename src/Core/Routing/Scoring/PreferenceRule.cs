@@ -10,15 +10,19 @@ namespace MonkeyCoder.Core.Routing.Scoring;
 /// </summary>
 internal sealed class PreferenceRule(RoutingScoringOptions weights)
 {
+    // The same two texts on every call: formatted once (the weights are fixed at start).
+    private readonly string _preferred = Inv($"preferred by the caller (×{weights.PreferenceMultiplier:0.0##})");
+    private readonly string _cheap = Inv($"cheap model for a simple task (×{weights.CheapModelMultiplier:0.0##})");
+
     /// <summary>The multiplier for this model; adds its reasons and breakdown entries.</summary>
-    public double Apply(TaskRequest task, CatalogModel model, double complexity, List<string> reasons, Dictionary<string, double> breakdown)
+    public double Apply(TaskRequest task, CatalogModel model, double complexity, ICollection<string> reasons, Dictionary<string, double> breakdown)
     {
         var multiplier = 1.0;
         if (IsPreferred(task, model))
         {
             multiplier *= weights.PreferenceMultiplier;
             breakdown["preference"] = weights.PreferenceMultiplier;
-            reasons.Add(Inv($"preferred by the caller (×{weights.PreferenceMultiplier:0.0##})"));
+            reasons.Add(_preferred);
         }
 
         var blendedPrice = (model.InputPricePerMillion + model.OutputPricePerMillion) / 2;
@@ -26,7 +30,7 @@ internal sealed class PreferenceRule(RoutingScoringOptions weights)
         {
             multiplier *= weights.CheapModelMultiplier;
             breakdown["cheap_bonus"] = weights.CheapModelMultiplier;
-            reasons.Add(Inv($"cheap model for a simple task (×{weights.CheapModelMultiplier:0.0##})"));
+            reasons.Add(_cheap);
         }
 
         return multiplier;
@@ -37,10 +41,23 @@ internal sealed class PreferenceRule(RoutingScoringOptions weights)
     {
         if (task.ModelPreferences.TryGetValue(model.Provider, out var preferred))
         {
-            return string.Equals(preferred, model.Id, StringComparison.OrdinalIgnoreCase)
-                || model.Aliases.Contains(preferred, StringComparer.OrdinalIgnoreCase);
+            return string.Equals(preferred, model.Id, StringComparison.OrdinalIgnoreCase) || AnyEquals(model.Aliases, preferred);
         }
 
-        return task.PreferredProviders.Contains(model.Provider, StringComparer.OrdinalIgnoreCase);
+        return AnyEquals(task.PreferredProviders, model.Provider);
+    }
+
+    /// <summary>Case-insensitive membership without an enumerator (called for every candidate).</summary>
+    private static bool AnyEquals(IReadOnlyList<string> values, string value)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (string.Equals(values[i], value, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -4,7 +4,7 @@ namespace MonkeyCoder.Core.Routing.Scoring;
 internal sealed record RankedCandidate(RouteCandidate Candidate, CandidateDraft Draft, double PriorScore)
 {
     /// <summary>The candidate's reasons (the router owns the list while it plans).</summary>
-    public List<string> Reasons => (List<string>)Candidate.Reasons;
+    public ReasonList Reasons => (ReasonList)Candidate.Reasons;
 
     /// <summary>The candidate's breakdown (the router owns the dictionary while it plans).</summary>
     public Dictionary<string, double> Breakdown => (Dictionary<string, double>)Candidate.Breakdown;
