@@ -9,10 +9,18 @@ using Microsoft.Extensions.Logging;
 
 namespace MonkeyCoder.Core.Providers.Http;
 
-/// <summary>One server-sent event: its type ("message" when the stream names none) and raw data bytes.</summary>
-internal readonly record struct SseEvent(string EventType, byte[] Data)
+/// <summary>
+/// One server-sent event: its type ("message" when the stream names none) and raw data bytes. The
+/// bytes sit in a buffer the stream reuses (<see cref="SseEventBuffer"/>): they are valid until the
+/// stream moves to its next event, so parse them, don't keep them.
+/// </summary>
+internal readonly struct SseEvent(string eventType, ReadOnlyMemory<byte> data)
 {
-    public bool IsDone => Data.AsSpan().SequenceEqual("[DONE]"u8);
+    public string EventType { get; } = eventType;
+
+    public ReadOnlySpan<byte> Data => data.Span;
+
+    public bool IsDone => Data.SequenceEqual("[DONE]"u8);
 
     public override string ToString() => $"{EventType}: {Encoding.UTF8.GetString(Data)}";
 }
@@ -246,8 +254,9 @@ internal abstract partial class HttpProviderClient : IProviderClient, Observabil
             }
 
             await using (body)
+            using (var buffer = new SseEventBuffer())
             {
-                var parser = SseParser.Create(body, static (type, data) => new SseEvent(type, data.ToArray()));
+                var parser = SseParser.Create(body, buffer.Hold);
                 await using var events = parser.EnumerateAsync(linked.Token).GetAsyncEnumerator(linked.Token);
                 while (true)
                 {
@@ -291,21 +300,45 @@ internal abstract partial class HttpProviderClient : IProviderClient, Observabil
         }
         catch (JsonException ex)
         {
-            counter.Consecutive++;
-            counter.Total++;
-            ProviderStreamMetrics.BadEvent(Provider, model);
-            if (counter.Total == 1)
-            {
-                Log.BadEventSkipped(Logger, Provider, model, item.EventType);
-            }
-
-            if (counter.Consecutive >= Math.Max(1, Settings.MaxConsecutiveBadEvents))
-            {
-                throw new ProviderException(Provider, ProviderErrorClass.MalformedStream,
-                    $"The provider sent {counter.Consecutive} invalid '{item.EventType}' stream events in a row: {ex.Message}", ex);
-            }
-
+            CountBadEvent(item, counter, model, ex);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ParseEventOrSkip{T}(SseEvent, JsonTypeInfo{T}, BadEventCounter, string)"/> with a
+    /// protocol's own parser, which fills <paramref name="target"/> or throws <see cref="JsonException"/>.
+    /// False when the event was skipped.
+    /// </summary>
+    protected bool ParseEventOrSkip<TTarget>(SseEvent item, ReadOnlySpanAction<byte, TTarget> parse, TTarget target, BadEventCounter counter, string model)
+    {
+        try
+        {
+            parse(item.Data, target);
+            counter.Consecutive = 0;
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            CountBadEvent(item, counter, model, ex);
+            return false;
+        }
+    }
+
+    private void CountBadEvent(SseEvent item, BadEventCounter counter, string model, JsonException ex)
+    {
+        counter.Consecutive++;
+        counter.Total++;
+        ProviderStreamMetrics.BadEvent(Provider, model);
+        if (counter.Total == 1)
+        {
+            Log.BadEventSkipped(Logger, Provider, model, item.EventType);
+        }
+
+        if (counter.Consecutive >= Math.Max(1, Settings.MaxConsecutiveBadEvents))
+        {
+            throw new ProviderException(Provider, ProviderErrorClass.MalformedStream,
+                $"The provider sent {counter.Consecutive} invalid '{item.EventType}' stream events in a row: {ex.Message}", ex);
         }
     }
 

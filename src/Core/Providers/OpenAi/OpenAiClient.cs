@@ -80,7 +80,8 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
     {
         var finish = FinishReason.Unspecified;
         string? providerFinish = null;
-        ChatUsage? usage = null;
+        OpenAiUsage? usage = null;
+        var chunk = new OpenAiChunk();
         var content = new StringBuilder();
         var toolText = new StringBuilder();
         var sawToolCall = false;
@@ -117,35 +118,28 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
                 break;
             }
 
-            if (ParseEventOrSkip(item, OpenAiJsonContext.Default.ChatCompletion, bad, request.Model.Id) is not { } chunk)
+            if (!ParseEventOrSkip(item, static (data, target) => OpenAiChunkParser.Parse(data, target), chunk, bad, request.Model.Id))
             {
                 continue;
             }
 
-            if (chunk.Error is { ValueKind: JsonValueKind.Object } error)
+            if (chunk.ErrorJson is { } error)
             {
-                throw StreamError(error.GetRawText());
+                throw StreamError(error);
             }
 
             usage = chunk.Usage ?? usage;
-            foreach (var choice in chunk.Choices ?? [])
+            foreach (var choice in chunk.Choices)
             {
-                if (choice.Index != 0)
-                {
-                    continue;
-                }
-
-                if (choice.Delta?.Content is { Length: > 0 } text)
+                if (choice.Content is { Length: > 0 } text)
                 {
                     content.Append(text);
                     yield return ProviderStreamEvent.Content(text);
                 }
 
-                foreach (var call in choice.Delta?.ToolCalls ?? [])
+                for (var i = choice.ToolCallStart; i < choice.ToolCallStart + choice.ToolCallCount; i++)
                 {
-                    // OpenAI sends index on every piece; id, type and name on the first piece of each call only.
-                    var piece = new ToolCallDelta(call.Index ?? 0, call.Id is { Length: > 0 } ? call.Id : null,
-                        call.Function?.Name is { Length: > 0 } ? call.Function.Name : null, call.Function?.Arguments);
+                    var piece = chunk.ToolCalls[i];
                     if (piece.Id is null && piece.Name is null && string.IsNullOrEmpty(piece.ArgumentsDelta))
                     {
                         continue;
@@ -159,7 +153,7 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
                 if (choice.FinishReason is { Length: > 0 } reason)
                 {
                     providerFinish = reason;
-                    finish = MapFinish(reason, choice.Delta?.Refusal);
+                    finish = MapFinish(reason, choice.Refusal);
                 }
             }
 
@@ -186,7 +180,7 @@ internal sealed class OpenAiClient(ProviderClientSettings settings, TokenCounter
         }
 
         var counted = UsageOrEstimate(usage?.PromptTokens, usage?.CompletionTokens, request, content.Append(toolText).ToString());
-        yield return ProviderStreamEvent.Final(finish, counted with { CachedInputTokens = usage?.PromptTokensDetails?.CachedTokens ?? 0 });
+        yield return ProviderStreamEvent.Final(finish, counted with { CachedInputTokens = usage?.CachedTokens ?? 0 });
     }
 
     /// <summary>
