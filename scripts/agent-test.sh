@@ -106,19 +106,23 @@ run_continue() {
   MONKEY_CODER_API_KEY="$key" "$root/node_modules/.bin/cn" -p "$prompt" --config "$HOME/.continue/config.yaml" --auto
 }
 
+# Requests the fake upstream has logged so far. Its log file appears with the first request, which may
+# come after the first agent starts (with pipefail, `cat` of a missing file would end the script).
+upstream_calls() { if [ -f "$work/upstream.jsonl" ]; then wc -l < "$work/upstream.jsonl"; else echo 0; fi; }
+
 export -f doc_block run_codex run_claude run_opencode run_continue
 export base key prompt root
 passed=(); failed=()
 for agent in "${agents[@]}"; do
   home="$work/$agent-home"; project="$work/$agent-project"
   mkdir -p "$home" "$project"
-  calls_before=$(cat "$work/upstream.jsonl" 2>/dev/null | wc -l)
+  calls_before=$(upstream_calls)
   set +e
   (cd "$project" && HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share" \
     XDG_CACHE_HOME="$home/.cache" XDG_STATE_HOME="$home/.local/state" timeout 180 bash -c "run_$agent" </dev/null >"$work/$agent.log" 2>&1)
   status=$?
   set -e
-  calls=$(( $(cat "$work/upstream.jsonl" 2>/dev/null | wc -l) - calls_before ))
+  calls=$(( $(upstream_calls) - calls_before ))
   if [ -f "$project/agent-proof.txt" ] && grep -qx ok "$project/agent-proof.txt"; then
     echo "agent test: $agent PASS (wrote agent-proof.txt through its shell tool; $calls upstream calls; exit $status)"
     passed+=("$agent")
