@@ -45,7 +45,7 @@ internal sealed partial class AttemptRunner(
         var model = candidate.Model;
         for (var retries = 0; ; retries++)
         {
-            if (await GateAsync(scope, model, retries, cancellationToken) is { } blocked)
+            if (await GateAsync(scope, candidate, retries, cancellationToken) is { } blocked)
             {
                 return blocked;
             }
@@ -108,7 +108,7 @@ internal sealed partial class AttemptRunner(
         var model = candidate.Model;
         for (var retries = 0; ; retries++)
         {
-            if (await GateAsync(scope, model, retries, cancellationToken) is { } blocked)
+            if (await GateAsync(scope, candidate, retries, cancellationToken) is { } blocked)
             {
                 return (null, blocked);
             }
@@ -256,9 +256,13 @@ internal sealed partial class AttemptRunner(
     }
 
     /// <summary>Null when the candidate may be tried now; otherwise why not and what to do next.</summary>
-    private async ValueTask<CandidateResult?> GateAsync(ExecutionScope scope, CatalogModel model, int retries, CancellationToken cancellationToken)
+    private async ValueTask<CandidateResult?> GateAsync(ExecutionScope scope, RouteCandidate candidate, int retries, CancellationToken cancellationToken)
     {
-        var permit = await breaker.AcquireAsync(model.Key, cancellationToken);
+        var model = candidate.Model;
+        // A candidate's first attempt, moments after the router read its circuit closed, takes that
+        // reading: one shared-store round trip less per call. Retries and late failovers read again.
+        var permit = (retries == 0 ? breaker.ReuseClosedReading(model.Key, candidate.CircuitClosedAt) : null)
+            ?? await breaker.AcquireAsync(model.Key, cancellationToken);
         if (!permit.Allowed)
         {
             var open = new ProviderException(model.Provider, ProviderErrorClass.Overloaded,

@@ -145,6 +145,7 @@ internal sealed partial class CapabilityRouter : ITaskRouter
         // Three independent reads, sent together: with a shared store (Redis) one round trip instead of three in a row.
         var learnedRead = _stats.GetAsync(statKeys, cancellationToken);
         var circuitsRead = _breaker.DescribeAsync(keys, cancellationToken);
+        var circuitsReadAt = _breaker.Timestamp();
         var remainingRead = _budget.RemainingUsdAsync(task, cancellationToken);
         IReadOnlyDictionary<string, ModelStats> learned;
         IReadOnlyDictionary<string, CircuitStatus> circuits;
@@ -180,7 +181,7 @@ internal sealed partial class CapabilityRouter : ITaskRouter
             var (model, pinReason) = field[order];
             var stats = learned.GetValueOrDefault(statKeys[order]) ?? ModelStats.Empty;
             var taskStats = learned.GetValueOrDefault(statKeys[field.Count + order]) ?? ModelStats.Empty;
-            var (draft, rejection, overBudget) = Evaluate(task, analysis, requirement, taskClass, model, order, pinReason, maxCost, stats, taskStats, circuits.GetValueOrDefault(model.Key));
+            var (draft, rejection, overBudget) = Evaluate(task, analysis, requirement, taskClass, model, order, pinReason, maxCost, stats, taskStats, circuits.GetValueOrDefault(model.Key), circuitsReadAt);
             if (draft is null)
             {
                 rejected.Add(rejection!);
@@ -271,7 +272,7 @@ internal sealed partial class CapabilityRouter : ITaskRouter
     /// </summary>
     private (CandidateDraft? Draft, string? Rejection, bool OverBudget) Evaluate(TaskRequest task, TaskProfile analysis,
         (double CodeGeneration, double Reasoning, double Reliability) requirement, string taskClass, CatalogModel model, int order,
-        string? pinReason, double? maxCost, ModelStats stats, ModelStats taskStats, CircuitStatus circuit)
+        string? pinReason, double? maxCost, ModelStats stats, ModelStats taskStats, CircuitStatus circuit, long circuitReadAt)
     {
         var window = _window.Evaluate(model, analysis, task.MaxTokens);
         if (window.Rejection is { } tooSmall)
@@ -309,7 +310,8 @@ internal sealed partial class CapabilityRouter : ITaskRouter
         multiplier *= _healthRule.Apply(_health.Get(model.Provider), circuit, reasons, breakdown);
         var latency = _latency.Catalog(model);
         var draft = new CandidateDraft(model, order, capability.Capability, capability.Prior, window.OutputCap, cost, relativeCost, latency,
-            reasons, breakdown, multiplier, circuit, stats, taskStats);
+            reasons, breakdown, multiplier, circuit, stats, taskStats)
+        { CircuitClosedAt = circuit.State == CircuitState.Closed ? circuitReadAt : 0 };
         reasons.Add(draft, 0);
         return (draft, null, false);
     }
@@ -444,7 +446,7 @@ internal sealed partial class CapabilityRouter : ITaskRouter
             d.Breakdown["latency"] = Round(latencyScore);
             // After the capability summary (and, for a pinned model, the reason it is in the plan).
             d.Reasons.Insert(pinned ? 2 : 1, new ObjectiveReason(_objective, objective, d.CostUsd, costScore, latencyScore), 0);
-            ranked.Add(new RankedCandidate(new RouteCandidate(d.Model, Math.Round(score, 4), d.Reasons, d.Breakdown, d.MaxTokens), d, priorScore));
+            ranked.Add(new RankedCandidate(new RouteCandidate(d.Model, Math.Round(score, 4), d.Reasons, d.Breakdown, d.MaxTokens) { CircuitClosedAt = d.CircuitClosedAt }, d, priorScore));
         }
 
         return ranked;

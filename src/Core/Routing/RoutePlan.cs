@@ -13,7 +13,16 @@ internal sealed record RouteCandidate(
     double Score,
     IReadOnlyList<string> Reasons,
     IReadOnlyDictionary<string, double> Breakdown,
-    int MaxTokens = 0);
+    int MaxTokens = 0)
+{
+    /// <summary>
+    /// When the router read this model's circuit and found it closed (a timestamp of the breaker's
+    /// clock, <see cref="Execution.Resilience.CircuitBreaker.Timestamp"/>); 0 when it did not (open,
+    /// half-open, or a candidate it never read). The candidate's first attempt trusts a fresh reading
+    /// instead of reading the shared store again.
+    /// </summary>
+    public long CircuitClosedAt { get; init; }
+}
 
 /// <summary>What the router decided. Immutable; the executor runs it and never changes it.</summary>
 internal sealed record RoutePlan

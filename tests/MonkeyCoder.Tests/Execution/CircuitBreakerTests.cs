@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Execution.Resilience;
 using MonkeyCoder.Core.Providers;
+using MonkeyCoder.Core.Routing;
 
 namespace MonkeyCoder.Tests.Execution;
 
@@ -208,5 +209,49 @@ public sealed class CircuitBreakerTests
         Assert.Equal(TimeSpan.FromSeconds(20), ex.RetryAfter);
         Assert.Equal(1, p[0].Calls);
         Assert.Equal(1, p[1].Calls);
+    }
+
+    private static RoutePlan ReadClosedAt(RoutePlan plan, long readAt) =>
+        plan with { Candidates = [.. plan.Candidates.Select(c => c with { CircuitClosedAt = readAt })] };
+
+    [Fact]
+    public async Task ExecuteAsync_PlanReadTheCircuitClosedMomentsAgo_FirstAttemptTakesThatReadingStaleOneReadsAgain()
+    {
+        var options = new ExecutionOptions { MaxRetriesPerCandidate = 0 };
+        var h = new HarnessBuilder(options).Add("a", []).Add("b", []).Build(out var p);
+        h.StepSize = TimeSpan.Zero;
+        // Opened by another replica after the router's reading: the store says open.
+        await h.BreakerStore.HoldOpenAsync(M1.Key, h.Time.GetUtcNow().AddMinutes(1).ToUnixTimeMilliseconds(), CancellationToken.None);
+
+        var fresh = await h.ExecuteAsync(ReadClosedAt(Harness.Plan(M1, M2), h.Breaker.Timestamp()));
+        Assert.Equal("m1", fresh.Model.Id);
+        Assert.Equal(1, p[0].Calls);
+
+        // Its success closed the circuit; opened again elsewhere, read by a plan that is now too old.
+        await h.BreakerStore.HoldOpenAsync(M1.Key, h.Time.GetUtcNow().AddMinutes(1).ToUnixTimeMilliseconds(), CancellationToken.None);
+        var readAt = h.Breaker.Timestamp();
+        h.Time.Advance(CircuitBreaker.ReadingFreshness);
+        var stale = await h.ExecuteAsync(ReadClosedAt(Harness.Plan(M1, M2), readAt));
+        Assert.Equal("m2", stale.Model.Id);
+        Assert.Equal(1, p[0].Calls);
+
+        var unread = await h.ExecuteAsync(Harness.Plan(M1, M2));
+        Assert.Equal("m2", unread.Model.Id);
+        Assert.Equal(1, p[0].Calls);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_FreshReadingThenFailureOpensCircuit_RetryReadsTheStoreAndFailsOver()
+    {
+        var options = new ExecutionOptions { MaxRetriesPerCandidate = 2, BreakerFailureThreshold = 1, BreakerBreakMs = 30_000, RetryBaseDelayMs = 10, RetryMaxDelayMs = 10 };
+        var h = new HarnessBuilder(options)
+            .Add("a", [new Step.Fail(ProviderErrorClass.Overloaded), Step.Text("a retried")])
+            .Add("b", [])
+            .Build(out var p);
+        h.StepSize = TimeSpan.FromMilliseconds(5);
+
+        var outcome = await h.ExecuteAsync(ReadClosedAt(Harness.Plan(M1, M2), h.Breaker.Timestamp()));
+        Assert.Equal("m2", outcome.Model.Id);
+        Assert.Equal(1, p[0].Calls);
     }
 }

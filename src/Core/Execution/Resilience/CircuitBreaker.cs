@@ -61,6 +61,32 @@ internal sealed partial class CircuitBreaker(ICircuitBreakerStore store, TimePro
         }
     }
 
+    /// <summary>
+    /// How long a reading of a closed circuit (<see cref="DescribeAsync"/>, taken by the router for its
+    /// plan) stands in for the gate of a candidate's first attempt. It bounds the race with another
+    /// replica opening the circuit in between, which any read has until the request is sent.
+    /// </summary>
+    internal static readonly TimeSpan ReadingFreshness = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The breaker's clock as a timestamp: what a reading is stamped with (<see cref="ReuseClosedReading"/>).</summary>
+    public long Timestamp() => time.GetTimestamp();
+
+    /// <summary>
+    /// The permit for a circuit the caller read as closed at <paramref name="readAt"/> (a
+    /// <see cref="Timestamp"/>; 0 = not read closed), without a second read while that reading is
+    /// fresher than <see cref="ReadingFreshness"/>; null when the gate must read the store again.
+    /// </summary>
+    public BreakerPermit? ReuseClosedReading(string key, long readAt)
+    {
+        if (readAt == 0 || time.GetElapsedTime(readAt) >= ReadingFreshness)
+        {
+            return null;
+        }
+
+        Report(key, CircuitState.Closed);
+        return BreakerPermit.Closed;
+    }
+
     public async ValueTask<IReadOnlyDictionary<string, CircuitStatus>> DescribeAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
     {
         IReadOnlyDictionary<string, BreakerState> states;

@@ -27,5 +27,8 @@ internal sealed record CandidateDraft(
     ModelStats Stats,
     ModelStats TaskStats) : IReasonSource
 {
+    /// <summary>When the router read <see cref="Circuit"/> as closed (breaker clock timestamp); 0 otherwise. See <see cref="RouteCandidate.CircuitClosedAt"/>.</summary>
+    public long CircuitClosedAt { get; init; }
+
     public string Reason(int part) => LatencyRule.Reason(LatencyMs, Stats);
 }
