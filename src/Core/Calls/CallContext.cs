@@ -121,4 +121,57 @@ internal sealed class CallContext
 
     /// <summary>The HTTP response of the call, for headers (rate limits, retry-after); null when the edge has none.</summary>
     public HttpResponse? Response => Edge.Http?.Response;
+
+    private List<Task>? _afterAnswer;
+    private bool _settling;
+
+    /// <summary>
+    /// Hands over a store write that records what the call did but that nothing in its answer reads
+    /// (the breaker's and the learning statistics' update after a success, which model answered for
+    /// the Feedback RPC). The write is already under way; the settlement step awaits it together with
+    /// the settlement, so with a shared store it shares that round trip instead of adding one before
+    /// the answer. Writes from one process reach Redis in order over its one connection, so a later
+    /// read (the next call's plan, a Feedback) still finds them. False once the call is settling:
+    /// the caller awaits the write itself.
+    /// </summary>
+    public bool TryDefer(Task write)
+    {
+        lock (this)
+        {
+            if (_settling)
+            {
+                return false;
+            }
+
+            (_afterAnswer ??= new List<Task>(4)).Add(write);
+            return true;
+        }
+    }
+
+    /// <summary>The writes handed over by <see cref="TryDefer"/>; from here on the call takes no more.</summary>
+    internal List<Task>? TakeDeferred()
+    {
+        lock (this)
+        {
+            _settling = true;
+            var writes = _afterAnswer;
+            _afterAnswer = null;
+            return writes;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="write"/> handed to the current call (<see cref="TryDefer"/>) when there is one
+    /// still running, else awaited here: the write always completes, only where it is awaited changes.
+    /// </summary>
+    internal static ValueTask AfterAnswer(ValueTask write)
+    {
+        if (write.IsCompletedSuccessfully)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var task = write.AsTask();
+        return Current is { } call && call.TryDefer(task) ? ValueTask.CompletedTask : new ValueTask(task);
+    }
 }

@@ -29,12 +29,13 @@ internal sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreak
         Observe(attempt);
         var model = attempt.Model;
         health.RecordSuccess(model.Provider);
-        // The breaker and the learning statistics are independent keys: sent together, one shared-store round trip, not three in a row.
-        var closed = breaker.OnSuccessAsync(model.Key, CancellationToken.None).AsTask();
+        // The breaker and the learning statistics are independent keys, and nothing in this call's
+        // answer reads either: both are handed to the call, which sends them with its settlement.
+        var closed = Calls.CallContext.AfterAnswer(breaker.OnSuccessAsync(model.Key, CancellationToken.None));
         var observation = new AttemptObservation(true, "ok", attempt.Latency.TotalMilliseconds, attempt.TimeToFirstToken?.TotalMilliseconds, model.CostOf(attempt.Usage));
         try
         {
-            await stats.UpdateForTaskAsync(model.Key, LearningKeys.TaskClass(scope.Plan.Analysis), rewards.ForAttempt(observation, null), CancellationToken.None);
+            await Calls.CallContext.AfterAnswer(stats.UpdateForTaskAsync(model.Key, LearningKeys.TaskClass(scope.Plan.Analysis), rewards.ForAttempt(observation, null), CancellationToken.None));
         }
         finally
         {

@@ -284,7 +284,8 @@ internal sealed partial class TaskExecutor(
         Record(plan, caller, outcome, createdAt, latency, charge);
         if (stats is not null)
         {
-            await stats.RememberExecutionAsync(outcome.ExecutionId, outcome.Model.Key, caller.PrincipalId, Routing.Learning.LearningKeys.TaskClass(plan.Analysis), CancellationToken.None);
+            // Read by a later Feedback, never by this answer: sent with the call's settlement.
+            await Calls.CallContext.AfterAnswer(stats.RememberExecutionAsync(outcome.ExecutionId, outcome.Model.Key, caller.PrincipalId, Routing.Learning.LearningKeys.TaskClass(plan.Analysis), CancellationToken.None));
         }
 
         await AppendTurnsAsync(plan.Task, caller, outcome, cancellationToken);

@@ -27,6 +27,7 @@ internal static class EventIds
     public const int UnhandledException = 1100;
     public const int RequestFailed = 1101;
     public const int StorageUnavailable = 1102;
+    public const int DeferredWriteFailed = 1103;
 
     // 1200–1299 routing
     public const int RoutePlanned = 1200;

@@ -100,10 +100,11 @@ public sealed class AdmissionStepTests
             (Microsoft.Extensions.Logging.ILogger<RequestLimits>?)logger ?? NullLogger<RequestLimits>.Instance);
 
     /// <summary>One Execute through admission and settlement, as the pipeline runs them, with <paramref name="handler"/> as the RPC.</summary>
-    private static Task CallAsync(RequestLimits limits, CallNext? handler = null)
+    private static Task CallAsync(RequestLimits limits, CallNext? handler = null, RecordingLogger<SettlementStep>? logger = null, CallContext? call = null)
     {
-        var call = Context();
-        return TestCallEdge.RunAsync(call, handler ?? (_ => ValueTask.CompletedTask), new AdmissionStep(limits), new SettlementStep(limits)).AsTask();
+        call ??= Context();
+        return TestCallEdge.RunAsync(call, handler ?? (_ => ValueTask.CompletedTask), new AdmissionStep(limits),
+            new SettlementStep(limits, (Microsoft.Extensions.Logging.ILogger<SettlementStep>?)logger ?? NullLogger<SettlementStep>.Instance)).AsTask();
     }
 
     [Fact]
@@ -182,5 +183,70 @@ public sealed class AdmissionStepTests
         }));
 
         Assert.Equal([(120L, 0.25)], limiter.Completed);
+    }
+
+    [Fact]
+    public async Task Settlement_WritesHandedOverByTheHandler_AwaitedBeforeTheCallEndsAfterTheHandler()
+    {
+        var limiter = new RecordingLimiter();
+        var write = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handlerDone = false;
+
+        var running = CallAsync(Limits(limiter), async call =>
+        {
+            call.Charge!.Add(FailedAttempts);
+            await CallContext.AfterAnswer(new ValueTask(write.Task));
+            handlerDone = true;
+        });
+
+        // The handler answered without waiting for the write; the call (its settlement) waits for it.
+        Assert.True(handlerDone);
+        await Task.Delay(50);
+        Assert.False(running.IsCompleted);
+        write.SetResult();
+        await running;
+        Assert.Equal([(120L, 0.25)], limiter.Completed);
+    }
+
+    [Fact]
+    public async Task Settlement_HandedOverWriteFails_LoggedAndTheCallStillSettles()
+    {
+        var limiter = new RecordingLimiter();
+        var logger = new RecordingLogger<SettlementStep>();
+
+        await CallAsync(Limits(limiter), async call =>
+        {
+            call.Charge!.Add(FailedAttempts);
+            await CallContext.AfterAnswer(new ValueTask(Task.Run(async () =>
+            {
+                await Task.Yield();
+                throw new InvalidOperationException("store down");
+            })));
+        }, logger);
+
+        Assert.Equal(1, logger.Count(Core.Observability.EventIds.DeferredWriteFailed));
+        Assert.Equal([(120L, 0.25)], limiter.Completed);
+    }
+
+    [Fact]
+    public async Task AfterAnswer_NoCallOrCallAlreadySettled_TheWriterAwaitsItItself()
+    {
+        var call = Context();
+        await CallAsync(Limits(new RecordingLimiter()), call: call);
+
+        // A hedge's loser finishing after the call settled: the call takes no more writes.
+        Assert.False(call.TryDefer(Task.CompletedTask));
+        var late = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var awaited = CallContext.AfterAnswer(new ValueTask(late.Task)).AsTask();
+        Assert.False(awaited.IsCompleted);
+        late.SetException(new InvalidOperationException("store down"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => awaited);
+
+        CallContext.Current = null;
+        var none = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inline = CallContext.AfterAnswer(new ValueTask(none.Task)).AsTask();
+        Assert.False(inline.IsCompleted);
+        none.SetResult();
+        await inline;
     }
 }
