@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using MonkeyCoder.Core.Execution;
 using MonkeyCoder.Core.Providers;
@@ -19,10 +20,16 @@ internal sealed class WorstCaseCost(IOptions<ExecutionOptions> execution, TokenC
 {
     private readonly TokenCounter _tokens = counter ?? new TokenCounter();
 
-    // Without custom instructions every persona's system prompt is a constant: counted once, not per
-    // call (it was 8 of the 10 counts of each budget hold: ~3 % of the REST host's CPU per call).
-    private int _plainCustomPrompt = -1;
-    private int _plainLongestPrompt = -1;
+    /// <summary>Characters of custom instructions the count cache may hold (~8 MB) before it starts over.</summary>
+    internal int CacheMaxChars { get; init; } = 4_000_000;
+
+    // The system prompts' counts by custom instructions. OpenAI and Anthropic clients send theirs
+    // as the system message (a coding agent's runs to tens of kilobytes), the same on every call:
+    // counting all 9 persona prompts with it on each budget hold was the REST host's largest
+    // single cost (7.7 % of its CPU samples with a one-line system message). Exact counts, so a
+    // stored value never changes; the cache only bounds how many instructions it remembers.
+    private readonly ConcurrentDictionary<string, (int Custom, int Longest)> _systemPrompts = new(StringComparer.Ordinal);
+    private long _cachedChars;
 
     public long Micros(RoutePlan plan)
     {
@@ -55,34 +62,33 @@ internal sealed class WorstCaseCost(IOptions<ExecutionOptions> execution, TokenC
         return (long)Math.Ceiling(worst * 1_000_000d) + Math.Min(attempts.Count, options.MaxAttemptsPerExecution);
     }
 
-    /// <summary>The tokens of the custom persona's system prompt and of the longest persona's, with <paramref name="custom"/> appended.</summary>
-    private (int Custom, int Longest) SystemPromptTokens(string custom)
+    /// <summary>The tokens of the custom persona's system prompt and of the longest persona's, with <paramref name="instructions"/> appended.</summary>
+    private (int Custom, int Longest) SystemPromptTokens(string? instructions)
     {
-        if (!string.IsNullOrWhiteSpace(custom))
+        var custom = instructions ?? "";
+        if (_systemPrompts.TryGetValue(custom, out var known))
         {
-            return Count(custom);
+            return known;
         }
 
-        // Exact counts (Count waits for the vocabulary), so a value once stored never changes; racing callers store the same one.
-        if (Volatile.Read(ref _plainLongestPrompt) is var longest and >= 0)
+        var longest = 0;
+        foreach (var persona in Enum.GetValues<Persona>())
         {
-            return (Volatile.Read(ref _plainCustomPrompt), longest);
+            longest = Math.Max(longest, _tokens.Count(PersonaPrompts.SystemPrompt(persona, custom)));
         }
 
-        var counted = Count(custom);
-        Volatile.Write(ref _plainCustomPrompt, counted.Custom);
-        Volatile.Write(ref _plainLongestPrompt, counted.Longest);
+        var counted = (_tokens.Count(PersonaPrompts.SystemPrompt(Persona.Custom, custom)), longest);
+        if (Interlocked.Add(ref _cachedChars, custom.Length + 1) > CacheMaxChars)
+        {
+            // Many distinct instructions: start over rather than track which are still in use.
+            _systemPrompts.Clear();
+            Interlocked.Exchange(ref _cachedChars, custom.Length + 1);
+        }
+
+        _systemPrompts.TryAdd(custom, counted);
         return counted;
-
-        (int Custom, int Longest) Count(string instructions)
-        {
-            var longestCount = 0;
-            foreach (var persona in Enum.GetValues<Persona>())
-            {
-                longestCount = Math.Max(longestCount, _tokens.Count(PersonaPrompts.SystemPrompt(persona, instructions)));
-            }
-
-            return (_tokens.Count(PersonaPrompts.SystemPrompt(Persona.Custom, instructions)), longestCount);
-        }
     }
+
+    /// <summary>How many distinct custom instructions the count cache holds now (for tests).</summary>
+    internal int CachedInstructions => _systemPrompts.Count;
 }

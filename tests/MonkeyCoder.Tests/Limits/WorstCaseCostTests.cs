@@ -44,4 +44,20 @@ public sealed class WorstCaseCostTests
         Assert.True(worst.Micros(custom) > worst.Micros(plain) + 3 * 400);
         Assert.Equal(Expected(plain), worst.Micros(plain));
     }
+
+    [Fact]
+    public void Micros_ManyDistinctInstructions_CacheStartsOverAtItsBoundAndCountsStayExact()
+    {
+        var worst = new WorstCaseCost(Microsoft.Extensions.Options.Options.Create(Options), TestCatalog.Tokens) { CacheMaxChars = 2_000 };
+        for (var i = 0; i < 30; i++)
+        {
+            var plan = Plan($"Instruction set {i}: " + new string('x', 150 + i));
+            Assert.Equal(Expected(plan), worst.Micros(plan));
+            Assert.InRange(worst.CachedInstructions, 1, 12);
+        }
+
+        // Seen again after the cache started over: counted again, still exact.
+        var first = Plan("Instruction set 0: " + new string('x', 150));
+        Assert.Equal(Expected(first), worst.Micros(first));
+    }
 }
