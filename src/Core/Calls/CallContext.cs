@@ -122,21 +122,22 @@ internal sealed class CallContext
     /// <summary>The HTTP response of the call, for headers (rate limits, retry-after); null when the edge has none.</summary>
     public HttpResponse? Response => Edge.Http?.Response;
 
+    private readonly Lock _deferGate = new();
     private List<Task>? _afterAnswer;
     private bool _settling;
 
     /// <summary>
     /// Hands over a store write that records what the call did but that nothing in its answer reads
     /// (the breaker's and the learning statistics' update after a success, which model answered for
-    /// the Feedback RPC). The write is already under way; the settlement step awaits it together with
-    /// the settlement, so with a shared store it shares that round trip instead of adding one before
-    /// the answer. Writes from one process reach Redis in order over its one connection, so a later
+    /// the Feedback RPC). The write is already sent; the settlement step awaits it together with the
+    /// settlement, so with a shared store its round trip overlaps that one instead of holding the
+    /// answer. Writes from one process reach Redis in order over its one connection, so a later
     /// read (the next call's plan, a Feedback) still finds them. False once the call is settling:
     /// the caller awaits the write itself.
     /// </summary>
     public bool TryDefer(Task write)
     {
-        lock (this)
+        lock (_deferGate)
         {
             if (_settling)
             {
@@ -151,7 +152,7 @@ internal sealed class CallContext
     /// <summary>The writes handed over by <see cref="TryDefer"/>; from here on the call takes no more.</summary>
     internal List<Task>? TakeDeferred()
     {
-        lock (this)
+        lock (_deferGate)
         {
             _settling = true;
             var writes = _afterAnswer;

@@ -30,7 +30,7 @@ internal sealed class AttemptRecorder(ProviderHealthMonitor health, CircuitBreak
         var model = attempt.Model;
         health.RecordSuccess(model.Provider);
         // The breaker and the learning statistics are independent keys, and nothing in this call's
-        // answer reads either: both are handed to the call, which sends them with its settlement.
+        // answer reads either: both are sent now and awaited by the call's settlement step.
         var closed = Calls.CallContext.AfterAnswer(breaker.OnSuccessAsync(model.Key, CancellationToken.None));
         var observation = new AttemptObservation(true, "ok", attempt.Latency.TotalMilliseconds, attempt.TimeToFirstToken?.TotalMilliseconds, model.CostOf(attempt.Usage));
         try
